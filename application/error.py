@@ -1,0 +1,37 @@
+"""Errors raised by the application layer (the domain's are in ``domain.error``)."""
+
+from domain.error import Conflict, DomainError
+
+
+class ConcurrentChange(Conflict):
+    """Another writer changed the same aggregate first; the command was not applied."""
+
+    def __init__(self) -> None:
+        super().__init__("The resource was changed by another request; retry with its new version")
+
+
+class StaleVersion(DomainError):
+    """The caller's expected version (If-Match) is not the current one."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(f"Expected version {expected} but the current version is {actual}")
+        self.expected = expected
+        self.actual = actual
+
+
+class InvalidCredentials(DomainError):
+    """Unknown username or wrong password: deliberately the same error for both."""
+
+    def __init__(self) -> None:
+        super().__init__("Invalid credentials")
+
+
+class InvalidToken(DomainError):
+    """A token is missing, malformed, expired, or not signed by us."""
+
+    def __init__(self) -> None:
+        super().__init__("Authentication required or invalid token")
+
+
+class WeakPassword(DomainError):
+    """The password does not satisfy the password policy."""

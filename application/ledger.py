@@ -1,0 +1,176 @@
+"""The one event-sourced Application of Ledgerflow and its command handlers.
+
+One Application means one events table and one gapless global order: the notification id
+of an event is its ``position``, the cursor every reader (projections, clients) follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+
+from application.context import CommandContext, stamp
+from application.credential import CredentialVault
+from application.error import ConcurrentChange, InvalidCredentials, StaleVersion
+from application.group_commit import GroupCommitter
+from domain.error import InvalidValue, NotFound
+from domain.task import Task, TaskNotFound
+from domain.user import User, Username, UsernameTaken, UserNotFound
+
+A = TypeVar("A", bound=Aggregate)
+CONFLICT_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Written(Generic[A]):
+    """The state of an aggregate after a command, and the log position that recorded it."""
+
+    aggregate: A
+    position: int
+
+    @property
+    def version(self) -> int:
+        """The aggregate's version: its ETag."""
+        return int(self.aggregate.version)
+
+
+class Ledger(Application[UUID]):
+    """Command handlers for users and tasks, writing to the event store through group commit."""
+
+    name = "ledgerflow"
+
+    def __init__(
+        self, env: Mapping[str, str] | None = None, *, credentials: CredentialVault
+    ) -> None:
+        super().__init__(env)
+        self.credentials = credentials
+        self._committer = GroupCommitter(self)
+
+    def close(self) -> None:
+        """Finish queued writes, then release the store."""
+        self._committer.close()
+        super().close()
+
+    # Users
+
+    def register_user(
+        self, context: CommandContext, username: str, password: str, name: str, lastname: str
+    ) -> Written[User]:
+        """Create an account; the username is claimed atomically with it."""
+        self.credentials.check_policy(password, username)
+        user = User.register(username, name, lastname, self.credentials.seal(password))
+        claim = Username.claim(username, user.id)
+        try:
+            position = self._commit(context, user, claim)
+        except ConcurrentChange:
+            raise UsernameTaken(username) from None
+        return Written(user, position)
+
+    def authenticate(self, username: str, password: str) -> User:
+        """The user whose credentials these are; the same error for every kind of mismatch."""
+        user: User | None = None
+        try:
+            claim: Username = self.repository.get(Username.create_id(username))
+            user = self.repository.get(claim.user_id)
+        except (AggregateNotFoundError, InvalidValue):
+            user = None
+        if not self.credentials.verify(user.credential if user else None, password):
+            raise InvalidCredentials()
+        assert user is not None
+        return user
+
+    def get_user(self, user_id: UUID) -> User:
+        """The current state of a user."""
+        return self._load(User, user_id, UserNotFound)
+
+    # Tasks
+
+    def create_task(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        name: str,
+        description: str = "",
+        priority: str = "medium",
+        due_date: datetime | None = None,
+        tags: tuple[str, ...] | list[str] = (),
+    ) -> Written[Task]:
+        """Create a task owned by ``owner_id``."""
+        task = Task.create(owner_id, name, description, priority, due_date, tags)
+        return Written(task, self._commit(context, task))
+
+    def update_task(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        task_id: UUID,
+        changes: Mapping[str, Any],
+        expected_version: int | None = None,
+    ) -> Written[Task]:
+        """Change fields and status of a task the owner can see."""
+        return self._change_task(
+            context, owner_id, task_id, expected_version, lambda t: t.update(changes)
+        )
+
+    def delete_task(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        task_id: UUID,
+        expected_version: int | None = None,
+    ) -> Written[Task]:
+        """Delete a task the owner can see."""
+        return self._change_task(context, owner_id, task_id, expected_version, Task.delete)
+
+    def get_task(self, owner_id: UUID, task_id: UUID, version: int | None = None) -> Task:
+        """A task the owner can see, now or at an earlier ``version``."""
+        task = self._load(Task, task_id, TaskNotFound, version)
+        if not task.visible_to(owner_id):
+            raise TaskNotFound(task_id)
+        return task
+
+    # Plumbing
+
+    def _change_task(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        task_id: UUID,
+        expected_version: int | None,
+        change: Callable[[Task], None],
+    ) -> Written[Task]:
+        # Without If-Match a lost race is retried on fresh state, so no change is lost silently;
+        # with If-Match the caller asked for exactly that version, so a race is reported.
+        for attempt in range(CONFLICT_RETRIES):
+            task = self.get_task(owner_id, task_id)
+            if expected_version is not None and task.version != expected_version:
+                raise StaleVersion(expected_version, task.version)
+            change(task)
+            try:
+                return Written(task, self._commit(context, task))
+            except ConcurrentChange:
+                if expected_version is not None or attempt == CONFLICT_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _load(
+        self, kind: type[A], aggregate_id: UUID, missing: type[NotFound], version: int | None = None
+    ) -> A:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise missing(aggregate_id) from None
+        if not isinstance(aggregate, kind):
+            raise missing(aggregate_id)
+        return aggregate
+
+    def _commit(self, context: CommandContext, *aggregates: Aggregate) -> int:
+        events = [e for agg in aggregates for e in agg.collect_events()]
+        stamp(events, context)
+        return self._committer.commit(events)

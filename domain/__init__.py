@@ -1,0 +1,1 @@
+"""Ledgerflow's domain: aggregates, their events and invariants. Pure: no I/O, no framework."""

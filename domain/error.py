@@ -1,0 +1,30 @@
+"""The base of every domain exception."""
+
+from uuid import UUID
+
+
+class DomainError(Exception):
+    """A rule of the domain refused a command."""
+
+
+class InvalidValue(DomainError):
+    """A value given to a command breaks an invariant (empty, too long, unknown enum...)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class NotFound(DomainError):
+    """The aggregate does not exist, is gone, or is not visible to the actor."""
+
+    kind = "resource"
+
+    def __init__(self, aggregate_id: UUID | str) -> None:
+        super().__init__(f"{self.kind.capitalize()} not found")
+        self.aggregate_id = aggregate_id
+
+
+class Conflict(DomainError):
+    """The command clashes with the current state (a duplicate, a concurrent change)."""

@@ -1,0 +1,61 @@
+"""The FastAPI application: routers, error handlers and the request-id middleware."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from interfaces.api import errors
+from interfaces.api.consistency import Consistency
+from interfaces.api.routes import auth, health, tasks
+from interfaces.bootstrap import Container
+
+DESCRIPTION = """Ledgerflow: an event-sourced backend for orchestrating work.
+
+Every change is an immutable event; commands answer with the log `position` that recorded them,
+and queries wait (briefly) until their read model has applied the caller's own writes.
+Authenticate with `Authorization: Bearer <token>` or the bare token from `POST /login`.
+"""
+
+
+class RequestId:
+    """Gives every request an id (from ``X-Request-ID`` or new) and echoes it on the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:128]
+        request_id = given or str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(container: Container) -> FastAPI:
+    """The API over an already built container (the caller starts and closes it)."""
+    app = FastAPI(
+        title="Ledgerflow",
+        version=health.VERSION,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url="/redoc",
+        openapi_url="/openapi.json",
+    )
+    app.state.container = container
+    app.state.consistency = Consistency(container.watch, container.settings.read_wait_timeout)
+    errors.install(app)
+    for router in (auth.router, tasks.router, health.router):
+        app.include_router(router)
+    app.add_middleware(RequestId)
+    return app

@@ -1,0 +1,152 @@
+"""The one table from exceptions to HTTP answers, and the handlers that apply it.
+
+Every error body is ``{"detail": "<sentence>", "code": "<MACHINE_CODE>"}`` (plus ``errors`` for
+validation); never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+import psycopg_pool
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from application.error import (
+    ConcurrentChange,
+    InvalidCredentials,
+    InvalidToken,
+    StaleVersion,
+    WeakPassword,
+)
+from domain.error import Conflict, DomainError, InvalidValue, NotFound
+from domain.user import UsernameTaken
+from projections.watch import ProjectionNotCaughtUp
+
+log = logging.getLogger(__name__)
+
+# Most specific first is not needed: the exception's MRO is walked, nearest class wins.
+STATUS: dict[type[Exception], tuple[int, str]] = {
+    InvalidValue: (422, "INVALID_VALUE"),
+    WeakPassword: (422, "WEAK_PASSWORD"),
+    UsernameTaken: (400, "USERNAME_TAKEN"),  # Behflow: "400 Bad Request: Username already exists"
+    NotFound: (404, "NOT_FOUND"),
+    StaleVersion: (412, "STALE_VERSION"),
+    ConcurrentChange: (409, "CONFLICT"),
+    Conflict: (409, "CONFLICT"),
+    InvalidCredentials: (401, "INVALID_CREDENTIALS"),
+    InvalidToken: (401, "NOT_AUTHENTICATED"),
+    ProjectionNotCaughtUp: (503, "READ_MODEL_BEHIND"),
+    psycopg.OperationalError: (503, "DATABASE_UNAVAILABLE"),
+    psycopg_pool.PoolTimeout: (503, "DATABASE_UNAVAILABLE"),
+    DomainError: (400, "BAD_REQUEST"),
+}
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "NOT_AUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    412: "STALE_VERSION",
+    413: "TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response."""
+
+    detail: str
+    code: str
+    errors: list[dict[str, Any]] | None = None
+
+
+def _doc(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+BAD_REQUEST = _doc("Bad input")
+UNAUTHORIZED = _doc("Authentication required or invalid token")
+NOT_FOUND = _doc("Resource not found (also for resources of other users)")
+CONFLICT = _doc("Conflict with a concurrent change")
+STALE = _doc("If-Match does not match the current version")
+INVALID = _doc("Validation error")
+UNAVAILABLE = _doc("A dependency is down or the read model is behind")
+AUTHED: dict[int | str, dict[str, Any]] = {401: UNAUTHORIZED, 422: INVALID, 503: UNAVAILABLE}
+
+
+def error_response(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """An error in the one shape clients parse."""
+    body: dict[str, Any] = {"detail": detail, "code": code, **extra}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _lookup(error: BaseException) -> tuple[int, str] | None:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return None
+
+
+async def _on_known(request: Request, error: Exception) -> JSONResponse:
+    status, code = _lookup(error) or (500, "INTERNAL_ERROR")
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 503:
+        headers["Retry-After"] = "1"
+        log.warning("%s %s: %s", request.method, request.url.path, error)
+    detail = (
+        str(error)
+        if status != 503 or isinstance(error, ProjectionNotCaughtUp)
+        else ("The database is unavailable; retry shortly")
+    )
+    return error_response(status, code, detail, headers)
+
+
+async def _on_http(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    detail = error.detail if isinstance(error.detail, str) else "Request failed"
+    if error.status_code == 404 and detail == "Not Found":
+        detail = "Resource not found"
+    code = HTTP_CODES.get(error.status_code, "ERROR")
+    return error_response(error.status_code, code, detail, dict(error.headers or {}))
+
+
+async def _on_validation(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+        for e in error.errors()
+    ]
+    if any(p["type"] == "json_invalid" for p in problems):
+        return error_response(400, "MALFORMED_JSON", "The request body is not valid JSON")
+    first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"] if part != "body") or "request"
+    return error_response(
+        422, "VALIDATION_ERROR", f"Invalid {where}: {first['msg']}", errors=problems
+    )
+
+
+async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "INTERNAL_ERROR", "Internal server error")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    for cls in STATUS:
+        app.add_exception_handler(cls, _on_known)
+    app.add_exception_handler(HTTPException, _on_http)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(Exception, _on_unexpected)

