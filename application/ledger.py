@@ -24,7 +24,7 @@ from domain.task import Task, TaskNotFound
 from domain.user import User, Username, UsernameTaken, UserNotFound
 
 A = TypeVar("A", bound=Aggregate)
-CONFLICT_RETRIES = 3
+CONFLICT_RETRIES = 10
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
-        if self.environment != "development" and self.secret_key.get_secret_value() in (
-            DEFAULT_SECRET,
-            "",
-        ):
+        secret = self.secret_key.get_secret_value()
+        if self.environment != "development" and (secret == DEFAULT_SECRET or len(secret) < 32):
             raise ValueError(
-                "LEDGERFLOW_SECRET_KEY must be set to a private value outside development"
+                "LEDGERFLOW_SECRET_KEY must be set to a private value of at least 32 characters"
+                " outside development"
             )
         return self
 

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from interfaces.api import errors
-from interfaces.api.consistency import Consistency
+from interfaces.api.consistency import Consistency, LocalPositions, RedisPositions
 from interfaces.api.routes import auth, health, tasks
 from interfaces.bootstrap import Container
 
@@ -53,7 +53,10 @@ def create_app(container: Container) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.container = container
-    app.state.consistency = Consistency(container.watch, container.settings.read_wait_timeout)
+    positions = RedisPositions(container.redis) if container.redis else LocalPositions()
+    app.state.consistency = Consistency(
+        container.watch, positions, container.settings.read_wait_timeout
+    )
     errors.install(app)
     for router in (auth.router, tasks.router, health.router):
         app.include_router(router)

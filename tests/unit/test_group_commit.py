@@ -1,0 +1,85 @@
+"""Group commit on the in-memory persistence: batching, positions, isolated conflicts."""
+
+import threading
+from uuid import uuid4
+
+import pytest
+from eventsourcing.application import Application
+
+from application.error import ConcurrentChange
+from application.group_commit import GroupCommitter
+from domain.task import Task
+
+
+@pytest.fixture
+def app():
+    application = Application()
+    yield application
+    application.close()
+
+
+def test_concurrent_commits_get_distinct_increasing_positions(app):
+    committer = GroupCommitter(app)
+    positions: list[int] = []
+    lock = threading.Lock()
+
+    def write():
+        for _ in range(20):
+            task = Task.create(uuid4(), "t")
+            position = committer.commit(task.collect_events())
+            with lock:
+                positions.append(position)
+
+    threads = [threading.Thread(target=write) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    committer.close()
+    assert sorted(positions) == list(range(1, 161))
+
+
+def test_a_conflict_fails_only_the_command_that_conflicts(app):
+    task = Task.create(uuid4(), "t")
+    app.save(task)
+    stale_a = app.repository.get(task.id)
+    stale_b = app.repository.get(task.id)
+    stale_a.update({"name": "a"})
+    stale_b.update({"name": "b"})
+    app.save(stale_a)
+    committer = GroupCommitter(app)
+    other = Task.create(uuid4(), "independent")
+    gate = threading.Event()
+    results = {}
+
+    def run(name, events):
+        gate.wait()
+        try:
+            results[name] = committer.commit(events)
+        except ConcurrentChange as error:
+            results[name] = error
+
+    threads = [threading.Thread(target=run, args=("stale", stale_b.collect_events())),
+               threading.Thread(target=run, args=("other", other.collect_events()))]
+    for t in threads:
+        t.start()
+    gate.set()
+    for t in threads:
+        t.join()
+    committer.close()
+    assert isinstance(results["stale"], ConcurrentChange)
+    assert isinstance(results["other"], int) and results["other"] > 0
+    assert app.repository.get(other.id).name == "independent"
+
+
+def test_committing_nothing_returns_position_zero(app):
+    committer = GroupCommitter(app)
+    assert committer.commit([]) == 0
+    committer.close()
+
+
+def test_a_closed_committer_refuses_new_work(app):
+    committer = GroupCommitter(app)
+    committer.close()
+    with pytest.raises(RuntimeError):
+        committer.commit(Task.create(uuid4(), "t").collect_events())
