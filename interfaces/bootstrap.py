@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool
 from application.credential import CredentialVault
 from application.ledger import Ledger
 from application.token import TokenIssuer
+from interfaces import event_store
 from interfaces.embedded_postgres import EmbeddedPostgres
 from interfaces.settings import Settings
 from projections.runner import Projection, ProjectionRunner
@@ -42,6 +43,7 @@ def eventsourcing_env(database_url: str, pool_size: int) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": str(pool_size),
         "POSTGRES_LOCK_TIMEOUT": "5",
         "CREATE_TABLE": "y",
+        "APPLICATION_RECORDER_TOPIC": event_store.TOPIC,
     }
 
 

@@ -59,8 +59,10 @@ def test_a_conflict_fails_only_the_command_that_conflicts(app):
         except ConcurrentChange as error:
             results[name] = error
 
-    threads = [threading.Thread(target=run, args=("stale", stale_b.collect_events())),
-               threading.Thread(target=run, args=("other", other.collect_events()))]
+    threads = [
+        threading.Thread(target=run, args=("stale", stale_b.collect_events())),
+        threading.Thread(target=run, args=("other", other.collect_events())),
+    ]
     for t in threads:
         t.start()
     gate.set()

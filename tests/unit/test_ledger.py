@@ -48,9 +48,10 @@ def test_a_second_registration_of_the_same_username_is_refused(ledger, ctx):
     assert [e.topic for e in stored_events(ledger)] == ["user.registered", "username.claimed"]
 
 
-@pytest.mark.parametrize(("username", "password"), [("johndoe", "wrong-password"),
-                                                    ("nobody", "securepass123"),
-                                                    ("not a name!", "securepass123")])
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("johndoe", "wrong-password"), ("nobody", "securepass123"), ("not a name!", "securepass123")],
+)
 def test_a_wrong_password_and_an_unknown_user_get_the_same_error(ledger, ctx, username, password):
     register(ledger, ctx)
     with pytest.raises(InvalidCredentials) as refused:
@@ -61,8 +62,9 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_error(ledger, ctx, us
 @pytest.mark.parametrize("password", ["short", "johndoe1", "x" * 1025])
 def test_a_weak_password_is_refused_before_anything_is_stored(ledger, ctx, password):
     with pytest.raises(WeakPassword):
-        ledger.register_user(ctx, "johndoe1" if password == "johndoe1" else "johndoe",
-                             password, "", "")
+        ledger.register_user(
+            ctx, "johndoe1" if password == "johndoe1" else "johndoe", password, "", ""
+        )
     assert stored_events(ledger) == []
 
 
@@ -78,8 +80,12 @@ def test_every_event_carries_actor_correlation_causation_and_request(ledger, ctx
     ledger.create_task(ctx, user.id, "Task")
     for notification in stored_events(ledger):
         meta = metadata_of(ledger.mapper.to_domain_event(notification))
-        assert meta == {"actor": "user:test", "correlation_id": "corr-1",
-                        "causation_id": "req-1", "request_id": "req-1"}
+        assert meta == {
+            "actor": "user:test",
+            "correlation_id": "corr-1",
+            "causation_id": "req-1",
+            "request_id": "req-1",
+        }
 
 
 def test_commands_return_increasing_positions_and_versions(ledger, ctx):

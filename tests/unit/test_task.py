@@ -21,8 +21,12 @@ def types_of(task):
 def test_a_new_task_has_not_started_and_records_task_created():
     owner = uuid4()
     task = Task.create(owner, "  Write  ", "desc", "high", None, ["a", "b", "a"])
-    assert (task.name, task.status, task.priority, task.owner_id) == ("Write", "not_started",
-                                                                       "high", owner)
+    assert (task.name, task.status, task.priority, task.owner_id) == (
+        "Write",
+        "not_started",
+        "high",
+        owner,
+    )
     assert task.tags == ["a", "b"]
     assert types_of(task) == ["task.created"]
 

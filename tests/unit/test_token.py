@@ -25,12 +25,19 @@ def test_an_expired_token_is_refused():
 
 def test_a_token_signed_with_another_key_is_refused():
     with pytest.raises(InvalidToken):
-        TokenIssuer("another-secret-of-these-tests-32-bytes", timedelta(minutes=5)).verify(ISSUER.issue(uuid4()))
+        TokenIssuer("another-secret-of-these-tests-32-bytes", timedelta(minutes=5)).verify(
+            ISSUER.issue(uuid4())
+        )
 
 
 def test_an_alg_none_token_is_refused():
-    claims = {"sub": str(uuid4()), "iss": "ledgerflow", "typ": "access",
-              "iat": datetime.now(UTC), "exp": datetime.now(UTC) + timedelta(minutes=5)}
+    claims = {
+        "sub": str(uuid4()),
+        "iss": "ledgerflow",
+        "typ": "access",
+        "iat": datetime.now(UTC),
+        "exp": datetime.now(UTC) + timedelta(minutes=5),
+    }
     unsigned = jwt.encode(claims, key=None, algorithm="none")
     with pytest.raises(InvalidToken):
         ISSUER.verify(unsigned)
@@ -43,7 +50,12 @@ def test_malformed_tokens_are_refused(token):
 
 
 def test_a_token_of_another_type_is_refused():
-    claims = {"sub": str(uuid4()), "iss": "ledgerflow", "typ": "refresh",
-              "iat": datetime.now(UTC), "exp": datetime.now(UTC) + timedelta(minutes=5)}
+    claims = {
+        "sub": str(uuid4()),
+        "iss": "ledgerflow",
+        "typ": "refresh",
+        "iat": datetime.now(UTC),
+        "exp": datetime.now(UTC) + timedelta(minutes=5),
+    }
     with pytest.raises(InvalidToken):
         ISSUER.verify(jwt.encode(claims, "the-secret-of-these-tests-32-bytes!", algorithm="HS256"))
