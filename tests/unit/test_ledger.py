@@ -170,7 +170,9 @@ def test_a_conflicting_write_with_if_match_is_reported_not_retried(ledger, ctx, 
     def sneaky(events):
         if not calls:
             calls.append(1)
-            ledger.update_task(ctx, owner, task.id, {"name": "sneaked in"})
+            other_process_copy = ledger.repository.get(task.id)
+            other_process_copy.update({"name": "sneaked in"})
+            ledger.save(other_process_copy)
         return original(events)
 
     monkeypatch.setattr(ledger._committer, "commit", sneaky)

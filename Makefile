@@ -1,0 +1,18 @@
+.PHONY: install serve test lint check bench
+
+install:
+	python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'
+
+serve:
+	.venv/bin/ledgerflow serve
+
+test:
+	.venv/bin/python -m pytest
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+
+check: lint test
+
+bench:
+	.venv/bin/python -m bench.run

@@ -1,0 +1,2 @@
+curl -X GET http://localhost:8000/me \
+-H "Authorization: <token>"

@@ -1,0 +1,88 @@
+"""A real ``ledgerflow serve`` process over HTTP for the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from tests.conftest import TEST_SECRET, database_url_for
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running Ledgerflow process."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log: Path
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+
+def start_server(env: dict[str, str], log: Path, *args: str, timeout: float = 60) -> Server:
+    port = free_port()
+    command = [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port), *args]
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: {log.read_text()}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return Server(process, base_url, log)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"server did not become healthy: {log.read_text()}")
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERFLOW_")}
+    return {**env, "LEDGERFLOW_SECRET_KEY": TEST_SECRET, "LEDGERFLOW_LOG_LEVEL": "warning", **extra}
+
+
+@pytest.fixture(scope="module")
+def server(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server per test module, on a database of its own."""
+    name = f"lf_e2e_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    running = start_server(
+        server_env(LEDGERFLOW_DATABASE_URL=database_url_for(pg_server_url, name)), log
+    )
+    yield running
+    running.stop()
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def base_url(server: Server) -> str:
+    return server.base_url
