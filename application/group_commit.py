@@ -17,6 +17,7 @@ import logging
 import queue
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,9 +32,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Job:
     events: Sequence[Any]
-    done: threading.Event = field(default_factory=threading.Event)
-    position: int = 0
-    error: BaseException | None = None
+    done: Future[int] = field(default_factory=Future)
 
 
 class GroupCommitter:
@@ -53,16 +52,20 @@ class GroupCommitter:
 
         Raises ``ConcurrentChange`` when another writer got the same aggregate version first.
         """
+        return self.submit(events).result()
+
+    def submit(self, events: Sequence[Any]) -> Future[int]:
+        """Queue ``events``; the future gives the position of the last one (async callers await
+        it with ``asyncio.wrap_future`` and hold no thread while the group commits)."""
         if not events:
-            return 0
+            done: Future[int] = Future()
+            done.set_result(0)
+            return done
         if self._closed:
             raise RuntimeError("the event store writer is closed")
         job = _Job(events)
         self._jobs.put(job)
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
-        return job.position
+        return job.done
 
     def close(self) -> None:
         """Stop the committer thread once the jobs already queued are done."""
@@ -111,11 +114,11 @@ class GroupCommitter:
         recordings = self._app.save(*events)
         positions = iter(r.notification.id for r in recordings)
         for job in batch:
+            position = 0
             for _ in job.events:
-                job.position = next(positions)
-            job.done.set()
+                position = next(positions)
+            job.done.set_result(position)
 
     @staticmethod
     def _fail(job: _Job, error: BaseException) -> None:
-        job.error = error
-        job.done.set()
+        job.done.set_exception(error)

@@ -6,10 +6,12 @@ of an event is its ``position``, the cursor every reader (projections, clients) 
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -107,8 +109,39 @@ class Ledger(Application[UUID]):
         tags: tuple[str, ...] | list[str] = (),
     ) -> Written[Task]:
         """Create a task owned by ``owner_id``."""
+        task, pending = self._submit_new_task(
+            context, owner_id, name, description, priority, due_date, tags
+        )
+        return Written(task, pending.result())
+
+    async def create_task_async(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        name: str,
+        description: str = "",
+        priority: str = "medium",
+        due_date: datetime | None = None,
+        tags: tuple[str, ...] | list[str] = (),
+    ) -> Written[Task]:
+        """``create_task`` for the event loop: no thread is held while the group commits."""
+        task, pending = self._submit_new_task(
+            context, owner_id, name, description, priority, due_date, tags
+        )
+        return Written(task, await asyncio.wrap_future(pending))
+
+    def _submit_new_task(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        name: str,
+        description: str,
+        priority: str,
+        due_date: datetime | None,
+        tags: tuple[str, ...] | list[str],
+    ) -> tuple[Task, Future[int]]:
         task = Task.create(owner_id, name, description, priority, due_date, tags)
-        return Written(task, self._commit(context, task))
+        return task, self._submit(context, task)
 
     def update_task(
         self,
@@ -180,6 +213,9 @@ class Ledger(Application[UUID]):
         return aggregate
 
     def _commit(self, context: CommandContext, *aggregates: Aggregate) -> int:
+        return self._submit(context, *aggregates).result()
+
+    def _submit(self, context: CommandContext, *aggregates: Aggregate) -> Future[int]:
         events = [e for agg in aggregates for e in agg.collect_events()]
         stamp(events, context)
-        return self._committer.commit(events)
+        return self._committer.submit(events)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -16,10 +19,17 @@ ALGORITHM = "HS256"
 class TokenIssuer:
     """Issues and verifies the access tokens the API accepts."""
 
-    def __init__(self, secret: str, ttl: timedelta, issuer: str = "ledgerflow") -> None:
+    def __init__(
+        self, secret: str, ttl: timedelta, issuer: str = "ledgerflow", cache_size: int = 10_000
+    ) -> None:
         self._secret = secret
         self._ttl = ttl
         self._issuer = issuer
+        # Verifying a JWT costs more than the rest of a small request's auth: remember tokens
+        # already verified (by their exact text) until they expire.
+        self._verified: OrderedDict[str, tuple[UUID, float]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def issue(self, user_id: UUID, now: datetime | None = None) -> str:
         """A token for ``user_id`` that expires after the configured lifetime."""
@@ -36,6 +46,18 @@ class TokenIssuer:
 
     def verify(self, token: str) -> UUID:
         """The user id a valid token was issued for; ``InvalidToken`` otherwise."""
+        with self._lock:
+            known = self._verified.get(token)
+        if known is not None and known[1] > time.time():
+            return known[0]
+        user_id, expires = self._decode(token)
+        with self._lock:
+            self._verified[token] = (user_id, expires)
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return user_id
+
+    def _decode(self, token: str) -> tuple[UUID, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -46,6 +68,6 @@ class TokenIssuer:
             )
             if claims.get("typ") != "access":
                 raise InvalidToken()
-            return UUID(claims["sub"])
+            return UUID(claims["sub"]), float(claims["exp"])
         except (jwt.PyJWTError, ValueError, TypeError):
             raise InvalidToken() from None

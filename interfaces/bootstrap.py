@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
-import redis
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
@@ -69,7 +68,6 @@ class Container:
     tasks: TaskQueries
     watch: PositionWatch
     runners: list[ProjectionRunner]
-    redis: redis.Redis | None = None
     embedded: EmbeddedPostgres | None = None
     _started: list[Any] = field(default_factory=list)
 
@@ -97,8 +95,6 @@ class Container:
         self._started.clear()
         self.ledger.close()
         self.pool.close()
-        if self.redis is not None:
-            self.redis.close()
         if self.embedded is not None:
             self.embedded.stop()
 
@@ -136,12 +132,5 @@ def build(settings: Settings | None = None) -> Container:
         tasks=TaskQueries(pool, TASKS),
         watch=PositionWatch(info),
         runners=runners,
-        redis=_redis(settings.redis_url),
         embedded=embedded,
     )
-
-
-def _redis(url: str | None) -> redis.Redis | None:
-    if url is None:
-        return None
-    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)

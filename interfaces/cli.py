@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from interfaces.bootstrap import Container
 from interfaces.settings import Settings
 
 cli = typer.Typer(
@@ -44,6 +46,9 @@ def serve(
             envvar="LEDGERFLOW_DATA_DIR", help="embedded PostgreSQL data (embedded default only)"
         ),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="HTTP worker processes (this one then runs projections)")
+    ] = 1,
 ) -> None:
     """Run the API. With no LEDGERFLOW_DATABASE_URL it starts its own PostgreSQL and projections."""
     import uvicorn
@@ -59,17 +64,39 @@ def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
     try:
-        container.start()
         typer.echo(f"Ledgerflow listening on http://{host}:{port} (docs at /docs)", err=True)
-        uvicorn.run(
-            create_app(container),
-            host=host,
-            port=port,
-            log_level=settings.log_level.lower(),
-            access_log=False,
-        )
+        if workers == 1:
+            container.start()
+            uvicorn.run(
+                create_app(container),
+                host=host,
+                port=port,
+                log_level=settings.log_level.lower(),
+                access_log=False,
+            )
+        else:
+            _serve_with_workers(container, host, port, workers)
     finally:
         container.close()
+
+
+def _serve_with_workers(container: Container, host: str, port: int, workers: int) -> None:
+    """Each worker is its own process (its own GIL) with its own container; this process keeps
+    the embedded database (if any) and the projection runners."""
+    import uvicorn
+
+    os.environ["LEDGERFLOW_DATABASE_URL"] = container.database_url
+    if container.settings.run_projections:
+        container.start_projections()
+    uvicorn.run(
+        "interfaces.api.asgi:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=container.settings.log_level.lower(),
+        access_log=False,
+    )
 
 
 @cli.command()

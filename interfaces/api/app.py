@@ -8,7 +8,13 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from interfaces.api import errors
-from interfaces.api.consistency import Consistency, LocalPositions, RedisPositions
+from interfaces.api.consistency import (
+    Consistency,
+    HeadPositions,
+    LocalPositions,
+    PrincipalPositions,
+    RedisPositions,
+)
 from interfaces.api.routes import auth, health, tasks
 from interfaces.bootstrap import Container
 
@@ -42,8 +48,11 @@ class RequestId:
         await self.app(scope, receive, send_with_id)
 
 
-def create_app(container: Container) -> FastAPI:
-    """The API over an already built container (the caller starts and closes it)."""
+def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
+    """The API over an already built container (the caller starts and closes it).
+
+    ``shared_process=False`` says other processes serve the same clients (``--workers``).
+    """
     app = FastAPI(
         title="Ledgerflow",
         version=health.VERSION,
@@ -53,7 +62,14 @@ def create_app(container: Container) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.container = container
-    positions = RedisPositions(container.redis) if container.redis else LocalPositions()
+    url = container.settings.redis_url
+    positions: PrincipalPositions
+    if url:
+        positions = RedisPositions(url)
+    elif shared_process:
+        positions = LocalPositions()
+    else:
+        positions = HeadPositions(container.ledger.recorder.max_notification_id)
     app.state.consistency = Consistency(
         container.watch, positions, container.settings.read_wait_timeout
     )

@@ -4,8 +4,9 @@ A command answers with the log ``position`` that recorded it (body and ``X-Ledge
 A query waits until its read model has applied the highest of: the position the caller sends
 (``X-Ledgerflow-Min-Position`` header or ``min_position`` parameter) and the last position the
 same principal wrote. That last position is kept in Redis when Redis is configured, so a client
-reads its writes on every API instance behind a load balancer; in-process otherwise (and as the
-fallback while Redis is down). The wait is woken by the projection's commit, not a poll.
+reads its writes on every API instance behind a load balancer; in-process with a single process;
+and with several worker processes but no Redis, a query waits for the head of the log.
+The wait is woken by the projection's commit, not a poll.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Protocol
 from uuid import UUID
 
 import redis
+import redis.asyncio
 
 from projections.watch import PositionWatch
 
@@ -30,6 +33,8 @@ class PrincipalPositions(Protocol):
     """Where each principal's last written position is remembered."""
 
     def raise_to(self, principal: UUID, position: int) -> None: ...
+
+    async def raise_to_async(self, principal: UUID, position: int) -> None: ...
 
     def get(self, principal: UUID) -> int: ...
 
@@ -51,6 +56,10 @@ class LocalPositions:
             if len(self._last) > self._capacity:
                 self._last.popitem(last=False)
 
+    async def raise_to_async(self, principal: UUID, position: int) -> None:
+        """``raise_to`` for the event loop (it never blocks)."""
+        self.raise_to(principal, position)
+
     def get(self, principal: UUID) -> int:
         """The last position written by ``principal`` (0 when unknown)."""
         with self._lock:
@@ -67,10 +76,14 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 class RedisPositions:
     """Shared by every API instance; falls back to in-process memory while Redis is down."""
 
-    def __init__(self, client: redis.Redis, ttl_seconds: int = 3600) -> None:
-        self._client = client
+    def __init__(self, url: str, ttl_seconds: int = 3600) -> None:
+        self._client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._async = redis.asyncio.Redis.from_url(
+            url, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
         self._ttl = ttl_seconds
-        self._script = client.register_script(_RAISE_TO)
+        self._script = self._client.register_script(_RAISE_TO)
+        self._async_script = self._async.register_script(_RAISE_TO)
         self._fallback = LocalPositions()
 
     def raise_to(self, principal: UUID, position: int) -> None:
@@ -79,6 +92,14 @@ class RedisPositions:
         try:
             self._script(keys=[self._key(principal)], args=[position, self._ttl])
         except redis.RedisError as error:
+            log.warning("read-your-writes: Redis unavailable (%s); using local memory", error)
+
+    async def raise_to_async(self, principal: UUID, position: int) -> None:
+        """``raise_to`` for the event loop, with the asyncio Redis client."""
+        self._fallback.raise_to(principal, position)
+        try:
+            await self._async_script(keys=[self._key(principal)], args=[position, self._ttl])
+        except (redis.RedisError, OSError) as error:
             log.warning("read-your-writes: Redis unavailable (%s); using local memory", error)
 
     def get(self, principal: UUID) -> int:
@@ -95,6 +116,27 @@ class RedisPositions:
         return f"ledgerflow:ryw:{principal}"
 
 
+class HeadPositions:
+    """For several processes with no Redis: wait for everything recorded before the query.
+
+    Stronger than needed (a query waits for other principals' writes too, i.e. for the lag) but
+    correct whichever process served the write; one index-only query per read.
+    """
+
+    def __init__(self, head: Callable[[], int | None]) -> None:
+        self._head = head
+
+    def raise_to(self, principal: UUID, position: int) -> None:
+        """Nothing to remember: the log head covers every write."""
+
+    async def raise_to_async(self, principal: UUID, position: int) -> None:
+        """Nothing to remember: the log head covers every write."""
+
+    def get(self, principal: UUID) -> int:
+        """The position of the last event recorded by anyone."""
+        return self._head() or 0
+
+
 class Consistency:
     """Makes queries wait until their read model reflects the principal's own writes."""
 
@@ -107,6 +149,11 @@ class Consistency:
         """Record that ``principal`` just wrote at ``position``."""
         if position > 0:
             self._positions.raise_to(principal, position)
+
+    async def wrote_async(self, principal: UUID, position: int) -> None:
+        """``wrote`` for the event loop."""
+        if position > 0:
+            await self._positions.raise_to_async(principal, position)
 
     def settle(self, projection: str, principal: UUID, min_position: int | None = None) -> None:
         """Block until ``projection`` reflects the principal's writes (503 past the bound)."""

@@ -41,3 +41,22 @@ def test_ledgerflow_serve_with_no_database_url_keeps_its_data_across_a_restart(t
         assert [(t["name"], t["priority"]) for t in tasks] == [("survive a restart", "urgent")]
     finally:
         assert second.stop() == 0
+
+
+def test_several_worker_processes_still_read_their_own_writes(tmp_path):
+    env = server_env(LEDGERFLOW_DATA_DIR=str(tmp_path / "data"))
+    server = start_server(env, tmp_path / "workers.log", "--workers", "2")
+    try:
+        body = {"username": "worker_user", "password": "securepass123"}
+        assert httpx.post(f"{server.base_url}/register", json=body).status_code == 200
+        token = httpx.post(f"{server.base_url}/login", json=body).json()["token"]
+        # A new connection per request lets the kernel spread them over both workers.
+        for i in range(20):
+            created = httpx.post(f"{server.base_url}/api/v1/tasks", json={"name": f"t{i}"},
+                                 headers={"Authorization": token})
+            assert created.status_code == 201
+            listed = httpx.get(f"{server.base_url}/api/v1/tasks",
+                               headers={"Authorization": token}).json()
+            assert listed["total"] == i + 1
+    finally:
+        assert server.stop() == 0

@@ -3,7 +3,6 @@
 from uuid import UUID, uuid4
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 
 from interfaces.api.app import create_app
@@ -49,7 +48,7 @@ def test_the_position_of_a_write_is_shared_through_redis(api, redis_url):
     headers = login(a)
     created = a.post("/api/v1/tasks", json={"name": "shared"}, headers=headers)
     me = a.get("/me", headers=headers).json()["user_id"]
-    positions = RedisPositions(redis.Redis.from_url(redis_url))
+    positions = RedisPositions(redis_url)
     assert positions.get(uuid4()) == 0
     assert positions.get(UUID(me)) == created.json()["position"]
 

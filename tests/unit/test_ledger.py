@@ -164,7 +164,7 @@ def test_concurrent_updates_without_if_match_are_all_applied(ledger, ctx):
 def test_a_conflicting_write_with_if_match_is_reported_not_retried(ledger, ctx, monkeypatch):
     owner = uuid4()
     task = ledger.create_task(ctx, owner, "Task").aggregate
-    original = ledger._committer.commit
+    original = ledger._committer.submit
     calls = []
 
     def sneaky(events):
@@ -175,7 +175,7 @@ def test_a_conflicting_write_with_if_match_is_reported_not_retried(ledger, ctx, 
             ledger.save(other_process_copy)
         return original(events)
 
-    monkeypatch.setattr(ledger._committer, "commit", sneaky)
+    monkeypatch.setattr(ledger._committer, "submit", sneaky)
     with pytest.raises(ConcurrentChange):
         ledger.update_task(ctx, owner, task.id, {"name": "mine"}, expected_version=1)
     assert ledger.get_task(owner, task.id).name == "sneaked in"

@@ -59,3 +59,14 @@ def test_a_token_of_another_type_is_refused():
     }
     with pytest.raises(InvalidToken):
         ISSUER.verify(jwt.encode(claims, "the-secret-of-these-tests-32-bytes!", algorithm="HS256"))
+
+
+def test_a_remembered_token_is_refused_once_it_expires():
+    from freezegun import freeze_time
+
+    issuer = TokenIssuer("the-secret-of-these-tests-32-bytes!", timedelta(minutes=5))
+    with freeze_time("2026-01-01 12:00:00"):
+        token = issuer.issue(uuid4())
+        assert issuer.verify(token)  # now cached
+    with freeze_time("2026-01-01 12:06:00"), pytest.raises(InvalidToken):
+        issuer.verify(token)
