@@ -4,11 +4,12 @@ No auth, no read-your-writes, no error handling: ``uvicorn bench.bare_app:app`` 
 ``BENCH_DATABASE_URL`` and ``BENCH_OWNER_ID`` set.
 """
 
+import json
 import os
 from typing import Any
 from uuid import UUID
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -26,12 +27,13 @@ app = FastAPI()
 
 
 @app.get("/tasks")
-def tasks(limit: int = 50, offset: int = 0) -> dict[str, Any]:
-    """The same query and the same JSON size, nothing else."""
+def tasks(limit: int = 50, offset: int = 0) -> Response:
+    """The same query and the same JSON, serialised by the standard library; nothing else."""
     with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(SQL, (OWNER, limit, offset)).fetchall()
     total = rows[0]["total"] if rows else 0
     for row in rows:
         del row["total"]
         del row["owner_id"], row["position"]
-    return {"tasks": rows, "total": total, "limit": limit, "offset": offset}
+    body = {"tasks": rows, "total": total, "limit": limit, "offset": offset}
+    return Response(json.dumps(body, default=str), media_type="application/json")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
+import os
+import subprocess
+import tempfile
 import threading
 import time
 from bisect import bisect_left
 from datetime import datetime
-from typing import Any
+from pathlib import Path
 
-import httpx
 import psycopg
 
 from interfaces.bootstrap import conninfo
@@ -61,48 +62,51 @@ class CommitListener:
         return self.times[index] if index < len(self.positions) else None
 
 
-async def _paced(base_url: str, token: str, rate: int, seconds: int) -> list[dict[str, Any]]:
-    headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    answers: list[dict[str, Any]] = []
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits) as client:
-
-        async def one(i: int, at: float) -> None:
-            await asyncio.sleep(max(0.0, at - time.monotonic()))
-            sent = time.monotonic()
-            answer = await client.post("/api/v1/tasks", json={"name": f"lag {i}"})
-            if answer.status_code == 201:
-                body = answer.json()
-                body["_latency"] = time.monotonic() - sent
-                answers.append(body)
-
-        start = time.monotonic() + 0.2
-        await asyncio.gather(*(one(i, start + i / rate) for i in range(rate * seconds)))
-    return answers
-
-
 def paced_posts(
-    base_url: str, db_url: str, token: str, rate: int, seconds: int
+    base_url: str, db_url: str, token: str, rate: int, seconds: int, connections: int = 20
 ) -> dict[str, float]:
-    """POST at a fixed rate; lag = read-model commit notice minus the event's own timestamp."""
+    """POST at about ``rate``/s (wrk, fixed delay per connection); lag = the read model's commit
+    notice minus the event's own timestamp (taken before the command commits: conservative)."""
+    interval_ms = max(1, round(connections * 1000 / rate) - 7)  # minus a typical response time
+    script = Path(__file__).parent / "wrk" / "paced_post.lua"
+    report = Path(__file__).parent / "wrk" / "report.lua"
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(script.read_text() + "\n" + report.read_text())
     with CommitListener(db_url) as listener:
-        started = time.monotonic()
-        answers = asyncio.run(_paced(base_url, token, rate, seconds))
-        elapsed = time.monotonic() - started
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "-s",
+                lua.name,
+                f"{base_url}/api/v1/tasks",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "TOKEN": token, "INTERVAL_MS": str(interval_ms)},
+        ).stdout
         time.sleep(1.0)
+    os.unlink(lua.name)
     lags = []
-    for body in answers:
-        applied = listener.applied_at(body["position"])
-        if applied is not None:
-            created = datetime.fromisoformat(body["created_at"]).timestamp()
-            lags.append(max(0.0, applied - created) * 1000)
-    latencies = [b["_latency"] * 1000 for b in answers]
+    for line in out.splitlines():
+        if line.startswith("POS "):
+            _, position, created = line.split()
+            applied = listener.applied_at(int(position))
+            if applied is not None:
+                lags.append(max(0.0, applied - datetime.fromisoformat(created).timestamp()) * 1000)
+    summary = dict(
+        part.split("=")
+        for part in next(x for x in out.splitlines() if x.startswith("RESULT")).split()[1:]
+    )
     return {
-        "achieved_rate": len(answers) / elapsed,
-        "commands": len(answers),
+        "achieved_rate": float(summary["rps"]),
+        "commands": float(summary["requests"]),
         "measured": len(lags),
         "p50_ms": percentile(lags, 50),
         "p99_ms": percentile(lags, 99),
-        "command_p50_ms": percentile(latencies, 50),
-        "command_p99_ms": percentile(latencies, 99),
+        "command_p50_ms": float(summary["p50_ms"]),
+        "command_p99_ms": float(summary["p99_ms"]),
     }

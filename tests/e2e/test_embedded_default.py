@@ -52,11 +52,15 @@ def test_several_worker_processes_still_read_their_own_writes(tmp_path):
         token = httpx.post(f"{server.base_url}/login", json=body).json()["token"]
         # A new connection per request lets the kernel spread them over both workers.
         for i in range(20):
-            created = httpx.post(f"{server.base_url}/api/v1/tasks", json={"name": f"t{i}"},
-                                 headers={"Authorization": token})
+            created = httpx.post(
+                f"{server.base_url}/api/v1/tasks",
+                json={"name": f"t{i}"},
+                headers={"Authorization": token},
+            )
             assert created.status_code == 201
-            listed = httpx.get(f"{server.base_url}/api/v1/tasks",
-                               headers={"Authorization": token}).json()
+            listed = httpx.get(
+                f"{server.base_url}/api/v1/tasks", headers={"Authorization": token}
+            ).json()
             assert listed["total"] == i + 1
     finally:
         assert server.stop() == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -54,7 +54,7 @@ def written_out(written: Written[Task], response: Response) -> TaskWrittenOut:
     )
 
 
-@router.get("", responses=AUTHED)
+@router.get("", response_model=TaskListOut, responses=AUTHED)
 def list_tasks(
     user_id: CurrentUserId,
     tasks: TasksDep,
@@ -66,7 +66,7 @@ def list_tasks(
     offset: Annotated[int, Query(ge=0)] = 0,
     page: Annotated[int | None, Query(ge=1, description="1-based page (with per_page)")] = None,
     per_page: Annotated[int | None, Query(ge=1, le=200)] = None,
-) -> TaskListOut:
+) -> Response:
     """The authenticated user's tasks, newest first, filtered by status and priority."""
     if per_page is not None:
         limit = per_page
@@ -74,14 +74,17 @@ def list_tasks(
         offset = (page - 1) * limit
     consistency.settle(TASKS, user_id, min_position)
     found = tasks.list(user_id, status and status.value, priority and priority.value, limit, offset)
-    rows: list[Any] = found.tasks
-    return TaskListOut(
-        tasks=[TaskOut.model_validate(row) for row in rows],
-        total=found.total,
-        limit=limit,
-        offset=offset,
-        has_more=offset + len(rows) < found.total,
+    page_out = TaskListOut.model_validate(
+        {
+            "tasks": found.tasks,
+            "total": found.total,
+            "limit": limit,
+            "offset": offset,
+            "has_more": offset + len(found.tasks) < found.total,
+        }
     )
+    # Validated once here and serialised by pydantic directly: FastAPI would validate it again.
+    return Response(page_out.model_dump_json(), media_type="application/json")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=AUTHED)
