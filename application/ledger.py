@@ -34,6 +34,18 @@ LOCK_STRIPES = 256
 
 
 @dataclass(frozen=True)
+class CreateTask:
+    """Create a task for its owner."""
+
+    owner_id: UUID
+    name: str
+    description: str = ""
+    priority: str = "medium"
+    due_date: datetime | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Written(Generic[A]):
     """The state of an aggregate after a command, and the log position that recorded it."""
 
@@ -109,38 +121,28 @@ class Ledger(Application[UUID]):
         tags: tuple[str, ...] | list[str] = (),
     ) -> Written[Task]:
         """Create a task owned by ``owner_id``."""
-        task, pending = self._submit_new_task(
-            context, owner_id, name, description, priority, due_date, tags
-        )
+        command = CreateTask(owner_id, name, description, priority, due_date, tuple(tags))
+        task, pending = self._submit_new_task(context, command)
         return Written(task, pending.result())
 
     async def create_task_async(
-        self,
-        context: CommandContext,
-        owner_id: UUID,
-        name: str,
-        description: str = "",
-        priority: str = "medium",
-        due_date: datetime | None = None,
-        tags: tuple[str, ...] | list[str] = (),
+        self, context: CommandContext, command: CreateTask
     ) -> Written[Task]:
         """``create_task`` for the event loop: no thread is held while the group commits."""
-        task, pending = self._submit_new_task(
-            context, owner_id, name, description, priority, due_date, tags
-        )
+        task, pending = self._submit_new_task(context, command)
         return Written(task, await asyncio.wrap_future(pending))
 
     def _submit_new_task(
-        self,
-        context: CommandContext,
-        owner_id: UUID,
-        name: str,
-        description: str,
-        priority: str,
-        due_date: datetime | None,
-        tags: tuple[str, ...] | list[str],
+        self, context: CommandContext, command: CreateTask
     ) -> tuple[Task, Future[int]]:
-        task = Task.create(owner_id, name, description, priority, due_date, tags)
+        task = Task.create(
+            command.owner_id,
+            command.name,
+            command.description,
+            command.priority,
+            command.due_date,
+            command.tags,
+        )
         return task, self._submit(context, task)
 
     def update_task(

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from application.ledger import Written
+from application.ledger import CreateTask, Written
 from domain.task import Task, TaskNotFound, TaskPriority, TaskStatus
 from interfaces.api.consistency import POSITION_HEADER
 from interfaces.api.deps import (
@@ -98,15 +98,10 @@ async def create_task(
 ) -> TaskWrittenOut:
     """Create a task; it starts as not_started."""
     # async: creating needs no read, and the group commit is awaited without holding a thread
-    written = await app.create_task_async(
-        context,
-        user_id,
-        body.name,
-        body.description,
-        body.priority.value,
-        body.due_date,
-        body.tags,
+    command = CreateTask(
+        user_id, body.name, body.description, body.priority.value, body.due_date, tuple(body.tags)
     )
+    written = await app.create_task_async(context, command)
     await consistency.wrote_async(user_id, written.position)
     return written_out(written, response)
 
