@@ -35,3 +35,10 @@ class InvalidToken(DomainError):
 
 class WeakPassword(DomainError):
     """The password does not satisfy the password policy."""
+
+
+class NotAllowed(DomainError):
+    """The actor is authenticated but may not do this."""
+
+    def __init__(self, reason: str = "Access denied") -> None:
+        super().__init__(reason)

@@ -14,19 +14,20 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 
+from application.accounts import AccountCommands
 from application.context import CommandContext, stamp
 from application.credential import CredentialVault
-from application.error import ConcurrentChange, InvalidCredentials, StaleVersion
+from application.error import ConcurrentChange, StaleVersion
 from application.group_commit import GroupCommitter
-from domain.error import InvalidValue, NotFound
+from application.result import Written
+from domain.error import NotFound
 from domain.task import Task, TaskNotFound
-from domain.user import User, Username, UsernameTaken, UserNotFound
 
 A = TypeVar("A", bound=Aggregate)
 CONFLICT_RETRIES = 10
@@ -45,21 +46,8 @@ class CreateTask:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Written(Generic[A]):
-    """The state of an aggregate after a command, and the log position that recorded it."""
-
-    aggregate: A
-    position: int
-
-    @property
-    def version(self) -> int:
-        """The aggregate's version: its ETag."""
-        return int(self.aggregate.version)
-
-
-class Ledger(Application[UUID]):
-    """Command handlers for users and tasks, writing to the event store through group commit."""
+class Ledger(AccountCommands, Application[UUID]):
+    """Command handlers for users (``AccountCommands``) and tasks, written through group commit."""
 
     name = "ledgerflow"
 
@@ -75,38 +63,6 @@ class Ledger(Application[UUID]):
         """Finish queued writes, then release the store."""
         self._committer.close()
         super().close()
-
-    # Users
-
-    def register_user(
-        self, context: CommandContext, username: str, password: str, name: str, lastname: str
-    ) -> Written[User]:
-        """Create an account; the username is claimed atomically with it."""
-        self.credentials.check_policy(password, username)
-        user = User.register(username, name, lastname, self.credentials.seal(password))
-        claim = Username.claim(username, user.id)
-        try:
-            position = self._commit(context, user, claim)
-        except ConcurrentChange:
-            raise UsernameTaken(username) from None
-        return Written(user, position)
-
-    def authenticate(self, username: str, password: str) -> User:
-        """The user whose credentials these are; the same error for every kind of mismatch."""
-        user: User | None = None
-        try:
-            claim: Username = self.repository.get(Username.create_id(username))
-            user = self.repository.get(claim.user_id)
-        except (AggregateNotFoundError, InvalidValue):
-            user = None
-        if not self.credentials.verify(user.credential if user else None, password):
-            raise InvalidCredentials()
-        assert user is not None
-        return user
-
-    def get_user(self, user_id: UUID) -> User:
-        """The current state of a user."""
-        return self._load(User, user_id, UserNotFound)
 
     # Tasks
 

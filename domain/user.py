@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, event
 
 from domain.error import Conflict, InvalidValue, NotFound
 from domain.value import bounded_text
@@ -13,6 +14,21 @@ from domain.value import bounded_text
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{2,63}$")
 PERSON_NAME_MAX = 100
 USERNAME_NAMESPACE = UUID("6f6b2d1e-3c55-4d1b-9a8e-2f1c5d7b9e10")
+
+
+class Role(StrEnum):
+    """What a user may do: admins manage users, members change their own work, viewers read."""
+
+    ADMIN = "admin"
+    MEMBER = "member"
+    VIEWER = "viewer"
+
+
+def _role(value: str) -> str:
+    try:
+        return Role(value).value
+    except ValueError:
+        raise InvalidValue("role", "must be one of: admin, member, viewer") from None
 
 
 class UserNotFound(NotFound):
@@ -55,11 +71,85 @@ class User(Aggregate):
         lastname: str
         credential: str
 
+    class RoleChanged(Aggregate.Event):
+        TOPIC = "user.role_changed"
+        from_role: str
+        to_role: str
+
+    class Deactivated(Aggregate.Event):
+        TOPIC = "user.deactivated"
+
+    class Reactivated(Aggregate.Event):
+        TOPIC = "user.reactivated"
+
+    class PasswordChanged(Aggregate.Event):
+        TOPIC = "user.password_changed"
+        credential: str
+
+    class ProfileUpdated(Aggregate.Event):
+        TOPIC = "user.profile_updated"
+        changes: dict[str, str]
+
     def __init__(self, username: str, name: str, lastname: str, credential: str) -> None:
         self.username = username
         self.name = name
         self.lastname = lastname
         self.credential = credential
+        self.role = Role.MEMBER.value
+        self.active = True
+
+    def change_role(self, role: str) -> None:
+        """Give the user another role; the same role records nothing."""
+        new = _role(role)
+        if new != self.role:
+            self._change_role(from_role=self.role, to_role=new)
+
+    def deactivate(self) -> None:
+        """Stop the user from signing in or using any token; idempotent."""
+        if self.active:
+            self._deactivate()
+
+    def reactivate(self) -> None:
+        """Let a deactivated user in again; idempotent."""
+        if not self.active:
+            self._reactivate()
+
+    def change_password(self, credential: str) -> None:
+        """Replace the sealed credential (the caller checked the old password and the policy)."""
+        self._change_password(credential=bounded_text("credential", credential, max_length=4096))
+
+    def update_profile(self, name: str | None = None, lastname: str | None = None) -> None:
+        """Change the name and last name; unchanged values record nothing."""
+        given = {"name": name, "lastname": lastname}
+        changes = {
+            k: bounded_text(k, v, max_length=PERSON_NAME_MAX, required=False)
+            for k, v in given.items()
+            if v is not None
+        }
+        changes = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        if changes:
+            self._update_profile(changes=changes)
+
+    @event(RoleChanged)
+    def _change_role(self, from_role: str, to_role: str) -> None:
+        self.role = to_role
+
+    @event(Deactivated)
+    def _deactivate(self) -> None:
+        self.active = False
+
+    @event(Reactivated)
+    def _reactivate(self) -> None:
+        self.active = True
+
+    @event(PasswordChanged)
+    def _change_password(self, credential: str) -> None:
+        self.credential = credential
+
+    @event(ProfileUpdated)
+    def _update_profile(self, changes: dict[str, str]) -> None:
+        for key, value in changes.items():
+            setattr(self, key, value)
 
     @classmethod
     def register(cls, username: str, name: str, lastname: str, credential: str) -> User:
@@ -99,3 +189,24 @@ class Username(Aggregate):
     def __init__(self, username: str, user_id: UUID) -> None:
         self.username = username
         self.user_id = user_id
+
+
+class AdminSeat(Aggregate):
+    """Claimed once, by the first user ever registered, who becomes admin (race-safe: fixed id)."""
+
+    TOPIC = "admin_seat"
+    ID = UUID("9f1f8a52-4d0e-4a5e-8c1b-6a8f0e2d7c33")
+
+    class Created(Aggregate.Created):
+        """Wire type ``admin_seat.claimed``."""
+
+        TOPIC = "admin_seat.claimed"
+        user_id: UUID
+
+    def __init__(self, user_id: UUID) -> None:
+        self.user_id = user_id
+
+    @classmethod
+    def claim(cls, user_id: UUID) -> AdminSeat:
+        """The first registration's claim; a second claim collides on version 1."""
+        return cls._create(cls.Created, id=cls.ID, user_id=user_id)

@@ -19,7 +19,7 @@ from interfaces.embedded_postgres import EmbeddedPostgres
 from interfaces.settings import Settings
 from projections.runner import Projection, ProjectionRunner
 from projections.task import TaskProjection, TaskQueries
-from projections.user import UserProjection
+from projections.user import UserProjection, UserQueries
 from projections.watch import PositionWatch
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ class Container:
     tokens: TokenIssuer
     pool: ConnectionPool[Any]
     tasks: TaskQueries
+    users: UserQueries
     watch: PositionWatch
     runners: list[ProjectionRunner]
     embedded: EmbeddedPostgres | None = None
@@ -74,16 +75,28 @@ class Container:
     def start(self, *, projections: bool | None = None) -> None:
         """Start background work: the position watch and (when asked) the projection runners."""
         run = self.settings.run_projections if projections is None else projections
+        self.ensure_read_models()
         self.watch.start()
         self._started.append(self.watch)
         if run:
             self.start_projections()
 
+    def ensure_read_models(self) -> None:
+        """Create the tracking and read-model tables if missing (idempotent), so queries work
+        even before a worker has run; another process creating them at the same time is fine."""
+        for attempt in range(3):
+            try:
+                with psycopg.connect(conninfo(self.database_url), autocommit=True) as conn:
+                    for runner in self.runners:
+                        runner.setup(conn)
+                return
+            except psycopg.errors.UniqueViolation:
+                if attempt == 2:
+                    raise
+
     def start_projections(self) -> None:
         """Create the read-model tables, then run every projection in its own thread."""
-        with psycopg.connect(conninfo(self.database_url), autocommit=True) as conn:
-            for runner in self.runners:
-                runner.setup(conn)
+        self.ensure_read_models()
         for runner in self.runners:
             runner.start()
             self._started.append(runner)
@@ -130,6 +143,7 @@ def build(settings: Settings | None = None) -> Container:
         tokens=TokenIssuer(secret, timedelta(seconds=settings.token_ttl_seconds)),
         pool=pool,
         tasks=TaskQueries(pool, TASKS),
+        users=UserQueries(pool, USERS),
         watch=PositionWatch(info),
         runners=runners,
         embedded=embedded,

@@ -120,6 +120,47 @@ def worker(
         container.close()
 
 
+users = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+cli.add_typer(users, name="users")
+
+
+@users.command("create")
+def create_user(
+    username: Annotated[str, typer.Argument(help="the new user's username")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, envvar="LEDGERFLOW_PASSWORD"
+        ),
+    ],
+    admin: Annotated[bool, typer.Option("--admin", help="make the user an admin")] = False,
+    role: Annotated[str, typer.Option(help="admin, member or viewer")] = "member",
+    name: str = "",
+    lastname: str = "",
+    data_dir: Annotated[Path | None, typer.Option(envvar="LEDGERFLOW_DATA_DIR")] = None,
+) -> None:
+    """Create a user from the command line (the operator's way to make the first admin)."""
+    from application.context import CommandContext
+    from interfaces.bootstrap import build
+
+    container = build(_settings(data_dir))
+    try:
+        written = container.ledger.register_user(
+            CommandContext.system("cli"),
+            username,
+            password,
+            name,
+            lastname,
+            "admin" if admin else role,
+        )
+        typer.echo(
+            f"created {written.aggregate.username} ({written.aggregate.role})"
+            f" user_id={written.aggregate.id}"
+        )
+    finally:
+        container.close()
+
+
 def main() -> None:
     """Entry point of the ``ledgerflow`` console script."""
     cli()

@@ -1,34 +1,65 @@
-"""The users read model: one row per registered user (never the credential)."""
+"""The users read model: one row per user with role and active state (never the credential)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
 
 from domain.user import User
+
+PUBLIC_COLUMNS = "user_id, username, name, lastname, role, active, created_at, updated_at, version"
 
 
 class UserProjection:
     """Projects user events into ``<table>``."""
 
-    topics: tuple[str, ...] = (User.Created.TOPIC,)
+    topics: tuple[str, ...] = tuple(
+        cls.TOPIC
+        for cls in (
+            User.Created,
+            User.RoleChanged,
+            User.Deactivated,
+            User.Reactivated,
+            User.ProfileUpdated,
+            User.PasswordChanged,
+        )
+    )
 
     def __init__(self, table: str = "users", name: str | None = None) -> None:
         self.table = table
         self.name = name or table
         self._t = sql.Identifier(table)
+        self._handlers: dict[type, Callable[[Any], dict[str, Any]]] = {
+            User.RoleChanged: lambda e: {"role": e.to_role},
+            User.Deactivated: lambda e: {"active": False},
+            User.Reactivated: lambda e: {"active": True},
+            User.ProfileUpdated: lambda e: dict(e.changes),
+            User.PasswordChanged: lambda e: {},
+        }
 
     def create_tables(self, cur: psycopg.Cursor[Any]) -> None:
-        """Create the users table."""
+        """Create the users table and the indexes behind the admin list's filters."""
         cur.execute(
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} ("
                 " user_id uuid PRIMARY KEY, username text NOT NULL UNIQUE, name text NOT NULL,"
-                " lastname text NOT NULL, created_at timestamptz NOT NULL,"
-                " version integer NOT NULL, position bigint NOT NULL)"
+                " lastname text NOT NULL, role text NOT NULL DEFAULT 'member',"
+                " active boolean NOT NULL DEFAULT true, created_at timestamptz NOT NULL,"
+                " updated_at timestamptz NOT NULL, version integer NOT NULL,"
+                " position bigint NOT NULL)"
             ).format(self._t)
+        )
+        cur.execute(
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (role, active, created_at)").format(
+                sql.Identifier(f"{self.table}_role_active_idx"), self._t
+            )
         )
 
     def drop_tables(self, cur: psycopg.Cursor[Any]) -> None:
@@ -37,12 +68,12 @@ class UserProjection:
 
     def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
         """Apply one user event."""
-        if isinstance(domain_event, User.Created):
-            e = domain_event
+        e = domain_event
+        if isinstance(e, User.Created):
             cur.execute(
                 sql.SQL(
-                    "INSERT INTO {} (user_id, username, name, lastname, created_at, version,"
-                    " position) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                    "INSERT INTO {} (user_id, username, name, lastname, created_at, updated_at,"
+                    " version, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
                 ).format(self._t),
                 (
                     e.originator_id,
@@ -50,7 +81,79 @@ class UserProjection:
                     e.name,
                     e.lastname,
                     e.timestamp,
+                    e.timestamp,
                     e.originator_version,
                     position,
                 ),
             )
+            return
+        handler = self._handlers.get(type(e))
+        if handler is None:
+            return
+        values = {
+            **handler(e),
+            "updated_at": e.timestamp,
+            "version": e.originator_version,
+            "position": position,
+        }
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{} = %s").format(sql.Identifier(k)) for k in values
+        )
+        cur.execute(
+            sql.SQL("UPDATE {} SET {} WHERE user_id = %s").format(self._t, assignments),
+            (*values.values(), e.originator_id),
+        )
+
+
+@dataclass(frozen=True)
+class UserPage:
+    """One page of users and how many match in all."""
+
+    users: list[dict[str, Any]]
+    total: int
+
+
+class UserQueries:
+    """Queries on the users table."""
+
+    def __init__(self, pool: ConnectionPool[Any], table: str = "users") -> None:
+        self._pool = pool
+        self._t = sql.Identifier(table)
+
+    def access(self, user_id: UUID) -> tuple[str, bool] | None:
+        """The role and active flag of a user, or None when the read model does not know them."""
+        query = sql.SQL("SELECT role, active FROM {} WHERE user_id = %s").format(self._t)
+        with self._pool.connection() as conn:
+            row = conn.execute(query, (user_id,)).fetchone()
+        return (str(row[0]), bool(row[1])) if row else None
+
+    def list(
+        self,
+        role: str | None = None,
+        active: bool | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> UserPage:
+        """Users, oldest first, filtered by role and active state."""
+        where: list[sql.Composable] = [sql.SQL("true")]
+        params: list[Any] = []
+        for column, value in (("role", role), ("active", active)):
+            if value is not None:
+                where.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+                params.append(value)
+        condition = sql.SQL(" AND ").join(where)
+        query = sql.SQL(
+            "SELECT " + PUBLIC_COLUMNS + ", count(*) OVER () AS total FROM {} WHERE {}"  # noqa: S608
+            " ORDER BY created_at, user_id LIMIT %s OFFSET %s"
+        ).format(self._t, condition)
+        count = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(self._t, condition)
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(query, (*params, limit, offset)).fetchall()
+            if rows:
+                total = int(rows[0]["total"])
+            else:
+                found = cur.execute(count, params).fetchone()
+                total = int(found["count"]) if found else 0
+        for row in rows:
+            del row["total"]
+        return UserPage(rows, total)

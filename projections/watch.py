@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import psycopg
 
@@ -33,6 +34,7 @@ class PositionWatch:
         self._reconnect_delay = reconnect_delay
         self._positions: dict[str, int] = {}
         self._changed = threading.Condition()
+        self._listeners: list[Callable[[str, int], None]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="position-watch", daemon=True)
 
@@ -44,6 +46,10 @@ class PositionWatch:
         """Stop listening."""
         self._stop.set()
         self._thread.join(timeout=5)
+
+    def add_listener(self, listener: Callable[[str, int], None]) -> None:
+        """Call ``listener(name, position)`` whenever a projection commits (in the watch thread)."""
+        self._listeners.append(listener)
 
     def position(self, name: str) -> int:
         """The last position ``name`` is known to have committed."""
@@ -68,6 +74,9 @@ class PositionWatch:
                 if position > self._positions.get(name, 0):
                     self._positions[name] = position
             self._changed.notify_all()
+        for listener in self._listeners:
+            for name, position in positions.items():
+                listener(name, position)
 
     def _run(self) -> None:
         while not self._stop.is_set():

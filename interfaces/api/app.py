@@ -15,8 +15,9 @@ from interfaces.api.consistency import (
     PrincipalPositions,
     RedisPositions,
 )
-from interfaces.api.routes import auth, health, tasks
-from interfaces.bootstrap import Container
+from interfaces.api.principals import Principals
+from interfaces.api.routes import account, auth, health, tasks, users
+from interfaces.bootstrap import USERS, Container
 
 DESCRIPTION = """Ledgerflow: an event-sourced backend for orchestrating work.
 
@@ -70,11 +71,12 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         positions = LocalPositions()
     else:
         positions = HeadPositions(container.ledger.recorder.max_notification_id)
+    app.state.principals = Principals(container.users, container.ledger, container.watch, USERS)
     app.state.consistency = Consistency(
         container.watch, positions, container.settings.read_wait_timeout
     )
     errors.install(app)
-    for router in (auth.router, tasks.router, health.router):
+    for router in (auth.router, account.router, users.router, tasks.router, health.router):
         app.include_router(router)
     app.add_middleware(RequestId)
     return app

@@ -11,13 +11,17 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
 
 from application.context import CommandContext
 from application.error import InvalidToken
 from application.ledger import Ledger
+from application.principal import Principal
 from interfaces.api.consistency import MIN_POSITION_HEADER, Consistency
+from interfaces.api.principals import Principals
 from interfaces.bootstrap import Container
 from projections.task import TaskQueries
+from projections.user import UserQueries
 
 _authorization = APIKeyHeader(
     name="Authorization",
@@ -46,21 +50,54 @@ async def task_queries(request: Request) -> TaskQueries:
     return _built(request).tasks
 
 
+async def user_queries(request: Request) -> UserQueries:
+    """The users read model."""
+    return _built(request).users
+
+
+async def principals(request: Request) -> Principals:
+    """The principal cache."""
+    found: Principals = request.app.state.principals
+    return found
+
+
 async def consistency(request: Request) -> Consistency:
     """Read-your-writes bookkeeping."""
     found: Consistency = request.app.state.consistency
     return found
 
 
-async def current_user_id(
+async def current_principal(
     request: Request, authorization: Annotated[str | None, Depends(_authorization)]
-) -> UUID:
-    """The user a valid access token names; 401 otherwise."""
+) -> Principal:
+    """The active user a valid access token names, with their role; 401 otherwise."""
     if not authorization:
         raise InvalidToken()
     scheme, _, credentials = authorization.strip().partition(" ")
     token = credentials.strip() if scheme.lower() == "bearer" else authorization.strip()
-    return _built(request).tokens.verify(token)
+    user_id = _built(request).tokens.verify(token)
+    principals: Principals = request.app.state.principals
+    found = principals.cached(user_id)
+    if found is None:
+        found = await run_in_threadpool(principals.load, user_id)
+    return found
+
+
+async def current_writer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """The principal, refused (403) when a viewer tries to change something."""
+    principal.require_writer()
+    return principal
+
+
+async def current_admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """The principal, refused (403) unless an admin."""
+    principal.require_admin()
+    return principal
+
+
+async def current_user_id(principal: Annotated[Principal, Depends(current_principal)]) -> UUID:
+    """The id of the authenticated, active user."""
+    return principal.user_id
 
 
 async def command_context(
@@ -82,5 +119,10 @@ LedgerDep = Annotated[Ledger, Depends(ledger)]
 TasksDep = Annotated[TaskQueries, Depends(task_queries)]
 ConsistencyDep = Annotated[Consistency, Depends(consistency)]
 CurrentUserId = Annotated[UUID, Depends(current_user_id)]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+Writer = Annotated[Principal, Depends(current_writer)]
+Admin = Annotated[Principal, Depends(current_admin)]
+UsersDep = Annotated[UserQueries, Depends(user_queries)]
+PrincipalsDep = Annotated[Principals, Depends(principals)]
 Context = Annotated[CommandContext, Depends(command_context)]
 MinPosition = Annotated[int | None, Depends(min_position)]

@@ -21,6 +21,7 @@ from application.error import (
     ConcurrentChange,
     InvalidCredentials,
     InvalidToken,
+    NotAllowed,
     StaleVersion,
     WeakPassword,
 )
@@ -41,6 +42,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     Conflict: (409, "CONFLICT"),
     InvalidCredentials: (401, "INVALID_CREDENTIALS"),
     InvalidToken: (401, "NOT_AUTHENTICATED"),
+    NotAllowed: (403, "FORBIDDEN"),
     ProjectionNotCaughtUp: (503, "READ_MODEL_BEHIND"),
     psycopg.OperationalError: (503, "DATABASE_UNAVAILABLE"),
     psycopg_pool.PoolTimeout: (503, "DATABASE_UNAVAILABLE"),
@@ -75,6 +77,7 @@ def _doc(description: str) -> dict[str, Any]:
 
 BAD_REQUEST = _doc("Bad input")
 UNAUTHORIZED = _doc("Authentication required or invalid token")
+FORBIDDEN = _doc("Authenticated but not allowed (role)")
 NOT_FOUND = _doc("Resource not found (also for resources of other users)")
 CONFLICT = _doc("Conflict with a concurrent change")
 STALE = _doc("If-Match does not match the current version")

@@ -45,7 +45,12 @@ def test_a_second_registration_of_the_same_username_is_refused(ledger, ctx):
     register(ledger, ctx, "johndoe")
     with pytest.raises(UsernameTaken):
         register(ledger, ctx, "JOHNDOE")
-    assert [e.topic for e in stored_events(ledger)] == ["user.registered", "username.claimed"]
+    assert [e.topic for e in stored_events(ledger)] == [
+        "user.registered",
+        "user.role_changed",
+        "username.claimed",
+        "admin_seat.claimed",
+    ]
 
 
 @pytest.mark.parametrize(

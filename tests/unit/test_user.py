@@ -36,3 +36,53 @@ def test_a_claim_records_username_claimed_for_the_user():
     claim = Username.claim("johndoe", user.id)
     assert claim.id == Username.create_id("johndoe") and claim.user_id == user.id
     assert [type(e).TOPIC for e in claim.collect_events()] == ["username.claimed"]
+
+
+def test_a_new_user_is_an_active_member():
+    user = User.register("johndoe", "", "", "sealed")
+    assert (user.role, user.active) == ("member", True)
+
+
+def test_role_changes_record_from_and_to_and_refuse_unknown_roles():
+    user = User.register("johndoe", "", "", "sealed")
+    user.collect_events()
+    user.change_role("viewer")
+    user.change_role("viewer")
+    events = user.collect_events()
+    assert [(type(e).TOPIC, e.from_role, e.to_role) for e in events] == [
+        ("user.role_changed", "member", "viewer")
+    ]
+    with pytest.raises(InvalidValue):
+        user.change_role("superuser")
+
+
+def test_deactivation_and_reactivation_are_idempotent_events():
+    user = User.register("johndoe", "", "", "sealed")
+    user.collect_events()
+    user.deactivate()
+    user.deactivate()
+    user.reactivate()
+    user.reactivate()
+    assert [type(e).TOPIC for e in user.collect_events()] == [
+        "user.deactivated",
+        "user.reactivated",
+    ]
+    assert user.active
+
+
+def test_a_profile_update_records_only_what_changes():
+    user = User.register("johndoe", "John", "Doe", "sealed")
+    user.collect_events()
+    user.update_profile(name="John", lastname="Smith")
+    events = user.collect_events()
+    assert [e.changes for e in events] == [{"lastname": "Smith"}]
+    with pytest.raises(InvalidValue):
+        user.update_profile(name="x" * 101)
+
+
+def test_the_admin_seat_has_one_fixed_id():
+    from uuid import uuid4
+
+    from domain.user import AdminSeat
+
+    assert AdminSeat.claim(uuid4()).id == AdminSeat.claim(uuid4()).id == AdminSeat.ID

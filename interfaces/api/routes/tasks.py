@@ -7,7 +7,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from application.ledger import CreateTask, Written
+from application.ledger import CreateTask
+from application.result import Written
 from domain.task import Task, TaskNotFound, TaskPriority, TaskStatus
 from interfaces.api.consistency import POSITION_HEADER
 from interfaces.api.deps import (
@@ -17,8 +18,9 @@ from interfaces.api.deps import (
     LedgerDep,
     MinPosition,
     TasksDep,
+    Writer,
 )
-from interfaces.api.errors import AUTHED, CONFLICT, NOT_FOUND, STALE
+from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
 from interfaces.api.schemas import TaskIn, TaskListOut, TaskOut, TaskUpdateIn, TaskWrittenOut
 from interfaces.bootstrap import TASKS
 
@@ -87,17 +89,18 @@ def list_tasks(
     return Response(page_out.model_dump_json(), media_type="application/json")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=AUTHED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses={**AUTHED, 403: FORBIDDEN})
 async def create_task(
     body: TaskIn,
     app: LedgerDep,
     context: Context,
-    user_id: CurrentUserId,
+    writer: Writer,
     consistency: ConsistencyDep,
     response: Response,
 ) -> TaskWrittenOut:
     """Create a task; it starts as not_started."""
     # async: creating needs no read, and the group commit is awaited without holding a thread
+    user_id = writer.user_id
     command = CreateTask(
         user_id, body.name, body.description, body.priority.value, body.due_date, tuple(body.tags)
     )
@@ -124,18 +127,21 @@ def get_task(
     return TaskOut.model_validate(row)
 
 
-@router.put("/{task_id}", responses={**AUTHED, 404: NOT_FOUND, 409: CONFLICT, 412: STALE})
+@router.put(
+    "/{task_id}", responses={**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 412: STALE}
+)
 def update_task(
     task_id: UUID,
     body: TaskUpdateIn,
     app: LedgerDep,
     context: Context,
-    user_id: CurrentUserId,
+    writer: Writer,
     consistency: ConsistencyDep,
     response: Response,
     if_match: IfMatch = None,
 ) -> TaskWrittenOut:
     """Change some fields of a task; send If-Match with its ETag to refuse a stale write."""
+    user_id = writer.user_id
     written = app.update_task(context, user_id, task_id, body.changes(), expected_version(if_match))
     consistency.wrote(user_id, written.position)
     return written_out(written, response)
@@ -144,17 +150,18 @@ def update_task(
 @router.delete(
     "/{task_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**AUTHED, 404: NOT_FOUND, 409: CONFLICT, 412: STALE},
+    responses={**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 412: STALE},
 )
 def delete_task(
     task_id: UUID,
     app: LedgerDep,
     context: Context,
-    user_id: CurrentUserId,
+    writer: Writer,
     consistency: ConsistencyDep,
     if_match: IfMatch = None,
 ) -> Response:
     """Delete a task; it then answers 404."""
+    user_id = writer.user_id
     written = app.delete_task(context, user_id, task_id, expected_version(if_match))
     consistency.wrote(user_id, written.position)
     return Response(status_code=204, headers={POSITION_HEADER: str(written.position)})

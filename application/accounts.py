@@ -1,0 +1,147 @@
+"""Account commands of the Ledger: registration, roles, deactivation, passwords, profiles."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from application.context import CommandContext
+from application.credential import CredentialVault
+from application.error import ConcurrentChange, InvalidCredentials, NotAllowed
+from application.principal import Principal
+from application.result import Written
+from domain.error import InvalidValue
+from domain.user import AdminSeat, Role, User, Username, UsernameTaken, UserNotFound
+
+
+class AccountCommands:
+    """Mixed into ``Ledger``: relies on its repository, ``_load`` and ``_commit``."""
+
+    credentials: CredentialVault
+    repository: Any
+
+    if TYPE_CHECKING:
+
+        def _load(
+            self, kind: Any, aggregate_id: UUID, missing: Any, version: int | None = None
+        ) -> Any: ...
+
+        def _commit(self, context: CommandContext, *aggregates: Any) -> int: ...
+
+    def register_user(
+        self,
+        context: CommandContext,
+        username: str,
+        password: str,
+        name: str,
+        lastname: str,
+        role: str | None = None,
+    ) -> Written[User]:
+        """Create an account; the first account ever is an admin, the others members (or
+        ``role`` when an admin creates it). The username is claimed atomically with it."""
+        self.credentials.check_policy(password, username)
+        user = User.register(username, name, lastname, self.credentials.seal(password))
+        claim = Username.claim(username, user.id)
+        seat = None if role is not None else self._free_admin_seat(user)
+        if seat is not None:
+            user.change_role(Role.ADMIN.value)
+        elif role is not None:
+            user.change_role(role)
+        try:
+            position = self._commit(context, *(a for a in (user, claim, seat) if a is not None))
+        except ConcurrentChange:
+            if seat is not None and not self._username_taken(username):
+                # Another first registration won the admin seat: register as a member.
+                return self.register_user(context, username, password, name, lastname, "member")
+            raise UsernameTaken(username) from None
+        return Written(user, position)
+
+    def create_user(
+        self,
+        context: CommandContext,
+        actor: Principal,
+        username: str,
+        password: str,
+        name: str,
+        lastname: str,
+        role: str,
+    ) -> Any:
+        """An admin creates an account with a given role."""
+        actor.require_admin()
+        return self.register_user(context, username, password, name, lastname, role)
+
+    def authenticate(self, username: str, password: str) -> User:
+        """The active user whose credentials these are; the same error for every mismatch."""
+        user: User | None = None
+        try:
+            claim: Username = self.repository.get(Username.create_id(username))
+            user = self.repository.get(claim.user_id)
+        except (AggregateNotFoundError, InvalidValue):
+            user = None
+        if not self.credentials.verify(user.credential if user else None, password):
+            raise InvalidCredentials()
+        assert user is not None
+        if not user.active:
+            raise InvalidCredentials()
+        return user
+
+    def get_user(self, user_id: UUID) -> User:
+        """The current state of a user."""
+        user: User = self._load(User, user_id, UserNotFound)
+        return user
+
+    def administer_user(
+        self,
+        context: CommandContext,
+        actor: Principal,
+        user_id: UUID,
+        role: str | None = None,
+        active: bool | None = None,
+    ) -> Any:
+        """An admin changes another user's role or active state."""
+        actor.require_admin()
+        if actor.user_id == user_id and (role not in (None, Role.ADMIN.value) or active is False):
+            raise NotAllowed("An admin cannot demote or deactivate themselves")
+        user = self.get_user(user_id)
+        if role is not None:
+            user.change_role(role)
+        if active is True:
+            user.reactivate()
+        elif active is False:
+            user.deactivate()
+        return Written(user, self._commit(context, user))
+
+    def change_password(
+        self, context: CommandContext, user_id: UUID, old_password: str, new_password: str
+    ) -> Any:
+        """Replace the password; the old one is required."""
+        user = self.get_user(user_id)
+        if not self.credentials.verify(user.credential, old_password):
+            raise InvalidCredentials()
+        self.credentials.check_policy(new_password, user.username)
+        user.change_password(self.credentials.seal(new_password))
+        return Written(user, self._commit(context, user))
+
+    def update_profile(
+        self, context: CommandContext, user_id: UUID, name: str | None, lastname: str | None
+    ) -> Any:
+        """Change one's own name and last name."""
+        user = self.get_user(user_id)
+        user.update_profile(name, lastname)
+        return Written(user, self._commit(context, user))
+
+    def _free_admin_seat(self, user: User) -> AdminSeat | None:
+        try:
+            self.repository.get(AdminSeat.ID)
+        except AggregateNotFoundError:
+            return AdminSeat.claim(user.id)
+        return None
+
+    def _username_taken(self, username: str) -> bool:
+        try:
+            self.repository.get(Username.create_id(username))
+        except AggregateNotFoundError:
+            return False
+        return True

@@ -1,0 +1,84 @@
+"""User administration (admins only): /api/v1/users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, status
+
+from domain.user import Role
+from interfaces.api.deps import Admin, ConsistencyDep, LedgerDep, PrincipalsDep, UsersDep
+from interfaces.api.deps import Context as ContextDep
+from interfaces.api.errors import AUTHED, BAD_REQUEST, FORBIDDEN, NOT_FOUND
+from interfaces.api.routes.account import account_out
+from interfaces.api.schemas_users import (
+    AccountOut,
+    AccountRowOut,
+    UserCreateIn,
+    UserListOut,
+    UserPatchIn,
+)
+from interfaces.bootstrap import USERS
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+ADMIN_ONLY = {**AUTHED, 403: FORBIDDEN}
+
+
+@router.get("", responses=ADMIN_ONLY)
+def list_users(
+    admin: Admin,
+    users: UsersDep,
+    consistency: ConsistencyDep,
+    role: Role | None = None,
+    active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> UserListOut:
+    """All users, oldest first, filtered by role and active state."""
+    consistency.settle(USERS, admin.user_id)
+    page = users.list(role and role.value, active, limit, offset)
+    return UserListOut(
+        users=[AccountRowOut.model_validate(row) for row in page.users],
+        total=page.total,
+        limit=limit,
+        offset=offset,
+        has_more=offset + len(page.users) < page.total,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses={**ADMIN_ONLY, 400: BAD_REQUEST})
+def create_user(
+    body: UserCreateIn,
+    admin: Admin,
+    app: LedgerDep,
+    context: ContextDep,
+    consistency: ConsistencyDep,
+) -> AccountOut:
+    """Create an account with a role (400 when the username exists)."""
+    written = app.create_user(
+        context, admin, body.username, body.password, body.name, body.lastname, body.role.value
+    )
+    consistency.wrote(admin.user_id, written.position)
+    return account_out(written.aggregate)
+
+
+@router.patch("/{user_id}", responses={**ADMIN_ONLY, 404: NOT_FOUND})
+def administer_user(
+    user_id: UUID,
+    body: UserPatchIn,
+    admin: Admin,
+    app: LedgerDep,
+    context: ContextDep,
+    consistency: ConsistencyDep,
+    principals: PrincipalsDep,
+) -> AccountOut:
+    """Change a user's role or deactivate/reactivate them; takes effect on their tokens at once."""
+    written = app.administer_user(
+        context, admin, user_id, body.role and body.role.value, body.active
+    )
+    # Answer only once the users read model (which every instance checks tokens against) has it.
+    consistency.wrote(admin.user_id, written.position)
+    consistency.settle(USERS, admin.user_id)
+    principals.forget(user_id)
+    return account_out(written.aggregate)

@@ -1,0 +1,67 @@
+"""Request and response bodies of the account and user-administration endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from domain.user import PERSON_NAME_MAX, Role
+from interfaces.api.schemas import RegisterIn, StrictIn
+
+
+class AccountOut(BaseModel):
+    """A user as admins (and the user themselves) see it."""
+
+    user_id: UUID
+    username: str
+    name: str
+    lastname: str
+    role: Role
+    active: bool
+
+
+class AccountRowOut(AccountOut):
+    """A row of the admin user list."""
+
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class UserListOut(BaseModel):
+    """A page of users."""
+
+    users: list[AccountRowOut]
+    total: int
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class UserCreateIn(RegisterIn):
+    """An account an admin creates, with its role."""
+
+    role: Role = Role.MEMBER
+
+
+class UserPatchIn(StrictIn):
+    """What an admin may change about a user."""
+
+    role: Role | None = None
+    active: bool | None = None
+
+
+class ProfileIn(StrictIn):
+    """The fields of one's own profile that can change."""
+
+    name: str | None = Field(default=None, max_length=PERSON_NAME_MAX)
+    lastname: str | None = Field(default=None, max_length=PERSON_NAME_MAX)
+
+
+class PasswordChangeIn(StrictIn):
+    """A new password, authorised by the current one."""
+
+    old_password: str = Field(max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)

@@ -1,0 +1,91 @@
+"""Account commands on the in-memory persistence: first admin, roles, deactivation, passwords."""
+
+import pytest
+from argon2 import PasswordHasher
+
+from application.context import CommandContext
+from application.credential import CredentialVault
+from application.error import InvalidCredentials, NotAllowed
+from application.ledger import Ledger
+from application.principal import Principal
+from domain.user import UsernameTaken
+
+FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+CTX = CommandContext(actor="system:test")
+
+
+@pytest.fixture
+def ledger():
+    app = Ledger(credentials=CredentialVault("secret-" * 5, hasher=FAST))
+    yield app
+    app.close()
+
+
+def register(ledger, username, role=None):
+    return ledger.register_user(CTX, username, "securepass123", "", "", role).aggregate
+
+
+def as_principal(user):
+    return Principal(user.id, user.role)
+
+
+def test_only_the_first_registered_user_becomes_admin(ledger):
+    first, second = register(ledger, "first"), register(ledger, "second")
+    assert (first.role, second.role) == ("admin", "member")
+    assert ledger.get_user(first.id).role == "admin"
+
+
+def test_a_username_taken_after_the_admin_seat_is_still_refused(ledger):
+    register(ledger, "first")
+    with pytest.raises(UsernameTaken):
+        register(ledger, "FIRST")
+
+
+def test_an_admin_creates_users_with_a_role_and_a_member_cannot(ledger):
+    admin, member = register(ledger, "admin1"), register(ledger, "member1")
+    viewer = ledger.create_user(
+        CTX, as_principal(admin), "viewer1", "securepass123", "", "", "viewer"
+    ).aggregate
+    assert viewer.role == "viewer"
+    with pytest.raises(NotAllowed):
+        ledger.create_user(CTX, as_principal(member), "x_user", "securepass123", "", "", "admin")
+
+
+def test_a_deactivated_user_cannot_authenticate_until_reactivated(ledger):
+    admin, member = register(ledger, "admin1"), register(ledger, "member1")
+    ledger.administer_user(CTX, as_principal(admin), member.id, active=False)
+    with pytest.raises(InvalidCredentials):
+        ledger.authenticate("member1", "securepass123")
+    ledger.administer_user(CTX, as_principal(admin), member.id, active=True)
+    assert ledger.authenticate("member1", "securepass123").id == member.id
+
+
+def test_an_admin_cannot_lock_themselves_out(ledger):
+    admin = register(ledger, "admin1")
+    with pytest.raises(NotAllowed):
+        ledger.administer_user(CTX, as_principal(admin), admin.id, active=False)
+    with pytest.raises(NotAllowed):
+        ledger.administer_user(CTX, as_principal(admin), admin.id, role="viewer")
+    assert ledger.get_user(admin.id).role == "admin"
+
+
+def test_changing_a_password_requires_the_old_one_and_the_policy(ledger):
+    user = register(ledger, "admin1")
+    with pytest.raises(InvalidCredentials):
+        ledger.change_password(CTX, user.id, "wrong-old", "new-password-1")
+    from application.error import WeakPassword
+
+    with pytest.raises(WeakPassword):
+        ledger.change_password(CTX, user.id, "securepass123", "short")
+    ledger.change_password(CTX, user.id, "securepass123", "new-password-1")
+    assert ledger.authenticate("admin1", "new-password-1").id == user.id
+    with pytest.raises(InvalidCredentials):
+        ledger.authenticate("admin1", "securepass123")
+
+
+def test_a_viewer_principal_may_not_write():
+    from uuid import uuid4
+
+    with pytest.raises(NotAllowed):
+        Principal(uuid4(), "viewer").require_writer()
+    Principal(uuid4(), "member").require_writer()
