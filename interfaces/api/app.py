@@ -15,7 +15,9 @@ from interfaces.api.consistency import (
     PrincipalPositions,
     RedisPositions,
 )
+from interfaces.api.deps import bearer
 from interfaces.api.principals import Principals
+from interfaces.api.rate_limit import LoginThrottle, RateLimit
 from interfaces.api.routes import account, auth, health, tasks, users
 from interfaces.bootstrap import USERS, Container
 
@@ -62,6 +64,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         redoc_url="/redoc",
         openapi_url="/openapi.json",
     )
+    settings = container.settings
     app.state.container = container
     url = container.settings.redis_url
     positions: PrincipalPositions
@@ -75,8 +78,17 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     app.state.consistency = Consistency(
         container.watch, positions, container.settings.read_wait_timeout
     )
+    app.state.login_throttle = LoginThrottle(
+        settings.login_rate_limit, settings.login_address_rate_limit, settings.redis_url
+    )
     errors.install(app)
     for router in (auth.router, account.router, users.router, tasks.router, health.router):
         app.include_router(router)
+    app.add_middleware(
+        RateLimit,
+        rate=settings.rate_limit,
+        redis_url=settings.redis_url,
+        identify=lambda authorization: f"user:{container.tokens.verify(bearer(authorization))}",
+    )
     app.add_middleware(RequestId)
     return app

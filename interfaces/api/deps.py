@@ -67,15 +67,19 @@ async def consistency(request: Request) -> Consistency:
     return found
 
 
+def bearer(authorization: str) -> str:
+    """The token of an ``Authorization`` header: ``Bearer <token>`` or the bare token."""
+    scheme, _, credentials = authorization.strip().partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else authorization.strip()
+
+
 async def current_principal(
     request: Request, authorization: Annotated[str | None, Depends(_authorization)]
 ) -> Principal:
     """The active user a valid access token names, with their role; 401 otherwise."""
     if not authorization:
         raise InvalidToken()
-    scheme, _, credentials = authorization.strip().partition(" ")
-    token = credentials.strip() if scheme.lower() == "bearer" else authorization.strip()
-    user_id = _built(request).tokens.verify(token)
+    user_id = _built(request).tokens.verify(bearer(authorization))
     principals: Principals = request.app.state.principals
     found = principals.cached(user_id)
     if found is None:

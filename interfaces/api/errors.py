@@ -7,6 +7,7 @@ validation); never a stack trace.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import psycopg
@@ -31,6 +32,15 @@ from projections.watch import ProjectionNotCaughtUp
 
 log = logging.getLogger(__name__)
 
+
+class TooManyAttempts(Exception):
+    """Too many attempts of a throttled action (login) from one username or address."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"Too many attempts; retry in {math.ceil(retry_after)} s")
+        self.retry_after = math.ceil(retry_after)
+
+
 # Most specific first is not needed: the exception's MRO is walked, nearest class wins.
 STATUS: dict[type[Exception], tuple[int, str]] = {
     InvalidValue: (422, "INVALID_VALUE"),
@@ -44,6 +54,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     InvalidToken: (401, "NOT_AUTHENTICATED"),
     NotAllowed: (403, "FORBIDDEN"),
     ProjectionNotCaughtUp: (503, "READ_MODEL_BEHIND"),
+    TooManyAttempts: (429, "RATE_LIMITED"),
     psycopg.OperationalError: (503, "DATABASE_UNAVAILABLE"),
     psycopg_pool.PoolTimeout: (503, "DATABASE_UNAVAILABLE"),
     DomainError: (400, "BAD_REQUEST"),
@@ -83,7 +94,13 @@ CONFLICT = _doc("Conflict with a concurrent change")
 STALE = _doc("If-Match does not match the current version")
 INVALID = _doc("Validation error")
 UNAVAILABLE = _doc("A dependency is down or the read model is behind")
-AUTHED: dict[int | str, dict[str, Any]] = {401: UNAUTHORIZED, 422: INVALID, 503: UNAVAILABLE}
+RATE_LIMITED = _doc("Too many requests (see Retry-After and X-RateLimit-*)")
+AUTHED: dict[int | str, dict[str, Any]] = {
+    401: UNAUTHORIZED,
+    422: INVALID,
+    429: RATE_LIMITED,
+    503: UNAVAILABLE,
+}
 
 
 def error_response(
@@ -106,6 +123,8 @@ async def _on_known(request: Request, error: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, TooManyAttempts):
+        headers["Retry-After"] = str(error.retry_after)
     if status == 503:
         headers["Retry-After"] = "1"
         log.warning("%s %s: %s", request.method, request.url.path, error)

@@ -64,7 +64,18 @@ def start_server(env: dict[str, str], log: Path, *args: str, timeout: float = 60
 
 def server_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERFLOW_")}
-    return {**env, "LEDGERFLOW_SECRET_KEY": TEST_SECRET, "LEDGERFLOW_LOG_LEVEL": "warning", **extra}
+    limits = {  # tests make many requests per user; rate limits have their own tests
+        "LEDGERFLOW_RATE_LIMIT": "100000/minute",
+        "LEDGERFLOW_LOGIN_RATE_LIMIT": "10000/minute",
+        "LEDGERFLOW_LOGIN_ADDRESS_RATE_LIMIT": "10000/minute",
+    }
+    return {
+        **env,
+        "LEDGERFLOW_SECRET_KEY": TEST_SECRET,
+        "LEDGERFLOW_LOG_LEVEL": "warning",
+        **limits,
+        **extra,
+    }
 
 
 @pytest.fixture(scope="module")

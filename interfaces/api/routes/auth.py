@@ -9,7 +9,16 @@ from fastapi import APIRouter, Depends, Request
 from application.context import CommandContext
 from domain.user import User
 from interfaces.api.deps import CurrentUserId, LedgerDep, container
-from interfaces.api.errors import AUTHED, BAD_REQUEST, INVALID, NOT_FOUND, UNAUTHORIZED
+from interfaces.api.errors import (
+    AUTHED,
+    BAD_REQUEST,
+    INVALID,
+    NOT_FOUND,
+    RATE_LIMITED,
+    UNAUTHORIZED,
+    TooManyAttempts,
+)
+from interfaces.api.rate_limit import LoginThrottle
 from interfaces.api.schemas import LoginIn, LoginOut, RegisterIn, UserOut
 from interfaces.bootstrap import Container
 
@@ -34,9 +43,14 @@ def register(body: RegisterIn, app: LedgerDep, request: Request) -> UserOut:
     return user_out(written.aggregate)
 
 
-@router.post("/login", responses={401: UNAUTHORIZED, 422: INVALID})
-def login(body: LoginIn, app: LedgerDep, built: ContainerDep) -> LoginOut:
-    """Exchange a username and password for an access token."""
+@router.post("/login", responses={401: UNAUTHORIZED, 422: INVALID, 429: RATE_LIMITED})
+def login(body: LoginIn, app: LedgerDep, built: ContainerDep, request: Request) -> LoginOut:
+    """Exchange a username and password for an access token (attempts are rate limited)."""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = request.client.host if request.client else "unknown"
+    wait = throttle.attempt(body.username, address)
+    if wait is not None:
+        raise TooManyAttempts(wait)
     user = app.authenticate(body.username, body.password)
     return LoginOut(
         token=built.tokens.issue(user.id),

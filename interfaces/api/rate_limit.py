@@ -1,0 +1,136 @@
+"""Rate limits per principal, with X-RateLimit-* headers on every response and 429 past the limit.
+
+Built on the maintained ``limits`` library: its asyncio strategies keep the event loop free, with
+Redis storage (shared by every API instance) when ``LEDGERFLOW_REDIS_URL`` is set, in-process memory
+otherwise. If Redis is unreachable the request is let through (availability over strictness) and
+a warning is logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from limits import RateLimitItem, parse, storage, strategies
+from limits.aio import strategies as aio_strategies
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from application.error import InvalidToken
+
+log = logging.getLogger(__name__)
+EXEMPT = ("/health", "/docs", "/redoc", "/openapi.json")
+
+
+def _limits_uri(redis_url: str | None, prefix: str) -> str:
+    if redis_url is None:
+        return f"{prefix}memory://"
+    scheme = "redis+" if redis_url.startswith("unix") else ""
+    return f"{prefix}{scheme}{redis_url}"
+
+
+class RateLimit:
+    """ASGI middleware: one fixed window per principal (user id, else client address)."""
+
+    def __init__(
+        self, app: ASGIApp, rate: str, redis_url: str | None, identify: Callable[[str], str]
+    ) -> None:
+        self.app = app
+        self.item: RateLimitItem = parse(rate)
+        options: dict[str, Any] = {"implementation": "redispy"} if redis_url else {}
+        self.limiter = aio_strategies.FixedWindowRateLimiter(
+            storage.storage_from_string(_limits_uri(redis_url, "async+"), **options)
+        )
+        self.identify = identify
+
+    def _key(self, scope: Scope) -> str:
+        headers = dict(scope["headers"])
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        if authorization:
+            try:
+                return self.identify(authorization)
+            except InvalidToken:
+                pass
+        client = scope.get("client") or ("unknown", 0)
+        return f"ip:{client[0]}"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(EXEMPT):
+            await self.app(scope, receive, send)
+            return
+        key = self._key(scope)
+        try:
+            allowed = await self.limiter.hit(self.item, "api", key)
+            stats = await self.limiter.get_window_stats(self.item, "api", key)
+        except Exception as error:  # the limiter's store is down: let the request through
+            log.warning("rate limit store unavailable (%s); not limiting", error)
+            await self.app(scope, receive, send)
+            return
+        headers = [
+            (b"x-ratelimit-limit", str(self.item.amount).encode()),
+            (b"x-ratelimit-remaining", str(max(0, stats.remaining)).encode()),
+            (b"x-ratelimit-reset", str(math.ceil(stats.reset_time)).encode()),
+        ]
+        if not allowed:
+            await self._refuse(send, headers, stats.reset_time)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).extend(headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    @staticmethod
+    async def _refuse(send: Send, headers: list[tuple[bytes, bytes]], reset: float) -> None:
+        retry_after = max(1, math.ceil(reset - time.time()))
+        body = json.dumps(
+            {"detail": f"Rate limit exceeded; retry in {retry_after} s", "code": "RATE_LIMITED"}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    *headers,
+                    (b"retry-after", str(retry_after).encode()),
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class LoginThrottle:
+    """Limits login attempts per username and per client address (against password guessing)."""
+
+    def __init__(self, per_username: str, per_address: str, redis_url: str | None) -> None:
+        self.items = {"user": parse(per_username), "ip": parse(per_address)}
+        self.limiter = strategies.FixedWindowRateLimiter(
+            storage.storage_from_string(_limits_uri(redis_url, ""))
+        )
+
+    def attempt(self, username: str, address: str) -> float | None:
+        """Count one attempt; None when allowed, else seconds until another is allowed."""
+        keys = {"user": username.strip().casefold(), "ip": address}
+        try:
+            refused = [
+                kind
+                for kind, key in keys.items()
+                if not self.limiter.hit(self.items[kind], "login", kind, key)
+            ]
+            if not refused:
+                return None
+            resets = [
+                self.limiter.get_window_stats(self.items[k], "login", k, keys[k]).reset_time
+                for k in refused
+            ]
+        except Exception as error:  # the store is down: do not lock everybody out
+            log.warning("login throttle store unavailable (%s); not limiting", error)
+            return None
+        return max(1.0, max(resets) - time.time())

@@ -1,0 +1,127 @@
+"""Rate limits on real Redis: headers, 429, per principal, shared by instances, login throttling."""
+
+from contextlib import contextmanager
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from interfaces.api.app import create_app
+from interfaces.bootstrap import build
+from tests.conftest import make_settings
+
+JOHN = {"username": "johndoe", "password": "securepass123"}
+
+
+@contextmanager
+def instances(database_url, redis_url, **limits):
+    """Two API instances sharing one database and one Redis."""
+    settings = make_settings(database_url, redis_url=redis_url, **limits)
+    first, second = build(settings), build(settings.model_copy(update={"run_projections": False}))
+    first.start()
+    second.start()
+    try:
+        with TestClient(create_app(first)) as a, TestClient(create_app(second)) as b:
+            yield a, b
+    finally:
+        second.close()
+        first.close()
+        redis.Redis.from_url(redis_url).flushdb()
+
+
+@pytest.fixture
+def limited(database_url, redis_url):
+    """Limited to 5 requests a minute per principal."""
+    with instances(database_url, redis_url, rate_limit="5/minute") as clients:
+        yield clients
+
+
+@pytest.fixture
+def login_limited(database_url, redis_url):
+    """Logins limited to 3 a minute per username and 5 per address."""
+    with instances(
+        database_url, redis_url, login_rate_limit="3/minute", login_address_rate_limit="5/minute"
+    ) as clients:
+        yield clients
+
+
+def token(client, username="johndoe"):
+    client.post("/register", json={"username": username, "password": "securepass123"})
+    answer = client.post("/login", json={"username": username, "password": "securepass123"})
+    return {"Authorization": answer.json()["token"]}
+
+
+def test_every_response_carries_the_rate_limit_headers_and_the_limit_gives_429(limited):
+    a, _ = limited
+    headers = token(a)
+    answers = [a.get("/api/v1/tasks", headers=headers) for _ in range(6)]
+    assert [r.status_code for r in answers] == [200] * 5 + [429]
+    assert [r.headers["X-RateLimit-Remaining"] for r in answers[:5]] == ["4", "3", "2", "1", "0"]
+    assert all(
+        r.headers["X-RateLimit-Limit"] == "5" and r.headers["X-RateLimit-Reset"] for r in answers
+    )
+    refused = answers[-1]
+    assert refused.json()["code"] == "RATE_LIMITED"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
+def test_the_limit_is_per_principal(limited):
+    a, _ = limited
+    first, second = token(a, "first_user"), token(a, "second_user")
+    for _ in range(5):
+        a.get("/api/v1/tasks", headers=first)
+    assert a.get("/api/v1/tasks", headers=first).status_code == 429
+    assert a.get("/api/v1/tasks", headers=second).status_code == 200
+
+
+def test_instances_share_one_budget_through_redis(limited):
+    a, b = limited
+    headers = token(a)
+    statuses = [
+        (a if i % 2 else b).get("/api/v1/tasks", headers=headers).status_code for i in range(6)
+    ]
+    assert statuses == [200] * 5 + [429]
+
+
+def test_login_attempts_are_limited_per_username_even_with_the_right_password(login_limited):
+    a, _ = login_limited
+    a.post("/register", json={"username": "victim", "password": "securepass123"})
+    wrong = [
+        a.post("/login", json={"username": "victim", "password": "guess"}).status_code
+        for _ in range(3)
+    ]
+    assert wrong == [401, 401, 401]
+    blocked = a.post("/login", json={"username": "victim", "password": "securepass123"})
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
+    other = a.post("/login", json={"username": "bystander", "password": "whatever"})
+    assert other.status_code == 401  # another username still gets an answer
+
+
+def test_login_attempts_are_limited_per_client_address(login_limited):
+    a, _ = login_limited
+    codes = [
+        a.post("/login", json={"username": f"user{i}", "password": "x"}).status_code
+        for i in range(6)
+    ]
+    assert codes == [401] * 5 + [429]
+
+
+def test_health_and_docs_are_not_limited(limited):
+    a, _ = limited
+    assert all(a.get("/health").status_code == 200 for _ in range(8))
+
+
+def test_requests_are_served_when_the_limiter_store_is_down(database_url):
+    settings = make_settings(database_url, redis_url="redis://127.0.0.1:1/0", rate_limit="1/minute")
+    built = build(settings)
+    built.start()
+    try:
+        with TestClient(create_app(built)) as client:
+            headers = token(client)
+            assert [client.get("/api/v1/tasks", headers=headers).status_code for _ in range(3)] == [
+                200,
+                200,
+                200,
+            ]
+    finally:
+        built.close()
