@@ -26,6 +26,7 @@ from application.credential import CredentialVault
 from application.error import ConcurrentChange, StaleVersion
 from application.group_commit import GroupCommitter
 from application.result import Written
+from application.sessions import SessionCommands
 from domain.error import NotFound
 from domain.task import Task, TaskNotFound
 
@@ -46,7 +47,7 @@ class CreateTask:
     tags: tuple[str, ...] = ()
 
 
-class Ledger(AccountCommands, Application[UUID]):
+class Ledger(AccountCommands, SessionCommands, Application[UUID]):
     """Command handlers for users (``AccountCommands``) and tasks, written through group commit."""
 
     name = "ledgerflow"

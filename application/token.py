@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -14,6 +15,14 @@ import jwt
 from application.error import InvalidToken
 
 ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    """What a verified access token says: who, and in which session."""
+
+    user_id: UUID
+    session_id: UUID | None
 
 
 class TokenIssuer:
@@ -27,12 +36,14 @@ class TokenIssuer:
         self._issuer = issuer
         # Verifying a JWT costs more than the rest of a small request's auth: remember tokens
         # already verified (by their exact text) until they expire.
-        self._verified: OrderedDict[str, tuple[UUID, float]] = OrderedDict()
+        self._verified: OrderedDict[str, tuple[AccessClaims, float]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def issue(self, user_id: UUID, now: datetime | None = None) -> str:
-        """A token for ``user_id`` that expires after the configured lifetime."""
+    def issue(
+        self, user_id: UUID, now: datetime | None = None, session_id: UUID | None = None
+    ) -> str:
+        """A token for ``user_id`` (in ``session_id``) that expires after the lifetime."""
         issued = now or datetime.now(UTC)
         claims = {
             "sub": str(user_id),
@@ -42,22 +53,33 @@ class TokenIssuer:
             "jti": uuid.uuid4().hex,
             "typ": "access",
         }
+        if session_id is not None:
+            claims["sid"] = str(session_id)
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    @property
+    def ttl_seconds(self) -> int:
+        """The lifetime of an access token."""
+        return int(self._ttl.total_seconds())
 
     def verify(self, token: str) -> UUID:
         """The user id a valid token was issued for; ``InvalidToken`` otherwise."""
+        return self.verify_claims(token).user_id
+
+    def verify_claims(self, token: str) -> AccessClaims:
+        """The user and session a valid token names; ``InvalidToken`` otherwise."""
         with self._lock:
             known = self._verified.get(token)
         if known is not None and known[1] > time.time():
             return known[0]
-        user_id, expires = self._decode(token)
+        claims, expires = self._decode(token)
         with self._lock:
-            self._verified[token] = (user_id, expires)
+            self._verified[token] = (claims, expires)
             if len(self._verified) > self._cache_size:
                 self._verified.popitem(last=False)
-        return user_id
+        return claims
 
-    def _decode(self, token: str) -> tuple[UUID, float]:
+    def _decode(self, token: str) -> tuple[AccessClaims, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -68,6 +90,8 @@ class TokenIssuer:
             )
             if claims.get("typ") != "access":
                 raise InvalidToken()
-            return UUID(claims["sub"]), float(claims["exp"])
+            sid = claims.get("sid")
+            access = AccessClaims(UUID(claims["sub"]), UUID(sid) if sid else None)
+            return access, float(claims["exp"])
         except (jwt.PyJWTError, ValueError, TypeError):
             raise InvalidToken() from None

@@ -18,6 +18,7 @@ from interfaces import event_store
 from interfaces.embedded_postgres import EmbeddedPostgres
 from interfaces.settings import Settings
 from projections.runner import Projection, ProjectionRunner
+from projections.session import SessionProjection, SessionQueries
 from projections.task import TaskProjection, TaskQueries
 from projections.user import UserProjection, UserQueries
 from projections.watch import PositionWatch
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 TASKS = "tasks"
 USERS = "users"
+SESSIONS = "sessions"
 
 
 def eventsourcing_env(database_url: str, pool_size: int) -> dict[str, str]:
@@ -53,7 +55,7 @@ def conninfo(database_url: str) -> str:
 
 def projections() -> list[Projection]:
     """Every read model Ledgerflow maintains."""
-    return [TaskProjection(TASKS), UserProjection(USERS)]
+    return [TaskProjection(TASKS), UserProjection(USERS), SessionProjection(SESSIONS)]
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Container:
     pool: ConnectionPool[Any]
     tasks: TaskQueries
     users: UserQueries
+    sessions: SessionQueries
     watch: PositionWatch
     runners: list[ProjectionRunner]
     embedded: EmbeddedPostgres | None = None
@@ -144,6 +147,7 @@ def build(settings: Settings | None = None) -> Container:
         pool=pool,
         tasks=TaskQueries(pool, TASKS),
         users=UserQueries(pool, USERS),
+        sessions=SessionQueries(pool, SESSIONS),
         watch=PositionWatch(info),
         runners=runners,
         embedded=embedded,

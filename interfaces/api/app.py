@@ -18,8 +18,8 @@ from interfaces.api.consistency import (
 from interfaces.api.deps import bearer
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateLimit
-from interfaces.api.routes import account, auth, health, tasks, users
-from interfaces.bootstrap import USERS, Container
+from interfaces.api.routes import account, auth, health, tasks, tokens, users
+from interfaces.bootstrap import SESSIONS, USERS, Container
 
 DESCRIPTION = """Ledgerflow: an event-sourced backend for orchestrating work.
 
@@ -74,7 +74,9 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         positions = LocalPositions()
     else:
         positions = HeadPositions(container.ledger.recorder.max_notification_id)
-    app.state.principals = Principals(container.users, container.ledger, container.watch, USERS)
+    app.state.principals = Principals(
+        container.users, container.sessions, container.ledger, container.watch, (USERS, SESSIONS)
+    )
     app.state.consistency = Consistency(
         container.watch, positions, container.settings.read_wait_timeout
     )
@@ -82,7 +84,14 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         settings.login_rate_limit, settings.login_address_rate_limit, settings.redis_url
     )
     errors.install(app)
-    for router in (auth.router, account.router, users.router, tasks.router, health.router):
+    for router in (
+        auth.router,
+        tokens.router,
+        account.router,
+        users.router,
+        tasks.router,
+        health.router,
+    ):
         app.include_router(router)
     app.add_middleware(
         RateLimit,

@@ -20,6 +20,7 @@ from application.principal import Principal
 from interfaces.api.consistency import MIN_POSITION_HEADER, Consistency
 from interfaces.api.principals import Principals
 from interfaces.bootstrap import Container
+from projections.session import SessionQueries
 from projections.task import TaskQueries
 from projections.user import UserQueries
 
@@ -55,6 +56,11 @@ async def user_queries(request: Request) -> UserQueries:
     return _built(request).users
 
 
+async def session_queries(request: Request) -> SessionQueries:
+    """The sessions read model."""
+    return _built(request).sessions
+
+
 async def principals(request: Request) -> Principals:
     """The principal cache."""
     found: Principals = request.app.state.principals
@@ -79,11 +85,12 @@ async def current_principal(
     """The active user a valid access token names, with their role; 401 otherwise."""
     if not authorization:
         raise InvalidToken()
-    user_id = _built(request).tokens.verify(bearer(authorization))
+    claims = _built(request).tokens.verify_claims(bearer(authorization))
+    request.state.session_id = claims.session_id
     principals: Principals = request.app.state.principals
-    found = principals.cached(user_id)
+    found = principals.cached(claims)
     if found is None:
-        found = await run_in_threadpool(principals.load, user_id)
+        found = await run_in_threadpool(principals.load, claims)
     return found
 
 
@@ -128,5 +135,6 @@ Writer = Annotated[Principal, Depends(current_writer)]
 Admin = Annotated[Principal, Depends(current_admin)]
 UsersDep = Annotated[UserQueries, Depends(user_queries)]
 PrincipalsDep = Annotated[Principals, Depends(principals)]
+SessionsDep = Annotated[SessionQueries, Depends(session_queries)]
 Context = Annotated[CommandContext, Depends(command_context)]
 MinPosition = Annotated[int | None, Depends(min_position)]

@@ -1,5 +1,7 @@
 """Turning a verified token into an active Principal with a role, cheaply and without staleness.
 
+A token's session (``sid``) must not be revoked (sessions read model, cached the same way).
+
 Role and active state come from the users read model, cached in-process. The cache entry of a user
 is dropped when this instance changes that user, and the whole cache when the users projection
 commits anything (every API instance hears that NOTIFY), so a deactivation or a role change takes
@@ -15,7 +17,9 @@ from uuid import UUID
 from application.error import InvalidToken
 from application.ledger import Ledger
 from application.principal import Principal
+from application.token import AccessClaims
 from domain.user import UserNotFound
+from projections.session import SessionQueries
 from projections.user import UserQueries
 from projections.watch import PositionWatch
 
@@ -23,22 +27,47 @@ from projections.watch import PositionWatch
 class Principals:
     """Role and active state per user id, cached and invalidated by identity changes."""
 
-    def __init__(self, users: UserQueries, ledger: Ledger, watch: PositionWatch, name: str) -> None:
+    def __init__(
+        self,
+        users: UserQueries,
+        sessions: SessionQueries,
+        ledger: Ledger,
+        watch: PositionWatch,
+        projections: tuple[str, ...],
+    ) -> None:
         self._users = users
+        self._sessions = sessions
         self._ledger = ledger
         self._cache: dict[UUID, tuple[str, bool]] = {}
+        self._revoked: dict[UUID, bool] = {}
         self._lock = threading.Lock()
-        self._projection = name
+        self._projections = projections
         watch.add_listener(self._on_projection)
 
-    def cached(self, user_id: UUID) -> Principal | None:
-        """The principal if its state is cached (no I/O); None otherwise."""
+    def cached(self, claims: AccessClaims) -> Principal | None:
+        """The principal if everything about it is cached (no I/O); None otherwise."""
+        sid = claims.session_id
         with self._lock:
-            known = self._cache.get(user_id)
-        return None if known is None else self._principal(user_id, known)
+            known = self._cache.get(claims.user_id)
+            revoked = None if sid is None else self._revoked.get(sid)
+        if known is None or (sid is not None and revoked is None):
+            return None
+        if revoked:
+            raise InvalidToken()
+        return self._principal(claims.user_id, known)
 
-    def load(self, user_id: UUID) -> Principal:
-        """The principal from the read model (or the event store); 401 if gone or inactive."""
+    def load(self, claims: AccessClaims) -> Principal:
+        """The principal from the read models (or the event store); 401 if revoked or inactive."""
+        sid = claims.session_id
+        if sid is not None:
+            revoked = bool(self._sessions.revoked(sid))  # unknown yet = just started = live
+            with self._lock:
+                self._revoked[sid] = revoked
+            if revoked:
+                raise InvalidToken()
+        return self._load_user(claims.user_id)
+
+    def _load_user(self, user_id: UUID) -> Principal:
         state = self._users.access(user_id)
         if state is None:
             try:
@@ -55,10 +84,16 @@ class Principals:
         with self._lock:
             self._cache.pop(user_id, None)
 
+    def forget_session(self, session_id: UUID) -> None:
+        """Drop one session's cached state (after this instance revoked it)."""
+        with self._lock:
+            self._revoked.pop(session_id, None)
+
     def _on_projection(self, name: str, position: int) -> None:
-        if name == self._projection:
+        if name in self._projections:
             with self._lock:
                 self._cache.clear()
+                self._revoked.clear()
 
     @staticmethod
     def _principal(user_id: UUID, state: tuple[str, bool]) -> Principal:

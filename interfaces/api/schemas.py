@@ -46,12 +46,29 @@ class UserOut(BaseModel):
 
 
 class LoginOut(BaseModel):
-    """An access token and who it belongs to."""
+    """An access token (Behflow's ``token``), a refresh token, and who they belong to."""
 
     token: str
+    refresh_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
     user: UserOut
+
+
+class TokenPairOut(BaseModel):
+    """An access token and a refresh token (RFC 6749 field names)."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int
+    user: UserOut | None = None
+
+
+class RefreshIn(StrictIn):
+    """A refresh token to exchange (it rotates: the old one stops working)."""
+
+    refresh_token: str = Field(max_length=512)
 
 
 class TaskIn(StrictIn):

@@ -89,3 +89,22 @@ def test_a_viewer_principal_may_not_write():
     with pytest.raises(NotAllowed):
         Principal(uuid4(), "viewer").require_writer()
     Principal(uuid4(), "member").require_writer()
+
+
+def test_refresh_secrets_never_appear_in_the_event_log(ledger):
+    user = register(ledger, "admin1")
+    _, refresh = ledger.start_session(CTX, user)
+    _, rotated, _ = ledger.refresh_session(CTX, refresh)
+    states = b"".join(n.state for n in ledger.recorder.select_notifications(start=1, limit=100))
+    for token in (refresh, rotated):
+        assert token.partition(".")[2].encode() not in states
+
+
+def test_a_session_of_a_deactivated_user_cannot_be_refreshed(ledger):
+    from application.error import InvalidToken
+
+    admin, member = register(ledger, "admin1"), register(ledger, "member1")
+    _, refresh = ledger.start_session(CTX, member)
+    ledger.administer_user(CTX, as_principal(admin), member.id, active=False)
+    with pytest.raises(InvalidToken):
+        ledger.refresh_session(CTX, refresh)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from domain.user import Role, User
 from interfaces.api.deps import Context as ContextDep
-from interfaces.api.deps import CurrentUserId, LedgerDep, PrincipalsDep
+from interfaces.api.deps import CurrentUserId, LedgerDep, PrincipalsDep, SessionsDep
 from interfaces.api.errors import AUTHED, UNAUTHORIZED
 from interfaces.api.schemas_users import AccountOut, PasswordChangeIn, ProfileIn
 
@@ -46,8 +46,11 @@ def change_my_password(
     app: LedgerDep,
     context: ContextDep,
     principals: PrincipalsDep,
+    sessions: SessionsDep,
+    request: Request,
 ) -> Response:
-    """Change one's own password; the current password is required."""
+    """Change one's own password (the current one is required); other sessions are revoked."""
     app.change_password(context, user_id, body.old_password, body.new_password)
+    app.end_other_sessions(context, user_id, request.state.session_id, sessions)
     principals.forget(user_id)
     return Response(status_code=204)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from application.context import CommandContext
+from application.ledger import Ledger
 from domain.user import User
-from interfaces.api.deps import CurrentUserId, LedgerDep, container
+from interfaces.api.deps import CurrentUserId, LedgerDep
 from interfaces.api.errors import (
     AUTHED,
     BAD_REQUEST,
@@ -20,10 +21,18 @@ from interfaces.api.errors import (
 )
 from interfaces.api.rate_limit import LoginThrottle
 from interfaces.api.schemas import LoginIn, LoginOut, RegisterIn, UserOut
-from interfaces.bootstrap import Container
 
 router = APIRouter(tags=["auth"])
-ContainerDep = Annotated[Container, Depends(container)]
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The outcome of a successful sign-in."""
+
+    user: User
+    access_token: str
+    refresh_token: str
+    expires_in: int
 
 
 def user_out(user: User) -> UserOut:
@@ -43,19 +52,31 @@ def register(body: RegisterIn, app: LedgerDep, request: Request) -> UserOut:
     return user_out(written.aggregate)
 
 
-@router.post("/login", responses={401: UNAUTHORIZED, 422: INVALID, 429: RATE_LIMITED})
-def login(body: LoginIn, app: LedgerDep, built: ContainerDep, request: Request) -> LoginOut:
-    """Exchange a username and password for an access token (attempts are rate limited)."""
+def signed_in(request: Request, app: Ledger, username: str, password: str) -> SignedIn:
+    """Authenticate (throttled per username and address) and start a session."""
     throttle: LoginThrottle = request.app.state.login_throttle
     address = request.client.host if request.client else "unknown"
-    wait = throttle.attempt(body.username, address)
+    wait = throttle.attempt(username, address)
     if wait is not None:
         raise TooManyAttempts(wait)
-    user = app.authenticate(body.username, body.password)
+    user = app.authenticate(username, password)
+    context = CommandContext.for_user(user.id, request.state.request_id)
+    session, refresh_token = app.start_session(context, user)
+    tokens = request.app.state.container.tokens
+    return SignedIn(
+        user, tokens.issue(user.id, session_id=session.id), refresh_token, tokens.ttl_seconds
+    )
+
+
+@router.post("/login", responses={401: UNAUTHORIZED, 422: INVALID, 429: RATE_LIMITED})
+def login(body: LoginIn, app: LedgerDep, request: Request) -> LoginOut:
+    """Exchange a username and password for an access token and a refresh token."""
+    done = signed_in(request, app, body.username, body.password)
     return LoginOut(
-        token=built.tokens.issue(user.id),
-        expires_in=built.settings.token_ttl_seconds,
-        user=user_out(user),
+        token=done.access_token,
+        refresh_token=done.refresh_token,
+        expires_in=done.expires_in,
+        user=user_out(done.user),
     )
 
 

@@ -1,0 +1,119 @@
+"""Token endpoints: /api/v1/auth/login, /refresh, /logout, and OAuth2's /oauth/token."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import JSONResponse
+
+from application.context import CommandContext
+from application.error import InvalidCredentials, InvalidToken
+from interfaces.api.deps import ConsistencyDep, CurrentUserId, LedgerDep, PrincipalsDep
+from interfaces.api.deps import Context as ContextDep
+from interfaces.api.errors import AUTHED, INVALID, RATE_LIMITED, UNAUTHORIZED, TooManyAttempts
+from interfaces.api.routes.auth import SignedIn, signed_in, user_out
+from interfaces.api.schemas import LoginIn, RefreshIn, TokenPairOut
+from interfaces.bootstrap import SESSIONS
+
+router = APIRouter(tags=["auth"])
+PUBLIC: dict[int | str, dict[str, Any]] = {401: UNAUTHORIZED, 422: INVALID, 429: RATE_LIMITED}
+
+
+def pair(done: SignedIn) -> TokenPairOut:
+    """The token pair of a sign-in or a refresh."""
+    return TokenPairOut(
+        access_token=done.access_token,
+        refresh_token=done.refresh_token,
+        expires_in=done.expires_in,
+        user=user_out(done.user),
+    )
+
+
+def refreshed(request: Request, app: LedgerDep, refresh_token: str) -> SignedIn:
+    """Rotate a refresh token into a new pair (a reused one revokes its session)."""
+    context = CommandContext(
+        actor="anonymous",
+        request_id=request.state.request_id,
+        correlation_id=request.state.request_id,
+    )
+    session, new_refresh, user = app.refresh_session(context, refresh_token)
+    tokens = request.app.state.container.tokens
+    return SignedIn(
+        user, tokens.issue(user.id, session_id=session.id), new_refresh, tokens.ttl_seconds
+    )
+
+
+@router.post("/api/v1/auth/login", responses=PUBLIC)
+def login(body: LoginIn, app: LedgerDep, request: Request) -> TokenPairOut:
+    """Exchange a username and password for an access token and a refresh token."""
+    return pair(signed_in(request, app, body.username, body.password))
+
+
+@router.post("/api/v1/auth/refresh", responses=PUBLIC)
+def refresh(body: RefreshIn, app: LedgerDep, request: Request) -> TokenPairOut:
+    """Exchange a refresh token for a new pair; the old refresh token stops working."""
+    return pair(refreshed(request, app, body.refresh_token))
+
+
+@router.post("/api/v1/auth/logout", status_code=204, responses=AUTHED)
+def logout(
+    request: Request,
+    user_id: CurrentUserId,
+    app: LedgerDep,
+    context: ContextDep,
+    consistency: ConsistencyDep,
+    principals: PrincipalsDep,
+) -> Response:
+    """End this session: its access and refresh tokens stop working at once, everywhere."""
+    session_id = request.state.session_id
+    if session_id is not None:
+        position = app.end_session(context, user_id, session_id)
+        # Answer once the sessions read model, which every instance checks, has it.
+        consistency.wrote(user_id, position)
+        consistency.settle(SESSIONS, user_id)
+        principals.forget_session(session_id)
+    return Response(status_code=204)
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
+    """An RFC 6749 §5.2 error response."""
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse({"error": error, "error_description": description}, status, headers)
+
+
+@router.post("/oauth/token", responses={400: {"description": "RFC 6749 error"}, 429: RATE_LIMITED})
+def oauth_token(
+    request: Request,
+    app: LedgerDep,
+    grant_type: Annotated[str, Form()],
+    username: Annotated[str | None, Form()] = None,
+    password: Annotated[str | None, Form()] = None,
+    refresh_token: Annotated[str | None, Form()] = None,
+    scope: Annotated[str | None, Form()] = None,
+) -> Response:
+    """OAuth2 token endpoint (RFC 6749): `password` and `refresh_token` grants, form-encoded."""
+    try:
+        if grant_type == "password" and username and password is not None:
+            done = signed_in(request, app, username, password)
+        elif grant_type == "refresh_token" and refresh_token:
+            done = refreshed(request, app, refresh_token)
+        elif grant_type in ("password", "refresh_token"):
+            return oauth_error("invalid_request", "Missing a parameter of this grant")
+        else:
+            return oauth_error("unsupported_grant_type", "Use password or refresh_token")
+    except (InvalidCredentials, InvalidToken):
+        return oauth_error("invalid_grant", "Invalid credentials or refresh token")
+    except TooManyAttempts as error:
+        answer = oauth_error("invalid_grant", str(error), 429)
+        answer.headers["Retry-After"] = str(error.retry_after)
+        return answer
+    body = {
+        "access_token": done.access_token,
+        "token_type": "bearer",
+        "expires_in": done.expires_in,
+        "refresh_token": done.refresh_token,
+    }
+    return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})

@@ -1,0 +1,84 @@
+"""The sessions read model: which sessions are live (never a refresh secret or its hash)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from domain.session import Session
+
+
+class SessionProjection:
+    """Projects session events into ``<table>``."""
+
+    topics: tuple[str, ...] = (Session.Created.TOPIC, Session.Revoked.TOPIC)
+
+    def __init__(self, table: str = "sessions", name: str | None = None) -> None:
+        self.table = table
+        self.name = name or table
+        self._t = sql.Identifier(table)
+
+    def create_tables(self, cur: psycopg.Cursor[Any]) -> None:
+        """Create the sessions table."""
+        cur.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (session_id uuid PRIMARY KEY, user_id uuid NOT NULL,"
+                " revoked boolean NOT NULL DEFAULT false, started_at timestamptz NOT NULL,"
+                " position bigint NOT NULL)"
+            ).format(self._t)
+        )
+        cur.execute(
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (user_id) WHERE NOT revoked").format(
+                sql.Identifier(f"{self.table}_live_idx"), self._t
+            )
+        )
+
+    def drop_tables(self, cur: psycopg.Cursor[Any]) -> None:
+        """Drop the table (used when a rebuild is thrown away)."""
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._t))
+
+    def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
+        """Apply one session event."""
+        e = domain_event
+        if isinstance(e, Session.Created):
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO {} (session_id, user_id, started_at, position)"
+                    " VALUES (%s, %s, %s, %s)"
+                ).format(self._t),
+                (e.originator_id, e.user_id, e.timestamp, position),
+            )
+        elif isinstance(e, Session.Revoked):
+            cur.execute(
+                sql.SQL("UPDATE {} SET revoked = true, position = %s WHERE session_id = %s").format(
+                    self._t
+                ),
+                (position, e.originator_id),
+            )
+
+
+class SessionQueries:
+    """Queries on the sessions table."""
+
+    def __init__(self, pool: ConnectionPool[Any], table: str = "sessions") -> None:
+        self._pool = pool
+        self._t = sql.Identifier(table)
+
+    def revoked(self, session_id: UUID) -> bool | None:
+        """Whether the session is revoked; None when the read model does not know it yet."""
+        query = sql.SQL("SELECT revoked FROM {} WHERE session_id = %s").format(self._t)
+        with self._pool.connection() as conn:
+            row = conn.execute(query, (session_id,)).fetchone()
+        return bool(row[0]) if row else None
+
+    def live_sessions(self, user_id: UUID) -> list[UUID]:
+        """The ids of the user's sessions that are not revoked."""
+        query = sql.SQL("SELECT session_id FROM {} WHERE user_id = %s AND NOT revoked").format(
+            self._t
+        )
+        with self._pool.connection() as conn:
+            return [row[0] for row in conn.execute(query, (user_id,))]
