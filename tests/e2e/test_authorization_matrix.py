@@ -1,0 +1,174 @@
+"""Every route of the OpenAPI schema against every kind of caller.
+
+A new route fails this test until it is classified in ROUTES, so nothing ships unguarded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import jwt
+import pytest
+
+from tests.conftest import TEST_SECRET
+
+PUBLIC, AUTHENTICATED, WRITER, OWNER_WRITER, OWNER_READER, ADMIN = (
+    "public",
+    "authenticated",
+    "writer",
+    "owner-writer",
+    "owner-reader",
+    "admin",
+)
+ROUTES = {
+    ("post", "/register"): PUBLIC,
+    ("post", "/login"): PUBLIC,
+    ("get", "/health"): PUBLIC,
+    ("post", "/api/v1/auth/login"): PUBLIC,
+    ("post", "/api/v1/auth/refresh"): PUBLIC,
+    ("post", "/oauth/token"): PUBLIC,
+    ("get", "/me"): AUTHENTICATED,
+    ("get", "/api/v1/auth/me"): AUTHENTICATED,
+    ("put", "/api/v1/auth/me"): AUTHENTICATED,
+    ("post", "/api/v1/auth/password"): AUTHENTICATED,
+    ("post", "/api/v1/auth/logout"): AUTHENTICATED,
+    ("get", "/api/v1/tasks"): AUTHENTICATED,
+    ("post", "/api/v1/tasks"): WRITER,
+    ("get", "/api/v1/tasks/{task_id}"): OWNER_READER,
+    ("put", "/api/v1/tasks/{task_id}"): OWNER_WRITER,
+    ("delete", "/api/v1/tasks/{task_id}"): OWNER_WRITER,
+    ("get", "/api/v1/users"): ADMIN,
+    ("post", "/api/v1/users"): ADMIN,
+    ("patch", "/api/v1/users/{user_id}"): ADMIN,
+}
+BODIES = {
+    ("put", "/api/v1/auth/me"): {"name": "N"},
+    ("post", "/api/v1/auth/password"): {"old_password": "wrong-pass", "new_password": "x" * 12},
+    ("post", "/api/v1/tasks"): {"name": "probe"},
+    ("put", "/api/v1/tasks/{task_id}"): {"name": "probe"},
+    ("post", "/api/v1/users"): {"username": "probe_user", "password": "x" * 12},
+    ("patch", "/api/v1/users/{user_id}"): {"role": "member"},
+}
+PASSWORD = "correct-horse-9"
+
+
+def forged(claims: dict, key: str | None = TEST_SECRET, algorithm: str = "HS256") -> str:
+    base = {
+        "sub": str(uuid.uuid4()),
+        "iss": "ledgerflow",
+        "typ": "access",
+        "iat": datetime.now(UTC),
+        "exp": datetime.now(UTC) + timedelta(minutes=5),
+    }
+    return jwt.encode(base | claims, key, algorithm=algorithm)
+
+
+class World:
+    """The callers: an admin, an owner with a task, a stranger, a viewer, and revoked ones."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.admin = self.account("matrix_admin")  # first user of this server: admin
+        self.owner = self.account("matrix_owner")
+        self.stranger = self.account("matrix_stranger")
+        created = httpx.post(
+            f"{base_url}/api/v1/users",
+            headers=self.admin,
+            json={"username": "matrix_viewer", "password": PASSWORD, "role": "viewer"},
+        )
+        assert created.status_code == 201
+        self.viewer = self.login("matrix_viewer")
+        task = httpx.post(f"{base_url}/api/v1/tasks", json={"name": "owned"}, headers=self.owner)
+        self.task_id = task.json()["task_id"]
+        self.owner_id = httpx.get(f"{base_url}/me", headers=self.owner).json()["user_id"]
+        deactivated = self.account("matrix_deactivated")
+        deactivated_id = httpx.get(f"{base_url}/me", headers=deactivated).json()["user_id"]
+        httpx.patch(
+            f"{base_url}/api/v1/users/{deactivated_id}", json={"active": False}, headers=self.admin
+        )
+        logged_out = self.account("matrix_logged_out")
+        httpx.post(f"{base_url}/api/v1/auth/logout", headers=logged_out)
+        self.rejected = {
+            "missing": {},
+            "garbage": {"Authorization": "Bearer not-a-token"},
+            "expired": {"Authorization": forged({"exp": datetime.now(UTC) - timedelta(1)})},
+            "alg-none": {"Authorization": forged({}, key=None, algorithm="none")},
+            "other-key": {"Authorization": forged({}, key="another-key-that-is-32-bytes-long")},
+            "deactivated": deactivated,
+            "logged-out": logged_out,
+        }
+
+    def account(self, username: str) -> dict[str, str]:
+        body = {"username": username, "password": PASSWORD}
+        assert httpx.post(f"{self.base_url}/register", json=body).status_code == 200
+        return self.login(username)
+
+    def login(self, username: str) -> dict[str, str]:
+        answer = httpx.post(
+            f"{self.base_url}/login", json={"username": username, "password": PASSWORD}
+        )
+        return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+    def call(self, method: str, path: str, headers: dict[str, str]) -> httpx.Response:
+        url = path.replace("{task_id}", self.task_id).replace("{user_id}", self.owner_id)
+        return httpx.request(
+            method, f"{self.base_url}{url}", headers=headers, json=BODIES.get((method, path))
+        )
+
+
+@pytest.fixture(scope="module")
+def world(server) -> World:
+    return World(server.base_url)
+
+
+@pytest.fixture(scope="module")
+def routes(server) -> list[tuple[str, str]]:
+    schema = httpx.get(f"{server.base_url}/openapi.json").json()
+    return sorted((m, p) for p, ops in schema["paths"].items() for m in ops)
+
+
+def test_every_route_is_classified(routes):
+    unclassified = [route for route in routes if route not in ROUTES]
+    assert unclassified == [], "classify these routes in ROUTES (and BODIES)"
+
+
+def test_every_protected_route_refuses_bad_credentials_with_401_and_no_data(world, routes):
+    for method, path in routes:
+        if ROUTES.get((method, path), PUBLIC) == PUBLIC:
+            continue
+        for kind, headers in world.rejected.items():
+            answer = world.call(method, path, headers)
+            assert answer.status_code == 401, (kind, method, path, answer.text)
+            assert set(answer.json()) == {"detail", "code"}, (kind, method, path)
+
+
+def test_a_viewer_reads_but_every_change_of_work_is_403(world, routes):
+    for method, path in routes:
+        rule = ROUTES[(method, path)]
+        if rule in (WRITER, ADMIN):
+            assert world.call(method, path, world.viewer).status_code == 403, (method, path)
+        if rule == OWNER_WRITER:  # the viewer does not own the task either
+            assert world.call(method, path, world.viewer).status_code in (403, 404), (method, path)
+        if rule in (AUTHENTICATED, OWNER_READER) and method == "get":
+            assert world.call(method, path, world.viewer).status_code in (200, 404), (method, path)
+
+
+def test_another_member_gets_404_for_the_owners_task(world, routes):
+    for method, path in routes:
+        if ROUTES[(method, path)] in (OWNER_READER, OWNER_WRITER):
+            answer = world.call(method, path, world.stranger)
+            assert answer.status_code == 404, (method, path)
+            assert "owned" not in answer.text
+
+
+def test_a_member_gets_403_on_every_admin_route(world, routes):
+    for method, path in routes:
+        if ROUTES[(method, path)] == ADMIN:
+            assert world.call(method, path, world.stranger).status_code == 403, (method, path)
+
+
+def test_the_owner_can_still_read_the_task(world):
+    answer = world.call("get", "/api/v1/tasks/{task_id}", world.owner)
+    assert answer.status_code == 200 and answer.json()["name"] == "owned"
