@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from application.common_passwords import COMMON_PASSWORDS
 from application.error import WeakPassword
 
 PASSWORD_MAX = 1024
@@ -32,10 +33,12 @@ class CredentialVault:
         previous_secrets: tuple[str, ...] = (),
         min_length: int = 8,
         hasher: PasswordHasher | None = None,
+        refuse_common: bool = True,
     ) -> None:
         self._fernet = MultiFernet([_fernet(s) for s in (secret, *previous_secrets)])
         self._hasher = hasher or PasswordHasher()
         self._min_length = min_length
+        self._refuse_common = refuse_common
         self._dummy = self.seal("ledgerflow-timing-equaliser")
 
     def check_policy(self, password: str, username: str) -> None:
@@ -46,6 +49,8 @@ class CredentialVault:
             raise WeakPassword(f"Password must be at most {PASSWORD_MAX} characters")
         if password.casefold() == username.strip().casefold():
             raise WeakPassword("Password must not equal the username")
+        if self._refuse_common and password.casefold() in COMMON_PASSWORDS:
+            raise WeakPassword("Password is too common; choose another")
 
     def seal(self, password: str) -> str:
         """Hash ``password`` and encrypt the hash: the result is safe to store in an event."""

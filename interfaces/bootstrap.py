@@ -128,6 +128,7 @@ def build(settings: Settings | None = None) -> Container:
         secret,
         previous_secrets=tuple(s.get_secret_value() for s in settings.previous_secret_keys),
         min_length=settings.password_min_length,
+        refuse_common=settings.password_refuse_common,
     )
     ledger = Ledger(eventsourcing_env(database_url, settings.db_pool_size), credentials=vault)
     info = conninfo(database_url)

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     previous_secret_keys: list[SecretStr] = Field(default_factory=list)
     token_ttl_seconds: int = Field(default=3600, ge=60)
     password_min_length: int = Field(default=8, ge=1)
+    password_refuse_common: bool = Field(default=True, description="refuse well-known passwords")
     run_projections: bool = Field(default=True, description="run the projection runners in-process")
     read_wait_timeout: float = Field(
         default=5.0, gt=0, description="read-your-writes wait bound (s)"

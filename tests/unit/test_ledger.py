@@ -64,7 +64,7 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_error(ledger, ctx, us
     assert str(refused.value) == "Invalid credentials"
 
 
-@pytest.mark.parametrize("password", ["short", "johndoe1", "x" * 1025])
+@pytest.mark.parametrize("password", ["short", "johndoe1", "x" * 1025, "password123", "Qwerty123"])
 def test_a_weak_password_is_refused_before_anything_is_stored(ledger, ctx, password):
     with pytest.raises(WeakPassword):
         ledger.register_user(
