@@ -21,6 +21,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 
 from application.accounts import AccountCommands
+from application.api_keys import ApiKeyCommands
 from application.context import CommandContext, stamp
 from application.credential import CredentialVault
 from application.error import ConcurrentChange, StaleVersion
@@ -47,7 +48,7 @@ class CreateTask:
     tags: tuple[str, ...] = ()
 
 
-class Ledger(AccountCommands, SessionCommands, Application[UUID]):
+class Ledger(AccountCommands, SessionCommands, ApiKeyCommands, Application[UUID]):
     """Command handlers for users (``AccountCommands``) and tasks, written through group commit."""
 
     name = "ledgerflow"

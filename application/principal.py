@@ -15,6 +15,12 @@ class Principal:
 
     user_id: UUID
     role: str
+    scopes: frozenset[str] | None = None  # None: a user's own session; a set: an API key's
+
+    def require_scope(self, scope: str) -> None:
+        """Refuse an API key that lacks ``scope`` (a session has every scope of its role)."""
+        if self.scopes is not None and scope not in self.scopes:
+            raise NotAllowed(f"This API key lacks the scope {scope}")
 
     @property
     def is_admin(self) -> bool:

@@ -17,6 +17,7 @@ from application.token import TokenIssuer
 from interfaces import event_store
 from interfaces.embedded_postgres import EmbeddedPostgres
 from interfaces.settings import Settings
+from projections.api_key import ApiKeyProjection, ApiKeyQueries
 from projections.runner import Projection, ProjectionRunner
 from projections.session import SessionProjection, SessionQueries
 from projections.task import TaskProjection, TaskQueries
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 TASKS = "tasks"
 USERS = "users"
 SESSIONS = "sessions"
+API_KEYS = "api_keys"
 
 
 def eventsourcing_env(database_url: str, pool_size: int) -> dict[str, str]:
@@ -55,7 +57,12 @@ def conninfo(database_url: str) -> str:
 
 def projections() -> list[Projection]:
     """Every read model Ledgerflow maintains."""
-    return [TaskProjection(TASKS), UserProjection(USERS), SessionProjection(SESSIONS)]
+    return [
+        TaskProjection(TASKS),
+        UserProjection(USERS),
+        SessionProjection(SESSIONS),
+        ApiKeyProjection(API_KEYS),
+    ]
 
 
 @dataclass
@@ -70,6 +77,7 @@ class Container:
     tasks: TaskQueries
     users: UserQueries
     sessions: SessionQueries
+    api_keys: ApiKeyQueries
     watch: PositionWatch
     runners: list[ProjectionRunner]
     embedded: EmbeddedPostgres | None = None
@@ -149,6 +157,7 @@ def build(settings: Settings | None = None) -> Container:
         tasks=TaskQueries(pool, TASKS),
         users=UserQueries(pool, USERS),
         sessions=SessionQueries(pool, SESSIONS),
+        api_keys=ApiKeyQueries(pool, API_KEYS),
         watch=PositionWatch(info),
         runners=runners,
         embedded=embedded,

@@ -7,6 +7,7 @@ import uuid
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from application.api_keys import KEY_PREFIX, parse_key
 from interfaces.api import errors
 from interfaces.api.consistency import (
     Consistency,
@@ -18,8 +19,8 @@ from interfaces.api.consistency import (
 from interfaces.api.deps import bearer
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateLimit
-from interfaces.api.routes import account, auth, health, tasks, tokens, users
-from interfaces.bootstrap import SESSIONS, USERS, Container
+from interfaces.api.routes import account, api_keys, auth, health, tasks, tokens, users
+from interfaces.bootstrap import API_KEYS, SESSIONS, USERS, Container
 
 DESCRIPTION = """Ledgerflow: an event-sourced backend for orchestrating work.
 
@@ -51,6 +52,13 @@ class RequestId:
         await self.app(scope, receive, send_with_id)
 
 
+def rate_key(container: Container, token: str) -> str:
+    """Whose budget a request spends: the API key's, else the token's user's."""
+    if token.startswith(KEY_PREFIX):
+        return f"key:{parse_key(token)[0]}"
+    return f"user:{container.tokens.verify(token)}"
+
+
 def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     """The API over an already built container (the caller starts and closes it).
 
@@ -75,7 +83,12 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     else:
         positions = HeadPositions(container.ledger.recorder.max_notification_id)
     app.state.principals = Principals(
-        container.users, container.sessions, container.ledger, container.watch, (USERS, SESSIONS)
+        container.users,
+        container.sessions,
+        container.api_keys,
+        container.ledger,
+        container.watch,
+        (USERS, SESSIONS, API_KEYS),
     )
     app.state.consistency = Consistency(
         container.watch, positions, container.settings.read_wait_timeout
@@ -89,6 +102,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         tokens.router,
         account.router,
         users.router,
+        api_keys.router,
         tasks.router,
         health.router,
     ):
@@ -97,7 +111,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         RateLimit,
         rate=settings.rate_limit,
         redis_url=settings.redis_url,
-        identify=lambda authorization: f"user:{container.tokens.verify(bearer(authorization))}",
+        identify=lambda authorization: rate_key(container, bearer(authorization)),
     )
     app.add_middleware(RequestId)
     return app

@@ -13,6 +13,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
+from application.api_keys import KEY_PREFIX
 from application.context import CommandContext
 from application.error import InvalidToken
 from application.ledger import Ledger
@@ -20,6 +21,7 @@ from application.principal import Principal
 from interfaces.api.consistency import MIN_POSITION_HEADER, Consistency
 from interfaces.api.principals import Principals
 from interfaces.bootstrap import Container
+from projections.api_key import ApiKeyQueries
 from projections.session import SessionQueries
 from projections.task import TaskQueries
 from projections.user import UserQueries
@@ -61,6 +63,11 @@ async def session_queries(request: Request) -> SessionQueries:
     return _built(request).sessions
 
 
+async def api_key_queries(request: Request) -> ApiKeyQueries:
+    """The API keys read model."""
+    return _built(request).api_keys
+
+
 async def principals(request: Request) -> Principals:
     """The principal cache."""
     found: Principals = request.app.state.principals
@@ -85,13 +92,30 @@ async def current_principal(
     """The active user a valid access token names, with their role; 401 otherwise."""
     if not authorization:
         raise InvalidToken()
-    claims = _built(request).tokens.verify_claims(bearer(authorization))
-    request.state.session_id = claims.session_id
+    token = bearer(authorization)
     principals: Principals = request.app.state.principals
+    request.state.session_id = None
+    if token.startswith(KEY_PREFIX):
+        key = await run_in_threadpool(principals.load_key, token)
+        key.require_scope(_scope_of(request))
+        return key
+    claims = _built(request).tokens.verify_claims(token)
+    request.state.session_id = claims.session_id
     found = principals.cached(claims)
     if found is None:
         found = await run_in_threadpool(principals.load, claims)
     return found
+
+
+def _scope_of(request: Request) -> str:
+    """The scope an API key needs for this route (keys can use only these routes)."""
+    route = request.scope.get("route")
+    path, method = getattr(route, "path", ""), request.method
+    if path.startswith("/api/v1/tasks"):
+        return "tasks:read" if method == "GET" else "tasks:write"
+    if method == "GET" and path in ("/me", "/api/v1/auth/me"):
+        return "profile:read"
+    return "session-only"  # no key has it: account and admin routes need a real sign-in
 
 
 async def current_writer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
@@ -136,5 +160,6 @@ Admin = Annotated[Principal, Depends(current_admin)]
 UsersDep = Annotated[UserQueries, Depends(user_queries)]
 PrincipalsDep = Annotated[Principals, Depends(principals)]
 SessionsDep = Annotated[SessionQueries, Depends(session_queries)]
+ApiKeysDep = Annotated[ApiKeyQueries, Depends(api_key_queries)]
 Context = Annotated[CommandContext, Depends(command_context)]
 MinPosition = Annotated[int | None, Depends(min_position)]

@@ -12,13 +12,20 @@ effect everywhere as soon as the projection applies it. A user the read model do
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
+
+from application.api_keys import key_matches, parse_key
 from application.error import InvalidToken
 from application.ledger import Ledger
 from application.principal import Principal
 from application.token import AccessClaims
+from domain.api_key import ApiKey
 from domain.user import UserNotFound
+from projections.api_key import ApiKeyQueries
 from projections.session import SessionQueries
 from projections.user import UserQueries
 from projections.watch import PositionWatch
@@ -31,12 +38,15 @@ class Principals:
         self,
         users: UserQueries,
         sessions: SessionQueries,
+        keys: ApiKeyQueries,
         ledger: Ledger,
         watch: PositionWatch,
         projections: tuple[str, ...],
     ) -> None:
         self._users = users
         self._sessions = sessions
+        self._keys = keys
+        self._key_rows: dict[UUID, dict[str, Any]] = {}
         self._ledger = ledger
         self._cache: dict[UUID, tuple[str, bool]] = {}
         self._revoked: dict[UUID, bool] = {}
@@ -67,6 +77,45 @@ class Principals:
                 raise InvalidToken()
         return self._load_user(claims.user_id)
 
+    def load_key(self, presented: str) -> Principal:
+        """The principal an API key acts as (its user, limited to its scopes); 401 otherwise."""
+        key_id, secret = parse_key(presented)
+        with self._lock:
+            row = self._key_rows.get(key_id)
+        if row is None:
+            row = self._keys.lookup(key_id) or self._key_from_store(key_id)
+            with self._lock:
+                self._key_rows[key_id] = row
+        expires = row["expires_at"]
+        if (
+            row["revoked"]
+            or not key_matches(row["key_hash"], secret)
+            or (expires is not None and expires <= datetime.now(UTC))
+        ):
+            raise InvalidToken()
+        user = self._load_user(row["user_id"])
+        return Principal(user.user_id, user.role, frozenset(row["scopes"]))
+
+    def forget_key(self, key_id: UUID) -> None:
+        """Drop one key's cached state (after this instance revoked it)."""
+        with self._lock:
+            self._key_rows.pop(key_id, None)
+
+    def _key_from_store(self, key_id: UUID) -> dict[str, Any]:
+        try:
+            key: ApiKey = self._ledger.repository.get(key_id)
+        except AggregateNotFoundError:
+            raise InvalidToken() from None
+        if not isinstance(key, ApiKey):
+            raise InvalidToken()
+        return {
+            "user_id": key.user_id,
+            "key_hash": key.key_hash,
+            "scopes": key.scopes,
+            "expires_at": key.expires_at,
+            "revoked": key.revoked,
+        }
+
     def _load_user(self, user_id: UUID) -> Principal:
         state = self._users.access(user_id)
         if state is None:
@@ -94,6 +143,7 @@ class Principals:
             with self._lock:
                 self._cache.clear()
                 self._revoked.clear()
+                self._key_rows.clear()
 
     @staticmethod
     def _principal(user_id: UUID, state: tuple[str, bool]) -> Principal:

@@ -42,7 +42,11 @@ ROUTES = {
     ("get", "/api/v1/users"): ADMIN,
     ("post", "/api/v1/users"): ADMIN,
     ("patch", "/api/v1/users/{user_id}"): ADMIN,
+    ("get", "/api/v1/api-keys"): AUTHENTICATED,
+    ("post", "/api/v1/api-keys"): AUTHENTICATED,
+    ("delete", "/api/v1/api-keys/{api_key_id}"): AUTHENTICATED,
 }
+PROFILE_READ = {("get", "/me"), ("get", "/api/v1/auth/me")}
 BODIES = {
     ("put", "/api/v1/auth/me"): {"name": "N"},
     ("post", "/api/v1/auth/password"): {"old_password": "wrong-pass", "new_password": "x" * 12},
@@ -50,6 +54,7 @@ BODIES = {
     ("put", "/api/v1/tasks/{task_id}"): {"name": "probe"},
     ("post", "/api/v1/users"): {"username": "probe_user", "password": "x" * 12},
     ("patch", "/api/v1/users/{user_id}"): {"role": "member"},
+    ("post", "/api/v1/api-keys"): {"name": "probe", "scopes": ["tasks:read"]},
 }
 PASSWORD = "correct-horse-9"
 
@@ -90,6 +95,10 @@ class World:
         )
         logged_out = self.account("matrix_logged_out")
         httpx.post(f"{base_url}/api/v1/auth/logout", headers=logged_out)
+        self.key_id = self.key(["tasks:read"])["api_key_id"]
+        self.scopeless_key = {"Authorization": f"Bearer {self.key(['profile:read'])['key']}"}
+        revoked = self.key(["tasks:read", "tasks:write", "profile:read"])
+        httpx.delete(f"{base_url}/api/v1/api-keys/{revoked['api_key_id']}", headers=self.owner)
         self.rejected = {
             "missing": {},
             "garbage": {"Authorization": "Bearer not-a-token"},
@@ -98,7 +107,18 @@ class World:
             "other-key": {"Authorization": forged({}, key="another-key-that-is-32-bytes-long")},
             "deactivated": deactivated,
             "logged-out": logged_out,
+            "revoked-key": {"Authorization": f"Bearer {revoked['key']}"},
+            "garbage-key": {"Authorization": "Bearer lf_0123_nothing"},
         }
+
+    def key(self, scopes: list[str]) -> dict:
+        answer = httpx.post(
+            f"{self.base_url}/api/v1/api-keys",
+            headers=self.owner,
+            json={"name": "matrix", "scopes": scopes},
+        )
+        assert answer.status_code == 201
+        return answer.json()
 
     def account(self, username: str) -> dict[str, str]:
         body = {"username": username, "password": PASSWORD}
@@ -112,7 +132,11 @@ class World:
         return {"Authorization": f"Bearer {answer.json()['token']}"}
 
     def call(self, method: str, path: str, headers: dict[str, str]) -> httpx.Response:
-        url = path.replace("{task_id}", self.task_id).replace("{user_id}", self.owner_id)
+        url = (
+            path.replace("{task_id}", self.task_id)
+            .replace("{user_id}", self.owner_id)
+            .replace("{api_key_id}", self.key_id)
+        )
         return httpx.request(
             method, f"{self.base_url}{url}", headers=headers, json=BODIES.get((method, path))
         )
@@ -172,3 +196,12 @@ def test_a_member_gets_403_on_every_admin_route(world, routes):
 def test_the_owner_can_still_read_the_task(world):
     answer = world.call("get", "/api/v1/tasks/{task_id}", world.owner)
     assert answer.status_code == 200 and answer.json()["name"] == "owned"
+
+
+def test_an_api_key_without_the_scope_is_403_everywhere_but_its_scope(world, routes):
+    for method, path in routes:
+        if ROUTES[(method, path)] == PUBLIC or (method, path) in PROFILE_READ:
+            continue
+        answer = world.call(method, path, world.scopeless_key)
+        assert answer.status_code == 403, (method, path, answer.text)
+    assert world.call("get", "/me", world.scopeless_key).status_code == 200

@@ -1,0 +1,79 @@
+"""API key commands of the Ledger, and how a presented key is checked."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID, uuid4
+
+from application.context import CommandContext
+from application.error import InvalidToken
+from domain.api_key import ApiKey, ApiKeyNotFound
+
+KEY_PREFIX = "lf_"
+
+
+def key_hash(secret: str) -> str:
+    """The stored form of a key's secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_key(presented: str) -> tuple[UUID, str]:
+    """The key id and secret of ``lf_<key id hex>_<secret>``; InvalidToken if malformed."""
+    body = presented.removeprefix(KEY_PREFIX)
+    key_id, _, secret = body.partition("_")
+    try:
+        return UUID(hex=key_id), secret
+    except ValueError:
+        raise InvalidToken() from None
+
+
+def key_matches(stored_hash: str, secret: str) -> bool:
+    """Timing-safe comparison of a presented secret with the stored hash."""
+    return bool(secret) and hmac.compare_digest(stored_hash, key_hash(secret))
+
+
+class ApiKeyCommands:
+    """Mixed into ``Ledger``: relies on its ``_load`` and ``_commit``."""
+
+    if TYPE_CHECKING:
+
+        def _load(
+            self, kind: Any, aggregate_id: UUID, missing: Any, version: int | None = None
+        ) -> Any: ...
+
+        def _commit(self, context: CommandContext, *aggregates: Any) -> int: ...
+
+    def create_api_key(
+        self,
+        context: CommandContext,
+        user_id: UUID,
+        name: str,
+        scopes: list[str],
+        expires_at: datetime | None,
+    ) -> tuple[ApiKey, str, int]:
+        """A new key for the user; returns it, its full text (shown once) and the position."""
+        key_id, secret = uuid4(), secrets.token_urlsafe(32)
+        text = f"{KEY_PREFIX}{key_id.hex}_{secret}"
+        key = ApiKey.issue(
+            key_id,
+            user_id,
+            name,
+            scopes,
+            key_hash(secret),
+            text[:12],
+            expires_at,
+            datetime.now(UTC),
+        )
+        return key, text, self._commit(context, key)
+
+    def revoke_api_key(self, context: CommandContext, user_id: UUID, key_id: UUID) -> int:
+        """Revoke one of the user's keys; returns the position that recorded it."""
+        key: ApiKey = self._load(ApiKey, key_id, ApiKeyNotFound)
+        if key.user_id != user_id:
+            raise ApiKeyNotFound(key_id)
+        key.revoke()
+        return self._commit(context, key)

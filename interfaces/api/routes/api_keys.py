@@ -1,0 +1,121 @@
+"""API keys of the signed-in user: /api/v1/api-keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Response, status
+from pydantic import AwareDatetime, BaseModel, Field
+
+from application.error import NotAllowed
+from application.principal import Principal
+from domain.api_key import SCOPES
+from interfaces.api.deps import (
+    ApiKeysDep,
+    ConsistencyDep,
+    LedgerDep,
+    PrincipalsDep,
+    current_principal,
+)
+from interfaces.api.deps import Context as ContextDep
+from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
+from interfaces.api.schemas import StrictIn
+from interfaces.bootstrap import API_KEYS
+
+router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
+SIGNED_IN = {**AUTHED, 403: FORBIDDEN}
+
+
+async def signed_in_user(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """A user's own session: an API key cannot manage keys."""
+    if principal.scopes is not None:
+        raise NotAllowed("API keys cannot manage API keys; sign in")
+    return principal
+
+
+SignedInUser = Annotated[Principal, Depends(signed_in_user)]
+
+
+class ApiKeyIn(StrictIn):
+    """A new key."""
+
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(min_length=1, description=f"any of {sorted(SCOPES)}")
+    expires_at: AwareDatetime | None = None
+
+
+class ApiKeyOut(BaseModel):
+    """A key as listed: never its secret, only its first characters."""
+
+    api_key_id: UUID
+    name: str
+    scopes: list[str]
+    prefix: str
+    expires_at: datetime | None
+    revoked: bool
+    created_at: datetime
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    """A new key, with its full text: shown this once, stored only as a hash."""
+
+    key: str
+
+
+class ApiKeyListOut(BaseModel):
+    """The caller's keys."""
+
+    api_keys: list[ApiKeyOut]
+    total: int
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=SIGNED_IN)
+def create_api_key(
+    body: ApiKeyIn,
+    me: SignedInUser,
+    app: LedgerDep,
+    context: ContextDep,
+    consistency: ConsistencyDep,
+) -> ApiKeyCreatedOut:
+    """Create a key acting for you within its scopes; copy `key` now, it is not shown again."""
+    key, text, position = app.create_api_key(
+        context, me.user_id, body.name, body.scopes, body.expires_at
+    )
+    consistency.wrote(me.user_id, position)
+    return ApiKeyCreatedOut(
+        api_key_id=key.id,
+        name=key.name,
+        scopes=key.scopes,
+        prefix=key.prefix,
+        expires_at=key.expires_at,
+        revoked=False,
+        created_at=key.created_on,
+        key=text,
+    )
+
+
+@router.get("", responses=SIGNED_IN)
+def list_api_keys(me: SignedInUser, keys: ApiKeysDep, consistency: ConsistencyDep) -> ApiKeyListOut:
+    """Your keys, masked."""
+    consistency.settle(API_KEYS, me.user_id)
+    rows = keys.list_for(me.user_id)
+    return ApiKeyListOut(api_keys=[ApiKeyOut.model_validate(r) for r in rows], total=len(rows))
+
+
+@router.delete("/{api_key_id}", status_code=204, responses={**SIGNED_IN, 404: NOT_FOUND})
+def revoke_api_key(
+    api_key_id: UUID,
+    me: SignedInUser,
+    app: LedgerDep,
+    context: ContextDep,
+    consistency: ConsistencyDep,
+    principals: PrincipalsDep,
+) -> Response:
+    """Revoke one of your keys; it stops working at once on every instance."""
+    position = app.revoke_api_key(context, me.user_id, api_key_id)
+    consistency.wrote(me.user_id, position)
+    consistency.settle(API_KEYS, me.user_id)
+    principals.forget_key(api_key_id)
+    return Response(status_code=204)

@@ -1,0 +1,101 @@
+"""The API keys read model: what checking a key needs, and the owner's masked list."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from domain.api_key import ApiKey
+
+LISTED = "api_key_id, name, scopes, prefix, expires_at, revoked, created_at"
+
+
+class ApiKeyProjection:
+    """Projects API key events into ``<table>``."""
+
+    topics: tuple[str, ...] = (ApiKey.Created.TOPIC, ApiKey.Revoked.TOPIC)
+
+    def __init__(self, table: str = "api_keys", name: str | None = None) -> None:
+        self.table = table
+        self.name = name or table
+        self._t = sql.Identifier(table)
+
+    def create_tables(self, cur: psycopg.Cursor[Any]) -> None:
+        """Create the API keys table."""
+        cur.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (api_key_id uuid PRIMARY KEY, user_id uuid NOT NULL,"
+                " name text NOT NULL, scopes text[] NOT NULL, key_hash text NOT NULL,"
+                " prefix text NOT NULL, expires_at timestamptz, revoked boolean NOT NULL"
+                " DEFAULT false, created_at timestamptz NOT NULL, position bigint NOT NULL)"
+            ).format(self._t)
+        )
+        cur.execute(
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (user_id, created_at)").format(
+                sql.Identifier(f"{self.table}_user_idx"), self._t
+            )
+        )
+
+    def drop_tables(self, cur: psycopg.Cursor[Any]) -> None:
+        """Drop the table (used when a rebuild is thrown away)."""
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._t))
+
+    def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
+        """Apply one API key event."""
+        e = domain_event
+        if isinstance(e, ApiKey.Created):
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO {} (api_key_id, user_id, name, scopes, key_hash, prefix,"
+                    " expires_at, created_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                ).format(self._t),
+                (
+                    e.originator_id,
+                    e.user_id,
+                    e.name,
+                    list(e.scopes),
+                    e.key_hash,
+                    e.prefix,
+                    e.expires_at,
+                    e.timestamp,
+                    position,
+                ),
+            )
+        elif isinstance(e, ApiKey.Revoked):
+            cur.execute(
+                sql.SQL("UPDATE {} SET revoked = true, position = %s WHERE api_key_id = %s").format(
+                    self._t
+                ),
+                (position, e.originator_id),
+            )
+
+
+class ApiKeyQueries:
+    """Queries on the API keys table."""
+
+    def __init__(self, pool: ConnectionPool[Any], table: str = "api_keys") -> None:
+        self._pool = pool
+        self._t = sql.Identifier(table)
+
+    def lookup(self, key_id: UUID) -> dict[str, Any] | None:
+        """What checking a presented key needs (owner, hash, scopes, expiry, revoked)."""
+        query = sql.SQL(
+            "SELECT user_id, key_hash, scopes, expires_at, revoked FROM {} WHERE api_key_id = %s"
+        ).format(self._t)
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            row: dict[str, Any] | None = cur.execute(query, (key_id,)).fetchone()
+        return row
+
+    def list_for(self, user_id: UUID) -> list[dict[str, Any]]:
+        """The user's keys, masked (prefix only), newest first."""
+        query = sql.SQL(
+            "SELECT " + LISTED + " FROM {} WHERE user_id = %s ORDER BY created_at DESC"  # noqa: S608
+        ).format(self._t)
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            rows: list[dict[str, Any]] = cur.execute(query, (user_id,)).fetchall()
+        return rows
