@@ -56,6 +56,14 @@ class CredentialVault:
         """Hash ``password`` and encrypt the hash: the result is safe to store in an event."""
         return self._fernet.encrypt(self._hasher.hash(password).encode()).decode()
 
+    def seal_secret(self, secret: str) -> str:
+        """Encrypt a secret (a TOTP seed) for storage in an event."""
+        return self._fernet.encrypt(secret.encode()).decode()
+
+    def open_secret(self, sealed: str) -> str:
+        """Decrypt a secret sealed by ``seal_secret`` (with the current or a previous key)."""
+        return self._fernet.decrypt(sealed.encode()).decode()
+
     def verify(self, sealed: str | None, password: str) -> bool:
         """True when ``password`` matches; takes the same time when there is no such user."""
         try:

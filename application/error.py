@@ -42,3 +42,10 @@ class NotAllowed(DomainError):
 
     def __init__(self, reason: str = "Access denied") -> None:
         super().__init__(reason)
+
+
+class MfaRequired(InvalidCredentials):
+    """The password was right, but this account also needs a valid one-time code."""
+
+    def __init__(self) -> None:
+        DomainError.__init__(self, "A valid one-time code (totp_code) is required")

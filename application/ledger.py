@@ -26,6 +26,7 @@ from application.context import CommandContext, stamp
 from application.credential import CredentialVault
 from application.error import ConcurrentChange, StaleVersion
 from application.group_commit import GroupCommitter
+from application.mfa import MfaCommands
 from application.result import Written
 from application.sessions import SessionCommands
 from domain.error import NotFound
@@ -48,7 +49,7 @@ class CreateTask:
     tags: tuple[str, ...] = ()
 
 
-class Ledger(AccountCommands, SessionCommands, ApiKeyCommands, Application[UUID]):
+class Ledger(AccountCommands, SessionCommands, ApiKeyCommands, MfaCommands, Application[UUID]):
     """Command handlers for users (``AccountCommands``) and tasks, written through group commit."""
 
     name = "ledgerflow"

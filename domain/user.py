@@ -37,6 +37,22 @@ class UserNotFound(NotFound):
     kind = "user"
 
 
+class MfaAlreadyEnabled(Conflict):
+    """MFA is on: turn it off (with a current code) before setting it up again."""
+
+    def __init__(self, user_id: UUID) -> None:
+        super().__init__("MFA is already enabled; disable it first")
+        self.user_id = user_id
+
+
+class MfaNotPending(Conflict):
+    """There is no MFA setup to confirm, or no MFA to disable."""
+
+    def __init__(self, user_id: UUID) -> None:
+        super().__init__("No MFA setup is waiting for confirmation, or MFA is not enabled")
+        self.user_id = user_id
+
+
 class UsernameTaken(Conflict):
     """Another account already uses this username."""
 
@@ -90,6 +106,16 @@ class User(Aggregate):
         TOPIC = "user.profile_updated"
         changes: dict[str, str]
 
+    class MfaSetupStarted(Aggregate.Event):
+        TOPIC = "user.mfa_setup_started"
+        sealed_totp_secret: str
+
+    class MfaEnabled(Aggregate.Event):
+        TOPIC = "user.mfa_enabled"
+
+    class MfaDisabled(Aggregate.Event):
+        TOPIC = "user.mfa_disabled"
+
     def __init__(self, username: str, name: str, lastname: str, credential: str) -> None:
         self.username = username
         self.name = name
@@ -97,6 +123,8 @@ class User(Aggregate):
         self.credential = credential
         self.role = Role.MEMBER.value
         self.active = True
+        self.sealed_totp_secret: str | None = None
+        self.mfa_enabled = False
 
     def change_role(self, role: str) -> None:
         """Give the user another role; the same role records nothing."""
@@ -129,6 +157,37 @@ class User(Aggregate):
         changes = {k: v for k, v in changes.items() if getattr(self, k) != v}
         if changes:
             self._update_profile(changes=changes)
+
+    def start_mfa_setup(self, sealed_totp_secret: str) -> None:
+        """Record a new (sealed) TOTP secret waiting for its first code; refused once enabled."""
+        if self.mfa_enabled:
+            raise MfaAlreadyEnabled(self.id)
+        self._start_mfa_setup(sealed_totp_secret=sealed_totp_secret)
+
+    def enable_mfa(self) -> None:
+        """Turn MFA on (the caller checked a code against the pending secret)."""
+        if self.mfa_enabled or self.sealed_totp_secret is None:
+            raise MfaNotPending(self.id)
+        self._enable_mfa()
+
+    def disable_mfa(self) -> None:
+        """Turn MFA off (the caller checked a current code)."""
+        if not self.mfa_enabled:
+            raise MfaNotPending(self.id)
+        self._disable_mfa()
+
+    @event(MfaSetupStarted)
+    def _start_mfa_setup(self, sealed_totp_secret: str) -> None:
+        self.sealed_totp_secret = sealed_totp_secret
+
+    @event(MfaEnabled)
+    def _enable_mfa(self) -> None:
+        self.mfa_enabled = True
+
+    @event(MfaDisabled)
+    def _disable_mfa(self) -> None:
+        self.mfa_enabled = False
+        self.sealed_totp_secret = None
 
     @event(RoleChanged)
     def _change_role(self, from_role: str, to_role: str) -> None:

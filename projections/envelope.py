@@ -25,7 +25,11 @@ _INTERNAL = frozenset(
         "class_version",
     }
 )
-_SECRET = frozenset({"credential", "password", "secret", "totp_secret", "key_hash", "token"})
+_SECRET_WORDS = ("credential", "password", "secret", "hash", "token")
+
+
+def _secret(field: str) -> bool:
+    return any(word in field for word in _SECRET_WORDS)
 
 
 def event_type(domain_event: object) -> str:
@@ -68,5 +72,5 @@ def envelope(domain_event: Any, position: int | None) -> dict[str, Any]:
         "occurred_at": jsonable(domain_event.timestamp),
         "actor": meta.get("actor"),
         "correlation_id": meta.get("correlation_id"),
-        "data": {k: jsonable(v) for k, v in state.items() if k not in _INTERNAL | _SECRET},
+        "data": {k: jsonable(v) for k, v in state.items() if k not in _INTERNAL and not _secret(k)},
     }

@@ -30,10 +30,11 @@ class RegisterIn(StrictIn):
 
 
 class LoginIn(StrictIn):
-    """Credentials to exchange for a token."""
+    """Credentials to exchange for a token (``totp_code`` when the account has MFA on)."""
 
     username: str = Field(max_length=64)
     password: str = Field(max_length=1024)
+    totp_code: str | None = Field(default=None, max_length=12)
 
 
 class UserOut(BaseModel):

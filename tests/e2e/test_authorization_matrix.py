@@ -45,6 +45,9 @@ ROUTES = {
     ("get", "/api/v1/api-keys"): AUTHENTICATED,
     ("post", "/api/v1/api-keys"): AUTHENTICATED,
     ("delete", "/api/v1/api-keys/{api_key_id}"): AUTHENTICATED,
+    ("post", "/api/v1/auth/mfa/setup"): AUTHENTICATED,
+    ("post", "/api/v1/auth/mfa/verify"): AUTHENTICATED,
+    ("post", "/api/v1/auth/mfa/disable"): AUTHENTICATED,
 }
 PROFILE_READ = {("get", "/me"), ("get", "/api/v1/auth/me")}
 BODIES = {
@@ -55,6 +58,8 @@ BODIES = {
     ("post", "/api/v1/users"): {"username": "probe_user", "password": "x" * 12},
     ("patch", "/api/v1/users/{user_id}"): {"role": "member"},
     ("post", "/api/v1/api-keys"): {"name": "probe", "scopes": ["tasks:read"]},
+    ("post", "/api/v1/auth/mfa/verify"): {"code": "000000"},
+    ("post", "/api/v1/auth/mfa/disable"): {"code": "000000"},
 }
 PASSWORD = "correct-horse-9"
 

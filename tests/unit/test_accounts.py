@@ -108,3 +108,17 @@ def test_a_session_of_a_deactivated_user_cannot_be_refreshed(ledger):
     ledger.administer_user(CTX, as_principal(admin), member.id, active=False)
     with pytest.raises(InvalidToken):
         ledger.refresh_session(CTX, refresh)
+
+
+def test_the_totp_secret_is_sealed_in_the_event_log_and_never_in_an_envelope(ledger):
+    import json
+
+    from projections.envelope import envelope
+
+    user = register(ledger, "admin1")
+    secret, _ = ledger.begin_mfa_setup(CTX, user.id)
+    notifications = ledger.recorder.select_notifications(start=1, limit=100)
+    assert secret.encode() not in b"".join(n.state for n in notifications)
+    for notification in notifications:
+        out = json.dumps(envelope(ledger.mapper.to_domain_event(notification), notification.id))
+        assert secret not in out and "sealed_totp_secret" not in out

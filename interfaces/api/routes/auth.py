@@ -52,14 +52,17 @@ def register(body: RegisterIn, app: LedgerDep, request: Request) -> UserOut:
     return user_out(written.aggregate)
 
 
-def signed_in(request: Request, app: Ledger, username: str, password: str) -> SignedIn:
-    """Authenticate (throttled per username and address) and start a session."""
+def signed_in(
+    request: Request, app: Ledger, username: str, password: str, totp_code: str | None = None
+) -> SignedIn:
+    """Authenticate (throttled per username and address; MFA when on) and start a session."""
     throttle: LoginThrottle = request.app.state.login_throttle
     address = request.client.host if request.client else "unknown"
     wait = throttle.attempt(username, address)
     if wait is not None:
         raise TooManyAttempts(wait)
     user = app.authenticate(username, password)
+    app.check_second_factor(user, totp_code)
     context = CommandContext.for_user(user.id, request.state.request_id)
     session, refresh_token = app.start_session(context, user)
     tokens = request.app.state.container.tokens
@@ -71,7 +74,7 @@ def signed_in(request: Request, app: Ledger, username: str, password: str) -> Si
 @router.post("/login", responses={401: UNAUTHORIZED, 422: INVALID, 429: RATE_LIMITED})
 def login(body: LoginIn, app: LedgerDep, request: Request) -> LoginOut:
     """Exchange a username and password for an access token and a refresh token."""
-    done = signed_in(request, app, body.username, body.password)
+    done = signed_in(request, app, body.username, body.password, body.totp_code)
     return LoginOut(
         token=done.access_token,
         refresh_token=done.refresh_token,

@@ -47,7 +47,7 @@ def refreshed(request: Request, app: LedgerDep, refresh_token: str) -> SignedIn:
 @router.post("/api/v1/auth/login", responses=PUBLIC)
 def login(body: LoginIn, app: LedgerDep, request: Request) -> TokenPairOut:
     """Exchange a username and password for an access token and a refresh token."""
-    return pair(signed_in(request, app, body.username, body.password))
+    return pair(signed_in(request, app, body.username, body.password, body.totp_code))
 
 
 @router.post("/api/v1/auth/refresh", responses=PUBLIC)
@@ -93,11 +93,12 @@ def oauth_token(
     password: Annotated[str | None, Form()] = None,
     refresh_token: Annotated[str | None, Form()] = None,
     scope: Annotated[str | None, Form()] = None,
+    totp_code: Annotated[str | None, Form()] = None,
 ) -> Response:
     """OAuth2 token endpoint (RFC 6749): `password` and `refresh_token` grants, form-encoded."""
     try:
         if grant_type == "password" and username and password is not None:
-            done = signed_in(request, app, username, password)
+            done = signed_in(request, app, username, password, totp_code)
         elif grant_type == "refresh_token" and refresh_token:
             done = refreshed(request, app, refresh_token)
         elif grant_type in ("password", "refresh_token"):
