@@ -8,6 +8,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import jwt
@@ -29,9 +30,16 @@ class TokenIssuer:
     """Issues and verifies the access tokens the API accepts."""
 
     def __init__(
-        self, secret: str, ttl: timedelta, issuer: str = "ledgerflow", cache_size: int = 10_000
+        self,
+        secret: str,
+        ttl: timedelta,
+        issuer: str = "ledgerflow",
+        cache_size: int = 10_000,
+        previous_secrets: tuple[str, ...] = (),
     ) -> None:
         self._secret = secret
+        # Tokens signed with a previous key stay valid until they expire (key rotation).
+        self._accepted = (secret, *previous_secrets)
         self._ttl = ttl
         self._issuer = issuer
         # Verifying a JWT costs more than the rest of a small request's auth: remember tokens
@@ -80,18 +88,29 @@ class TokenIssuer:
         return claims
 
     def _decode(self, token: str) -> tuple[AccessClaims, float]:
+        for key in self._accepted:
+            try:
+                claims = jwt.decode(
+                    token,
+                    key,
+                    algorithms=[ALGORITHM],
+                    issuer=self._issuer,
+                    options={"require": ["exp", "iat", "sub"]},
+                )
+            except jwt.InvalidSignatureError:
+                continue
+            except (jwt.PyJWTError, ValueError, TypeError):
+                raise InvalidToken() from None
+            return self._claims(claims)
+        raise InvalidToken()
+
+    @staticmethod
+    def _claims(claims: dict[str, Any]) -> tuple[AccessClaims, float]:
         try:
-            claims = jwt.decode(
-                token,
-                self._secret,
-                algorithms=[ALGORITHM],
-                issuer=self._issuer,
-                options={"require": ["exp", "iat", "sub"]},
-            )
             if claims.get("typ") != "access":
                 raise InvalidToken()
             sid = claims.get("sid")
             access = AccessClaims(UUID(claims["sub"]), UUID(sid) if sid else None)
             return access, float(claims["exp"])
-        except (jwt.PyJWTError, ValueError, TypeError):
+        except (ValueError, TypeError, KeyError):
             raise InvalidToken() from None

@@ -152,7 +152,11 @@ def build(settings: Settings | None = None) -> Container:
         settings=settings,
         database_url=database_url,
         ledger=ledger,
-        tokens=TokenIssuer(secret, timedelta(seconds=settings.token_ttl_seconds)),
+        tokens=TokenIssuer(
+            secret,
+            timedelta(seconds=settings.token_ttl_seconds),
+            previous_secrets=tuple(s.get_secret_value() for s in settings.previous_secret_keys),
+        ),
         pool=pool,
         tasks=TaskQueries(pool, TASKS),
         users=UserQueries(pool, USERS),

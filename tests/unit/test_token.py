@@ -70,3 +70,18 @@ def test_a_remembered_token_is_refused_once_it_expires():
         assert issuer.verify(token)  # now cached
     with freeze_time("2026-01-01 12:06:00"), pytest.raises(InvalidToken):
         issuer.verify(token)
+
+
+def test_tokens_signed_with_a_previous_key_still_work_after_rotation():
+    old = TokenIssuer("the-old-secret-of-these-tests-32-bytes", timedelta(minutes=5))
+    rotated = TokenIssuer(
+        "the-new-secret-of-these-tests-32-bytes",
+        timedelta(minutes=5),
+        previous_secrets=("the-old-secret-of-these-tests-32-bytes",),
+    )
+    user = uuid4()
+    assert rotated.verify(old.issue(user)) == user
+    with pytest.raises(InvalidToken):
+        TokenIssuer("the-new-secret-of-these-tests-32-bytes", timedelta(minutes=5)).verify(
+            old.issue(user)
+        )
