@@ -10,7 +10,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from starlette.concurrency import run_in_threadpool
 
 from application.api_keys import KEY_PREFIX
@@ -86,8 +86,15 @@ def bearer(authorization: str) -> str:
     return credentials.strip() if scheme.lower() == "bearer" else authorization.strip()
 
 
+# Declared so that Swagger UI's Authorize button offers OAuth2's password flow against
+# /oauth/token; it sends the same ``Authorization: Bearer`` header read above.
+_oauth2 = OAuth2PasswordBearer(tokenUrl="/oauth/token", auto_error=False)
+
+
 async def current_principal(
-    request: Request, authorization: Annotated[str | None, Depends(_authorization)]
+    request: Request,
+    authorization: Annotated[str | None, Depends(_authorization)],
+    _: Annotated[str | None, Depends(_oauth2)] = None,
 ) -> Principal:
     """The active user a valid access token names, with their role; 401 otherwise."""
     if not authorization:

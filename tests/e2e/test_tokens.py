@@ -118,3 +118,9 @@ def test_the_oauth2_password_and_refresh_grants_follow_rfc_6749(base_url, user):
 def test_oauth2_errors_are_rfc_6749_errors(base_url, form, error):
     answer = httpx.post(f"{base_url}/oauth/token", data=form)
     assert answer.status_code == 400 and answer.json()["error"] == error
+
+
+def test_swagger_ui_can_authorize_with_the_oauth2_password_flow(base_url):
+    schemes = httpx.get(f"{base_url}/openapi.json").json()["components"]["securitySchemes"]
+    flows = [s["flows"] for s in schemes.values() if s["type"] == "oauth2"]
+    assert flows and flows[0]["password"]["tokenUrl"] == "/oauth/token"
