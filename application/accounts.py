@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
 from application.context import CommandContext
-from application.credential import CredentialVault
+from application.core import LedgerCore
 from application.error import ConcurrentChange, InvalidCredentials, NotAllowed
 from application.principal import Principal
 from application.result import Written
@@ -16,19 +16,8 @@ from domain.error import InvalidValue
 from domain.user import AdminSeat, Role, User, Username, UsernameTaken, UserNotFound
 
 
-class AccountCommands:
+class AccountCommands(LedgerCore):
     """Mixed into ``Ledger``: relies on its repository, ``_load`` and ``_commit``."""
-
-    credentials: CredentialVault
-    repository: Any
-
-    if TYPE_CHECKING:
-
-        def _load(
-            self, kind: Any, aggregate_id: UUID, missing: Any, version: int | None = None
-        ) -> Any: ...
-
-        def _commit(self, context: CommandContext, *aggregates: Any) -> int: ...
 
     def register_user(
         self,

@@ -6,10 +6,10 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 from application.context import CommandContext
+from application.core import LedgerCore
 from application.error import InvalidToken
 from domain.api_key import ApiKey, ApiKeyNotFound
 
@@ -36,16 +36,8 @@ def key_matches(stored_hash: str, secret: str) -> bool:
     return bool(secret) and hmac.compare_digest(stored_hash, key_hash(secret))
 
 
-class ApiKeyCommands:
+class ApiKeyCommands(LedgerCore):
     """Mixed into ``Ledger``: relies on its ``_load`` and ``_commit``."""
-
-    if TYPE_CHECKING:
-
-        def _load(
-            self, kind: Any, aggregate_id: UUID, missing: Any, version: int | None = None
-        ) -> Any: ...
-
-        def _commit(self, context: CommandContext, *aggregates: Any) -> int: ...
 
     def create_api_key(
         self,

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import pyotp
 
 from application.context import CommandContext
-from application.credential import CredentialVault
+from application.core import LedgerCore
 from application.error import InvalidCredentials, MfaRequired
 from domain.user import User
 
 ISSUER = "Ledgerflow"
 
 
-class MfaCommands:
+class MfaCommands(LedgerCore):
     """Mixed into ``Ledger``: relies on its ``credentials``, ``get_user`` and ``_commit``."""
-
-    credentials: CredentialVault
-
-    if TYPE_CHECKING:
-
-        def get_user(self, user_id: UUID) -> User: ...
-
-        def _commit(self, context: CommandContext, *aggregates: Any) -> int: ...
 
     def begin_mfa_setup(self, context: CommandContext, user_id: UUID) -> tuple[str, str]:
         """A new TOTP secret (stored sealed) and its otpauth:// URI, until confirmed."""

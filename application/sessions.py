@@ -6,10 +6,11 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from application.context import CommandContext
+from application.core import LedgerCore
 from application.error import InvalidToken
 from domain.session import Session, SessionNotFound
 from domain.user import User, UserNotFound
@@ -27,18 +28,8 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class SessionCommands:
+class SessionCommands(LedgerCore):
     """Mixed into ``Ledger``: relies on its ``_load``, ``_commit`` and ``get_user``."""
-
-    if TYPE_CHECKING:
-
-        def _load(
-            self, kind: Any, aggregate_id: UUID, missing: Any, version: int | None = None
-        ) -> Any: ...
-
-        def _commit(self, context: CommandContext, *aggregates: Any) -> int: ...
-
-        def get_user(self, user_id: UUID) -> User: ...
 
     def start_session(self, context: CommandContext, user: User) -> tuple[Session, str]:
         """A new session for an authenticated user and its first refresh token (shown once)."""

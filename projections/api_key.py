@@ -11,39 +11,29 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from domain.api_key import ApiKey
+from projections.table import TableProjection
 
 LISTED = "api_key_id, name, scopes, prefix, expires_at, revoked, created_at"
 
 
-class ApiKeyProjection:
+class ApiKeyProjection(TableProjection):
     """Projects API key events into ``<table>``."""
 
     topics: tuple[str, ...] = (ApiKey.Created.TOPIC, ApiKey.Revoked.TOPIC)
 
     def __init__(self, table: str = "api_keys", name: str | None = None) -> None:
-        self.table = table
-        self.name = name or table
-        self._t = sql.Identifier(table)
+        super().__init__(table, name)
 
     def create_tables(self, cur: psycopg.Cursor[Any]) -> None:
         """Create the API keys table."""
-        cur.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (api_key_id uuid PRIMARY KEY, user_id uuid NOT NULL,"
-                " name text NOT NULL, scopes text[] NOT NULL, key_hash text NOT NULL,"
-                " prefix text NOT NULL, expires_at timestamptz, revoked boolean NOT NULL"
-                " DEFAULT false, created_at timestamptz NOT NULL, position bigint NOT NULL)"
-            ).format(self._t)
+        self._create(
+            cur,
+            "api_key_id uuid PRIMARY KEY, user_id uuid NOT NULL, name text NOT NULL,"
+            " scopes text[] NOT NULL, key_hash text NOT NULL, prefix text NOT NULL,"
+            " expires_at timestamptz, revoked boolean NOT NULL DEFAULT false,"
+            " created_at timestamptz NOT NULL, position bigint NOT NULL",
+            "user_id, created_at",
         )
-        cur.execute(
-            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (user_id, created_at)").format(
-                sql.Identifier(f"{self.table}_user_idx"), self._t
-            )
-        )
-
-    def drop_tables(self, cur: psycopg.Cursor[Any]) -> None:
-        """Drop the table (used when a rebuild is thrown away)."""
-        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._t))
 
     def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
         """Apply one API key event."""
@@ -67,12 +57,7 @@ class ApiKeyProjection:
                 ),
             )
         elif isinstance(e, ApiKey.Revoked):
-            cur.execute(
-                sql.SQL("UPDATE {} SET revoked = true, position = %s WHERE api_key_id = %s").format(
-                    self._t
-                ),
-                (position, e.originator_id),
-            )
+            self._revoke(cur, "api_key_id", e.originator_id, position)
 
 
 class ApiKeyQueries:

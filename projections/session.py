@@ -10,36 +10,26 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from domain.session import Session
+from projections.table import TableProjection
 
 
-class SessionProjection:
+class SessionProjection(TableProjection):
     """Projects session events into ``<table>``."""
 
     topics: tuple[str, ...] = (Session.Created.TOPIC, Session.Revoked.TOPIC)
 
     def __init__(self, table: str = "sessions", name: str | None = None) -> None:
-        self.table = table
-        self.name = name or table
-        self._t = sql.Identifier(table)
+        super().__init__(table, name)
 
     def create_tables(self, cur: psycopg.Cursor[Any]) -> None:
         """Create the sessions table."""
-        cur.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (session_id uuid PRIMARY KEY, user_id uuid NOT NULL,"
-                " revoked boolean NOT NULL DEFAULT false, started_at timestamptz NOT NULL,"
-                " position bigint NOT NULL)"
-            ).format(self._t)
+        self._create(
+            cur,
+            "session_id uuid PRIMARY KEY, user_id uuid NOT NULL,"
+            " revoked boolean NOT NULL DEFAULT false, started_at timestamptz NOT NULL,"
+            " position bigint NOT NULL",
+            "user_id, revoked",
         )
-        cur.execute(
-            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (user_id) WHERE NOT revoked").format(
-                sql.Identifier(f"{self.table}_live_idx"), self._t
-            )
-        )
-
-    def drop_tables(self, cur: psycopg.Cursor[Any]) -> None:
-        """Drop the table (used when a rebuild is thrown away)."""
-        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._t))
 
     def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
         """Apply one session event."""
@@ -53,12 +43,7 @@ class SessionProjection:
                 (e.originator_id, e.user_id, e.timestamp, position),
             )
         elif isinstance(e, Session.Revoked):
-            cur.execute(
-                sql.SQL("UPDATE {} SET revoked = true, position = %s WHERE session_id = %s").format(
-                    self._t
-                ),
-                (position, e.originator_id),
-            )
+            self._revoke(cur, "session_id", e.originator_id, position)
 
 
 class SessionQueries:
