@@ -18,6 +18,7 @@ from interfaces import event_store
 from interfaces.embedded_postgres import EmbeddedPostgres
 from interfaces.settings import Settings
 from projections.api_key import ApiKeyProjection, ApiKeyQueries
+from projections.event_feed import EventFeed, EventFeedProjection
 from projections.runner import Projection, ProjectionRunner
 from projections.session import SessionProjection, SessionQueries
 from projections.task import TaskProjection, TaskQueries
@@ -30,6 +31,7 @@ TASKS = "tasks"
 USERS = "users"
 SESSIONS = "sessions"
 API_KEYS = "api_keys"
+EVENT_FEED = "event_feed"
 
 
 def eventsourcing_env(database_url: str, pool_size: int) -> dict[str, str]:
@@ -62,6 +64,7 @@ def projections() -> list[Projection]:
         UserProjection(USERS),
         SessionProjection(SESSIONS),
         ApiKeyProjection(API_KEYS),
+        EventFeedProjection(EVENT_FEED),
     ]
 
 
@@ -80,6 +83,7 @@ class Container:
     api_keys: ApiKeyQueries
     watch: PositionWatch
     runners: list[ProjectionRunner]
+    events: EventFeed
     embedded: EmbeddedPostgres | None = None
     _started: list[Any] = field(default_factory=list)
 
@@ -164,5 +168,6 @@ def build(settings: Settings | None = None) -> Container:
         api_keys=ApiKeyQueries(pool, API_KEYS),
         watch=PositionWatch(info),
         runners=runners,
+        events=EventFeed(pool, EVENT_FEED),
         embedded=embedded,
     )

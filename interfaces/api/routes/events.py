@@ -1,0 +1,48 @@
+"""GET /api/v1/events: the events the caller may read, in log order, paginated by position."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from interfaces.api.deps import ConsistencyDep, CurrentUserId, MinPosition, container
+from interfaces.api.errors import AUTHED
+from interfaces.bootstrap import EVENT_FEED, Container
+
+router = APIRouter(prefix="/api/v1/events", tags=["events"])
+
+
+class EventPageOut(BaseModel):
+    """A page of event envelopes (see docs/events.md) and the position to continue after."""
+
+    events: list[dict[str, Any]]
+    next_after: int
+    has_more: bool
+
+
+def type_patterns(types: list[str] | None) -> list[str]:
+    """``types`` given repeated or comma-separated, as a list of patterns."""
+    return [p.strip() for given in types or [] for p in given.split(",") if p.strip()]
+
+
+@router.get("", responses=AUTHED)
+def list_events(
+    user_id: CurrentUserId,
+    built: Annotated[Container, Depends(container)],
+    consistency: ConsistencyDep,
+    min_position: MinPosition,
+    after: Annotated[int, Query(ge=0, description="return events after this position")] = 0,
+    types: Annotated[
+        list[str] | None, Query(description="type patterns, `*` as wildcard: `task.*`")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EventPageOut:
+    """Events of your tasks and your account after `after`, oldest first.
+
+    Pass `next_after` as `after` for the next page; it also moves past events you may not read.
+    """
+    consistency.settle(EVENT_FEED, user_id, min_position)
+    page = built.events.read(user_id, after, type_patterns(types), limit)
+    return EventPageOut(events=page.events, next_after=page.next_after, has_more=page.has_more)

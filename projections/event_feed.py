@@ -1,0 +1,110 @@
+"""The event feed read model: every event with its envelope and its reader, by position.
+
+``GET /api/v1/events`` and the WebSocket catch-up read it: one indexed query returns the events a
+user may read after a position, filtered by type patterns (``task.*``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from projections.envelope import envelope
+from projections.readers import Owners
+
+
+def like_pattern(pattern: str) -> str:
+    """An fnmatch-style pattern (``*`` any run of characters) as a SQL LIKE pattern."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
+
+
+class EventFeedProjection:
+    """Projects every event into ``<name>`` (envelope and reader) and ``<name>_owners``."""
+
+    topics: tuple[str, ...] = ()  # every event
+
+    def __init__(self, name: str = "event_feed") -> None:
+        self.name = name
+        self._t = sql.Identifier(name)
+        self._index = sql.Identifier(f"{name}_reader_position")
+        self.owners = Owners(f"{name}_owners")
+
+    def create_tables(self, cur: psycopg.Cursor[Any]) -> None:
+        """The feed table, its reader index and the owners table."""
+        cur.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY,"
+                " reader_id uuid NOT NULL, type text NOT NULL, envelope jsonb NOT NULL)"
+            ).format(self._t)
+        )
+        cur.execute(
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (reader_id, position)").format(
+                self._index, self._t
+            )
+        )
+        self.owners.create_table(cur)
+
+    def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
+        """Record the event for its reader (an event nobody may read is skipped)."""
+        reader = self.owners.reader_of(cur, domain_event)
+        if reader is None:
+            return
+        out = envelope(domain_event, position)
+        cur.execute(
+            sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING").format(
+                self._t
+            ),
+            (position, reader, out["type"], Jsonb(out)),
+        )
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """Events after a position, and where to continue from."""
+
+    events: list[dict[str, Any]]
+    next_after: int
+    has_more: bool
+
+
+class EventFeed:
+    """Queries on the event feed read model."""
+
+    def __init__(self, pool: ConnectionPool[Any], name: str = "event_feed") -> None:
+        self._pool = pool
+        self._name = name
+        self._t = sql.Identifier(name)
+
+    def read(
+        self, reader: UUID, after: int, patterns: Sequence[str] = (), limit: int = 100
+    ) -> FeedPage:
+        """Up to ``limit`` events ``reader`` may read after ``after`` whose type matches."""
+        likes = [like_pattern(p) for p in patterns] or ["%"]
+        with self._pool.connection() as conn:
+            tracked = self._tracked(conn)
+            rows = conn.execute(
+                sql.SQL(
+                    "SELECT envelope FROM {} WHERE reader_id = %s AND position > %s"
+                    " AND position <= %s AND type LIKE ANY(%s) ORDER BY position LIMIT %s"
+                ).format(self._t),
+                (reader, after, tracked, likes, limit + 1),
+            ).fetchall()
+        events = [row[0] for row in rows[:limit]]
+        if len(rows) > limit:
+            return FeedPage(events, events[-1]["position"], True)
+        # Everything up to the projection's position has been looked at: continue from there.
+        return FeedPage(events, max(after, tracked), False)
+
+    def _tracked(self, conn: psycopg.Connection[Any]) -> int:
+        row = conn.execute(
+            "SELECT position FROM ledgerflow_tracking WHERE name = %s", (self._name,)
+        ).fetchone()
+        return int(row[0]) if row else 0

@@ -1,0 +1,59 @@
+"""Who may read an event: the rule shared by the event feed and the live relay.
+
+Today a task's events are readable by its owner, and a user's and a username claim's events by
+that user. Only creating events name the owner; for the later events of an aggregate the owner is
+remembered in an owners table (written in the caller's transaction, so it is exactly once too).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+
+from domain.task import Task
+from domain.user import User, Username
+
+
+def owner_named_by(domain_event: Any) -> UUID | None:
+    """The reader a creating event names itself (None for later events)."""
+    if isinstance(domain_event, Task.Created):
+        return UUID(str(domain_event.owner_id))
+    if isinstance(domain_event, User.Created):
+        return UUID(str(domain_event.originator_id))
+    if isinstance(domain_event, Username.Created):
+        return UUID(str(domain_event.user_id))
+    return None
+
+
+class Owners:
+    """The owner of every aggregate seen so far, in table ``<table>``."""
+
+    def __init__(self, table: str) -> None:
+        self._t = sql.Identifier(table)
+
+    def create_table(self, cur: psycopg.Cursor[Any]) -> None:
+        """Create the owners table."""
+        cur.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {}"
+                " (aggregate_id uuid PRIMARY KEY, owner_id uuid NOT NULL)"
+            ).format(self._t)
+        )
+
+    def reader_of(self, cur: psycopg.Cursor[Any], domain_event: Any) -> UUID | None:
+        """Who may read ``domain_event``; remembers the owner when the event names one."""
+        named = owner_named_by(domain_event)
+        if named is not None:
+            cur.execute(
+                sql.SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(self._t),
+                (domain_event.originator_id, named),
+            )
+            return named
+        row = cur.execute(
+            sql.SQL("SELECT owner_id FROM {} WHERE aggregate_id = %s").format(self._t),
+            (domain_event.originator_id,),
+        ).fetchone()
+        return row[0] if row else None
