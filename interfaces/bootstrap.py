@@ -15,7 +15,9 @@ from application.credential import CredentialVault
 from application.ledger import Ledger
 from application.token import TokenIssuer
 from interfaces import event_store
+from interfaces.bus import EventBus, LocalBus, RedisBus
 from interfaces.embedded_postgres import EmbeddedPostgres
+from interfaces.relay import EventRelay, RelayRunner
 from interfaces.settings import Settings
 from projections.api_key import ApiKeyProjection, ApiKeyQueries
 from projections.event_feed import EventFeed, EventFeedProjection
@@ -84,6 +86,7 @@ class Container:
     watch: PositionWatch
     runners: list[ProjectionRunner]
     events: EventFeed
+    bus: EventBus
     embedded: EmbeddedPostgres | None = None
     _started: list[Any] = field(default_factory=list)
 
@@ -152,6 +155,9 @@ def build(settings: Settings | None = None) -> Container:
         ProjectionRunner(info, p, ledger.recorder, ledger.mapper, events_channel)
         for p in projections()
     ]
+    bus: EventBus = RedisBus(settings.redis_url) if settings.redis_url else LocalBus()
+    relay = EventRelay(bus)
+    runners.append(RelayRunner(info, relay, ledger.recorder, ledger.mapper, events_channel))
     return Container(
         settings=settings,
         database_url=database_url,
@@ -169,5 +175,6 @@ def build(settings: Settings | None = None) -> Container:
         watch=PositionWatch(info),
         runners=runners,
         events=EventFeed(pool, EVENT_FEED),
+        bus=bus,
         embedded=embedded,
     )

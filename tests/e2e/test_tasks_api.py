@@ -198,6 +198,7 @@ def test_the_docs_describe_every_endpoint_with_its_errors(base_url):
         ("get", "/api/v1/users"),
         ("post", "/api/v1/users"),
         ("patch", "/api/v1/users/{user_id}"),
+        ("get", "/api/v1/events"),
     }
     assert expected <= {(m, p) for p, ops in paths.items() for m in ops}
     for path, ops in paths.items():

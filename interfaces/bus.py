@@ -1,0 +1,108 @@
+"""The live event bus: Redis pub/sub in production, an in-process bus in the embedded default.
+
+Pub/sub is at-most-once, so the bus is only the fast path; consumers that must not miss events
+catch up from the event store by position. ``listen()`` yields ``None`` after a reconnection to
+say "messages may have been missed while disconnected: catch up from the store".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+import redis
+import redis.asyncio as aioredis
+
+log = logging.getLogger(__name__)
+CHANNEL = "ledgerflow:events"
+
+
+class BusUnavailable(Exception):
+    """The bus refused a message (Redis is down); the relay retries later."""
+
+
+class EventBus(Protocol):
+    """Where the relay publishes envelopes and where each process listens for them."""
+
+    def publish(self, message: str) -> None: ...
+
+    def listen(self) -> AsyncIterator[str | None]: ...
+
+
+class LocalBus:
+    """Fan-out inside one process: the relay thread publishes, event loops listen."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queues: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str | None]]] = []
+
+    def publish(self, message: str) -> None:
+        """Hand ``message`` to every listener (thread-safe)."""
+        with self._lock:
+            queues = list(self._queues)
+        for loop, queue in queues:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, message)
+            except RuntimeError:  # that loop has closed; its listener is gone
+                continue
+
+    async def listen(self) -> AsyncIterator[str | None]:
+        """Every message published from now on."""
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        entry = (asyncio.get_running_loop(), queue)
+        with self._lock:
+            self._queues.append(entry)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            with self._lock:
+                self._queues.remove(entry)
+
+
+class RedisBus:
+    """Redis pub/sub on one channel; one subscription per listening process."""
+
+    def __init__(self, url: str, channel: str = CHANNEL) -> None:
+        self._url = url
+        self._channel = channel
+        self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+
+    def publish(self, message: str) -> None:
+        """Publish ``message``; BusUnavailable when Redis cannot take it."""
+        try:
+            self._client.publish(self._channel, message)
+        except (redis.RedisError, OSError) as error:
+            raise BusUnavailable(f"Redis publish failed: {error}") from None
+
+    async def listen(self) -> AsyncIterator[str | None]:
+        """Messages from the channel; reconnects on failure and then yields ``None``."""
+        backoff, failed = 0.1, False
+        while True:
+            client = aioredis.Redis.from_url(
+                self._url, socket_connect_timeout=2, health_check_interval=5
+            )
+            try:
+                async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(self._channel)
+                    if failed:
+                        yield None
+                    backoff, failed = 0.1, False
+                    async for message in pubsub.listen():
+                        if message and message.get("type") == "message":
+                            data = message["data"]
+                            yield data.decode() if isinstance(data, bytes) else str(data)
+            except (redis.RedisError, OSError) as error:
+                log.warning("event bus: %s; reconnecting", error)
+                failed = True
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+            finally:
+                await client.aclose()
+
+    def close(self) -> None:
+        """Release the publishing connection."""
+        self._client.close()

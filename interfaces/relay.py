@@ -1,0 +1,62 @@
+"""The relay: follows the event log like a projection and publishes each envelope to the bus.
+
+Its tracking position advances in the same transaction as a batch whose every envelope the bus
+took; when a publish fails the batch rolls back and is published again later (at least once).
+Bus messages are ``{"reader_id": "<uuid>", "event": <envelope>}``: who may read it travels with it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import psycopg
+
+from interfaces.bus import BusUnavailable, EventBus
+from projections.envelope import envelope
+from projections.readers import Owners
+from projections.runner import ProjectionRunner
+
+log = logging.getLogger(__name__)
+RELAY = "relay"
+
+
+class EventRelay:
+    """A projection whose output is the bus instead of a table."""
+
+    topics: tuple[str, ...] = ()  # every event
+
+    def __init__(self, bus: EventBus, name: str = RELAY) -> None:
+        self.name = name
+        self.bus = bus
+        self.owners = Owners(f"{name}_owners")
+
+    def create_tables(self, cur: psycopg.Cursor[Any]) -> None:
+        """The relay's own owners table (it must not depend on another read model's progress)."""
+        self.owners.create_table(cur)
+
+    def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
+        """Publish the envelope with its reader; raises BusUnavailable to roll the batch back."""
+        reader = self.owners.reader_of(cur, domain_event)
+        if reader is None:
+            return
+        message = {"reader_id": str(reader), "event": envelope(domain_event, position)}
+        self.bus.publish(json.dumps(message, separators=(",", ":")))
+
+
+class RelayRunner(ProjectionRunner):
+    """A ProjectionRunner that also waits out bus failures instead of dying."""
+
+    def run(self) -> None:
+        """Publish until ``stop``; when the bus is down, retry the unpublished batch later."""
+        backoff = 0.2
+        while not self._stop.is_set():
+            try:
+                super().run()
+            except BusUnavailable as error:
+                self._active = False
+                self._last_error = str(error)
+                log.warning("relay: %s; retrying in %.1f s", error, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
