@@ -1,8 +1,8 @@
 """The live event bus: Redis pub/sub in production, an in-process bus in the embedded default.
 
 Pub/sub is at-most-once, so the bus is only the fast path; consumers that must not miss events
-catch up from the event store by position. ``listen()`` yields ``None`` after a reconnection to
-say "messages may have been missed while disconnected: catch up from the store".
+catch up from the event store by position. ``listen()`` yields ``None`` each time it has
+(re)subscribed, meaning "messages before this point may have been missed: catch up from the store".
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class LocalBus:
         with self._lock:
             self._queues.append(entry)
         try:
+            yield None
             while True:
                 yield await queue.get()
         finally:
@@ -79,8 +80,8 @@ class RedisBus:
             raise BusUnavailable(f"Redis publish failed: {error}") from None
 
     async def listen(self) -> AsyncIterator[str | None]:
-        """Messages from the channel; reconnects on failure and then yields ``None``."""
-        backoff, failed = 0.1, False
+        """Messages from the channel; ``None`` after each (re)subscription."""
+        backoff = 0.1
         while True:
             client = aioredis.Redis.from_url(
                 self._url, socket_connect_timeout=2, health_check_interval=5
@@ -88,16 +89,14 @@ class RedisBus:
             try:
                 async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self._channel)
-                    if failed:
-                        yield None
-                    backoff, failed = 0.1, False
+                    yield None
+                    backoff = 0.1
                     async for message in pubsub.listen():
                         if message and message.get("type") == "message":
                             data = message["data"]
                             yield data.decode() if isinstance(data, bytes) else str(data)
             except (redis.RedisError, OSError) as error:
                 log.warning("event bus: %s; reconnecting", error)
-                failed = True
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
             finally:

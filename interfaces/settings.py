@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     login_address_rate_limit: str = Field(
         default="30/minute", description="login attempts per client address"
     )
+    ws_heartbeat_seconds: float = Field(default=20.0, gt=0, description="WebSocket heartbeat")
     log_level: str = "info"
 
     @model_validator(mode="after")

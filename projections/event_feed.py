@@ -6,6 +6,7 @@ user may read after a position, filtered by type patterns (``task.*``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,12 @@ def like_pattern(pattern: str) -> str:
     """An fnmatch-style pattern (``*`` any run of characters) as a SQL LIKE pattern."""
     escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped.replace("*", "%")
+
+
+def type_matcher(patterns: Sequence[str]) -> re.Pattern[str]:
+    """A regex matching what ``like_pattern`` matches in SQL (``*`` is the only wildcard)."""
+    alternatives = [re.escape(p).replace(r"\*", ".*") for p in patterns] or [".*"]
+    return re.compile("|".join(f"(?:{a})" for a in alternatives))
 
 
 class EventFeedProjection:

@@ -17,6 +17,7 @@ from interfaces.api.consistency import (
     RedisPositions,
 )
 from interfaces.api.deps import bearer
+from interfaces.api.live import LiveHub
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateLimit
 from interfaces.api.routes import (
@@ -29,6 +30,7 @@ from interfaces.api.routes import (
     tasks,
     tokens,
     users,
+    ws,
 )
 from interfaces.bootstrap import API_KEYS, SESSIONS, USERS, Container
 
@@ -107,6 +109,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         settings.login_rate_limit, settings.login_address_rate_limit, settings.redis_url
     )
     errors.install(app)
+    app.state.live = LiveHub(container.bus, container.ledger.recorder.max_notification_id)
     for router in (
         auth.router,
         tokens.router,
@@ -117,6 +120,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         tasks.router,
         events.router,
         health.router,
+        ws.router,
     ):
         app.include_router(router)
     app.add_middleware(

@@ -1,0 +1,21 @@
+"""WebSocket endpoints: ``/ws`` and Behflow's ``/ws/{session_id}`` (live events, resumable)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, WebSocket
+
+from interfaces.api import live
+
+router = APIRouter(tags=["live"])
+
+
+@router.websocket("/ws")
+async def events_socket(websocket: WebSocket) -> None:
+    """Live events: authenticate, subscribe with type patterns and an optional from_position."""
+    await live.serve(websocket, None)
+
+
+@router.websocket("/ws/{session_id}")
+async def session_socket(websocket: WebSocket, session_id: str) -> None:
+    """Behflow's per-session socket: the same protocol as ``/ws``."""
+    await live.serve(websocket, session_id)
