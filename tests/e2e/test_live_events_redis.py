@@ -1,0 +1,120 @@
+"""Production shape over real Redis: an API process and a `ledgerflow worker` (projections and
+relay), a WebSocket client, and a Redis server that the tests stop and restart."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import psycopg
+import pytest
+
+from tests.conftest import database_url_for
+from tests.e2e.conftest import server_env, start_server
+from tests.e2e.live_client import events_until, next_of, open_socket, register, subscribe
+from tests.redis_process import RedisProcess
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    server = RedisProcess(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def base_url(pg_server_url, redis_server, tmp_path_factory):
+    """An API process without projections, and a worker that runs them and the relay."""
+    name = f"lf_e2e_redis_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    env = server_env(
+        LEDGERFLOW_DATABASE_URL=database_url_for(pg_server_url, name),
+        LEDGERFLOW_REDIS_URL=redis_server.url,
+        LEDGERFLOW_RUN_PROJECTIONS="false",
+        LEDGERFLOW_WS_HEARTBEAT_SECONDS="0.3",
+    )
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
+    api = start_server(env, log)
+    yield api.base_url
+    api.stop()
+    worker.terminate()
+    worker.wait(timeout=30)
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def user(base_url):
+    token, headers = register(base_url)
+    with httpx.Client(base_url=base_url, headers=headers) as client:
+        yield token, client
+
+
+@pytest.fixture
+def redis_outage(redis_server):
+    """Stops Redis for the test's middle part; always restarts it."""
+    yield redis_server
+    if redis_server.process is None:
+        redis_server.start()
+
+
+def create(client, names):
+    return [client.post("/api/v1/tasks", json={"name": n}).json()["task_id"] for n in names]
+
+
+def test_events_travel_from_the_worker_through_redis_to_the_socket(base_url, user):
+    token, client = user
+    with open_socket(base_url, token) as socket:
+        subscribe(socket, events=["task.created"])
+        [task_id] = create(client, ["via redis"])
+        got = events_until(socket, lambda events: len(events) >= 1)
+    assert got[0]["aggregate_id"] == task_id and got[0]["data"]["name"] == "via redis"
+
+
+def test_an_idle_socket_receives_heartbeats(base_url, user):
+    token, _ = user
+    with open_socket(base_url, token) as socket:
+        assert next_of(socket, "heartbeat")["position"] >= 0
+        assert next_of(socket, "heartbeat")["type"] == "heartbeat"
+
+
+def test_a_connected_subscriber_gets_every_event_written_while_redis_was_down(
+    base_url, user, redis_outage
+):
+    token, client = user
+    with open_socket(base_url, token) as socket:
+        subscribe(socket, events=["task.created"])
+        create(client, ["before"])
+        events_until(socket, lambda events: len(events) >= 1)
+        redis_outage.stop()
+        during = create(client, [f"during {i}" for i in range(10)])
+        redis_outage.start()
+        got = events_until(socket, lambda events: len(events) >= 10)
+        after = create(client, ["after"])
+        got += events_until(socket, lambda events: len(events) >= 1)
+    positions = [e["position"] for e in got]
+    assert [e["aggregate_id"] for e in got] == during + after
+    assert positions == sorted(set(positions))
+
+
+def test_a_subscriber_resuming_while_redis_is_down_gets_every_event_from_the_store(
+    base_url, user, redis_outage
+):
+    token, client = user
+    with open_socket(base_url, token) as socket:
+        subscribe(socket, events=["task.*"])
+        create(client, ["seen"])
+        last = events_until(socket, lambda events: len(events) >= 1)[-1]["position"]
+    redis_outage.stop()
+    missed = create(client, [f"missed {i}" for i in range(5)])
+    with open_socket(base_url, token) as socket:
+        subscribe(socket, events=["task.*"], from_position=last)
+        got = events_until(socket, lambda events: len(events) >= 5)
+        assert next_of(socket, "caught_up")["position"] >= got[-1]["position"]
+    assert [e["aggregate_id"] for e in got] == missed
