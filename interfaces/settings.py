@@ -44,6 +44,7 @@ class Settings(BaseSettings):
         default="30/minute", description="login attempts per client address"
     )
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0, description="WebSocket heartbeat")
+    ws_outbox_size: int = Field(default=1000, ge=1, description="events a slow client may lag")
     log_level: str = "info"
 
     @model_validator(mode="after")

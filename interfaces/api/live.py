@@ -75,7 +75,8 @@ class Subscription:
             try:
                 self.session.outbox.put_nowait(message)
             except asyncio.QueueFull:
-                raise SlowConsumer(f"more than {OUTBOX_SIZE} events waiting") from None
+                waiting = self.session.outbox.maxsize
+                raise SlowConsumer(f"more than {waiting} events waiting") from None
 
 
 class LiveHub:
@@ -132,13 +133,18 @@ class LiveSession:
     """One authenticated WebSocket: its subscriptions, its outbox and its heartbeat."""
 
     def __init__(
-        self, websocket: WebSocket, hub: LiveHub, reader: UUID, feed: Callable[..., FeedPage]
+        self,
+        websocket: WebSocket,
+        hub: LiveHub,
+        reader: UUID,
+        feed: Callable[..., FeedPage],
+        outbox_size: int = OUTBOX_SIZE,
     ) -> None:
         self.websocket = websocket
         self.hub = hub
         self.reader = reader
         self.feed = feed
-        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=OUTBOX_SIZE)
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=outbox_size)
         self.subscriptions: dict[str, Subscription] = {}
         self.dropped = asyncio.Event()
         self.drop_reason = ""
@@ -300,5 +306,6 @@ async def serve(websocket: WebSocket, session_id: str | None) -> None:
     hub: LiveHub = websocket.app.state.live
     hello = {"type": "authenticated", "user_id": str(reader), "session_id": session_id}
     await websocket.send_text(json.dumps(hello))
-    session = LiveSession(websocket, hub, reader, container.events.read)
-    await session.run(container.settings.ws_heartbeat_seconds)
+    settings = container.settings
+    session = LiveSession(websocket, hub, reader, container.events.read, settings.ws_outbox_size)
+    await session.run(settings.ws_heartbeat_seconds)

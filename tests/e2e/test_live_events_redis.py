@@ -4,17 +4,29 @@ relay), a WebSocket client, and a Redis server that the tests stop and restart."
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psycopg
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from tests.conftest import database_url_for
 from tests.e2e.conftest import server_env, start_server
-from tests.e2e.live_client import events_until, next_of, open_socket, register, subscribe
+from tests.e2e.live_client import (
+    events_until,
+    next_of,
+    open_socket,
+    receive,
+    register,
+    subscribe,
+    ws_url,
+)
 from tests.redis_process import RedisProcess
 
 
@@ -37,6 +49,7 @@ def base_url(pg_server_url, redis_server, tmp_path_factory):
         LEDGERFLOW_REDIS_URL=redis_server.url,
         LEDGERFLOW_RUN_PROJECTIONS="false",
         LEDGERFLOW_WS_HEARTBEAT_SECONDS="0.3",
+        LEDGERFLOW_WS_OUTBOX_SIZE="20",
     )
     log = tmp_path_factory.mktemp("server") / "server.log"
     worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
@@ -118,3 +131,22 @@ def test_a_subscriber_resuming_while_redis_is_down_gets_every_event_from_the_sto
         got = events_until(socket, lambda events: len(events) >= 5)
         assert next_of(socket, "caught_up")["position"] >= got[-1]["position"]
     assert [e["aggregate_id"] for e in got] == missed
+
+
+def test_a_client_that_stops_reading_is_closed_with_a_slow_consumer_reason(base_url, user):
+    token, client = user
+    tiny = socket.socket()
+    tiny.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    tiny.connect(("127.0.0.1", int(base_url.rsplit(":", 1)[1])))
+    with connect(ws_url(base_url, "/ws", token), sock=tiny, compression=None, max_queue=1) as ws:
+        assert receive(ws)["type"] == "authenticated"
+        subscribe(ws, events=["task.created"])
+        # ~6 MB of events the client does not read: more than every buffer on the way can hold.
+        body = {"name": "bulky", "description": "x" * 5000}
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: client.post("/api/v1/tasks", json=body), range(1200)))
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=30)
+    assert closed.value.rcvd.code == 4008
+    assert closed.value.rcvd.reason.startswith("slow consumer")
