@@ -15,11 +15,12 @@ from psycopg import sql
 
 from domain.task import Task
 from domain.user import User, Username
+from domain.webhook import Webhook
 
 
 def owner_named_by(domain_event: Any) -> UUID | None:
     """The reader a creating event names itself (None for later events)."""
-    if isinstance(domain_event, Task.Created):
+    if isinstance(domain_event, (Task.Created, Webhook.Created)):
         return UUID(str(domain_event.owner_id))
     if isinstance(domain_event, User.Created):
         return UUID(str(domain_event.originator_id))

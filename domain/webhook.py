@@ -1,0 +1,162 @@
+"""The Webhook aggregate: an endpoint that receives the events of its owner (Standard Webhooks).
+
+The signing secret is stored sealed by the caller (never in clear in an event); a rotation keeps
+the previous secret so that both sign deliveries until the receiver has switched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.error import DomainError, InvalidValue, NotFound
+from domain.value import bounded_text
+
+URL_MAX = 2000
+PATTERNS_MAX = 50
+
+
+class WebhookNotFound(NotFound):
+    """No such webhook, or not one the actor may see."""
+
+    kind = "webhook"
+
+
+class WebhookDeleted(WebhookNotFound):
+    """The webhook was deleted and accepts no further change."""
+
+
+class WebhookAlreadyDisabled(DomainError):
+    """The webhook is disabled already."""
+
+
+def endpoint_url(value: str) -> str:
+    """An absolute http(s) URL with a host (reachability is checked outside the domain)."""
+    url = bounded_text("url", value, max_length=URL_MAX)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidValue("url", "must be an absolute http or https URL")
+    return url
+
+
+def event_patterns(value: Iterable[str]) -> list[str]:
+    """Event type patterns (``task.*``); at least one."""
+    patterns = list(dict.fromkeys(bounded_text("events", p, max_length=100) for p in value))
+    if not patterns or len(patterns) > PATTERNS_MAX:
+        raise InvalidValue("events", f"must name 1 to {PATTERNS_MAX} event type patterns")
+    return patterns
+
+
+class Webhook(Aggregate):
+    """Where and what to deliver for one owner."""
+
+    TOPIC = "webhook"
+
+    class Created(Aggregate.Created):
+        TOPIC = "webhook.created"
+        owner_id: UUID
+        url: str
+        events: list[str]
+        description: str
+        secret: str
+
+    class Updated(Aggregate.Event):
+        TOPIC = "webhook.updated"
+        changes: dict[str, Any]
+
+    class SecretRotated(Aggregate.Event):
+        TOPIC = "webhook.secret_rotated"
+        secret: str
+
+    class Disabled(Aggregate.Event):
+        TOPIC = "webhook.disabled"
+        reason: str
+
+    class Deleted(Aggregate.Event):
+        TOPIC = "webhook.deleted"
+
+    @event(Created)
+    def __init__(
+        self, owner_id: UUID, url: str, events: list[str], description: str, secret: str
+    ) -> None:
+        self.owner_id = owner_id
+        self.url = url
+        self.events = list(events)
+        self.description = description
+        self.secret = secret
+        self.previous_secret: str | None = None
+        self.enabled = True
+        self.disabled_reason: str | None = None
+        self.deleted = False
+
+    @classmethod
+    def create(
+        cls, owner_id: UUID, url: str, events: Iterable[str], secret: str, description: str = ""
+    ) -> Webhook:
+        """Check the values and create an enabled webhook; ``secret`` is sealed by the caller."""
+        return cls(
+            owner_id=owner_id,
+            url=endpoint_url(url),
+            events=event_patterns(events),
+            description=bounded_text("description", description, max_length=500, required=False),
+            secret=bounded_text("secret", secret, max_length=4096),
+        )
+
+    def update(self, url: str | None = None, events: Iterable[str] | None = None) -> None:
+        """Change the URL or the patterns; re-enables nothing, emits nothing when unchanged."""
+        self._ensure_not_deleted()
+        changes: dict[str, Any] = {}
+        if url is not None and endpoint_url(url) != self.url:
+            changes["url"] = endpoint_url(url)
+        if events is not None and event_patterns(events) != self.events:
+            changes["events"] = event_patterns(events)
+        if changes:
+            self._update(changes=changes)
+
+    def rotate_secret(self, secret: str) -> None:
+        """Sign with ``secret`` from now on; the current one stays valid beside it."""
+        self._ensure_not_deleted()
+        self._rotate(secret=bounded_text("secret", secret, max_length=4096))
+
+    def disable(self, reason: str) -> None:
+        """Stop deliveries (after a 410 or a long run of failures)."""
+        self._ensure_not_deleted()
+        if not self.enabled:
+            raise WebhookAlreadyDisabled(f"Webhook {self.id} is disabled already")
+        self._disable(reason=bounded_text("reason", reason, max_length=500))
+
+    def delete(self) -> None:
+        """Delete the webhook; it then accepts no change."""
+        self._ensure_not_deleted()
+        self._delete()
+
+    def signing_secrets(self) -> list[str]:
+        """The sealed secrets that sign a delivery: the current one, then the previous one."""
+        return [s for s in (self.secret, self.previous_secret) if s is not None]
+
+    def _ensure_not_deleted(self) -> None:
+        if self.deleted:
+            raise WebhookDeleted(self.id)
+
+    @event(Updated)
+    def _update(self, changes: dict[str, Any]) -> None:
+        for key, value in changes.items():
+            setattr(self, key, value)
+
+    @event(SecretRotated)
+    def _rotate(self, secret: str) -> None:
+        self.previous_secret = self.secret
+        self.secret = secret
+
+    @event(Disabled)
+    def _disable(self, reason: str) -> None:
+        self.enabled = False
+        self.disabled_reason = reason
+
+    @event(Deleted)
+    def _delete(self) -> None:
+        self.deleted = True
