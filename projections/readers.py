@@ -1,8 +1,9 @@
 """Who may read an event: the rule shared by the event feed and the live relay.
 
-Today a task's events are readable by its owner, and a user's and a username claim's events by
-that user. Only creating events name the owner; for the later events of an aggregate the owner is
-remembered in an owners table (written in the caller's transaction, so it is exactly once too).
+Today a task's (and a webhook's) events are readable by its owner, and a user's, a username
+claim's and the admin seat's events by that user. Only creating events name the owner; for the
+later events of an aggregate the owner is remembered in an owners table (written in the caller's
+transaction, so it is exactly once too).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from domain.task import Task
-from domain.user import User, Username
+from domain.user import AdminSeat, User, Username
 from domain.webhook import Webhook
 
 
@@ -24,7 +25,7 @@ def owner_named_by(domain_event: Any) -> UUID | None:
         return UUID(str(domain_event.owner_id))
     if isinstance(domain_event, User.Created):
         return UUID(str(domain_event.originator_id))
-    if isinstance(domain_event, Username.Created):
+    if isinstance(domain_event, (Username.Created, AdminSeat.Created)):
         return UUID(str(domain_event.user_id))
     return None
 

