@@ -21,6 +21,14 @@ from tests.e2e.live_client import (
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def admin(server):
+    """The first user registered on this module's server, hence its admin."""
+    _, headers = register(server.base_url)
+    assert httpx.get(f"{server.base_url}/api/v1/auth/me", headers=headers).json()["role"] == "admin"
+    return headers
+
+
 @pytest.fixture
 def user(base_url):
     token, headers = register(base_url)
@@ -40,6 +48,17 @@ def test_a_socket_without_a_valid_token_is_closed_with_4401(base_url):
         assert closed_code(socket) == 4401
     with connect(ws_url(base_url)) as socket:
         send(socket, {"type": "ping"})
+        assert closed_code(socket) == 4401
+
+
+def test_a_deactivated_users_token_is_refused_with_4401(base_url, admin, user):
+    token, client = user
+    me = client.get("/api/v1/auth/me").json()
+    off = httpx.patch(
+        f"{base_url}/api/v1/users/{me['user_id']}", json={"active": False}, headers=admin
+    )
+    assert off.status_code == 200
+    with connect(ws_url(base_url, "/ws", token)) as socket:
         assert closed_code(socket) == 4401
 
 
