@@ -27,7 +27,7 @@ class BusUnavailable(Exception):
 class EventBus(Protocol):
     """Where the relay publishes envelopes and where each process listens for them."""
 
-    def publish(self, message: str) -> None: ...
+    def publish_many(self, messages: list[str]) -> None: ...
 
     def listen(self) -> AsyncIterator[str | None]: ...
 
@@ -39,13 +39,14 @@ class LocalBus:
         self._lock = threading.Lock()
         self._queues: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str | None]]] = []
 
-    def publish(self, message: str) -> None:
-        """Hand ``message`` to every listener (thread-safe)."""
+    def publish_many(self, messages: list[str]) -> None:
+        """Hand ``messages`` to every listener, in order (thread-safe)."""
         with self._lock:
             queues = list(self._queues)
         for loop, queue in queues:
             try:
-                loop.call_soon_threadsafe(queue.put_nowait, message)
+                for message in messages:
+                    loop.call_soon_threadsafe(queue.put_nowait, message)
             except RuntimeError:  # that loop has closed; its listener is gone
                 continue
 
@@ -72,10 +73,13 @@ class RedisBus:
         self._channel = channel
         self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
 
-    def publish(self, message: str) -> None:
-        """Publish ``message``; BusUnavailable when Redis cannot take it."""
+    def publish_many(self, messages: list[str]) -> None:
+        """Publish ``messages`` in order in one round trip; BusUnavailable when Redis fails."""
         try:
-            self._client.publish(self._channel, message)
+            pipe = self._client.pipeline(transaction=False)
+            for message in messages:
+                pipe.publish(self._channel, message)
+            pipe.execute()
         except (redis.RedisError, OSError) as error:
             raise BusUnavailable(f"Redis publish failed: {error}") from None
 

@@ -1,8 +1,9 @@
 """The relay: follows the event log like a projection and publishes each envelope to the bus.
 
 Its tracking position advances in the same transaction as a batch whose every envelope the bus
-took; when a publish fails the batch rolls back and is published again later (at least once).
-Bus messages are ``{"reader_id": "<uuid>", "event": <envelope>}``: who may read it travels with it.
+took (published in one round trip just before the commit); when a publish fails the batch rolls
+back and is published again later (at least once). Bus messages are
+``{"reader_id": "<uuid>", "event": <envelope>}``: who may read it travels with it.
 """
 
 from __future__ import annotations
@@ -31,18 +32,27 @@ class EventRelay:
         self.name = name
         self.bus = bus
         self.owners = Owners(f"{name}_owners")
+        self._pending: list[tuple[int, str]] = []
 
     def create_tables(self, cur: psycopg.Cursor[Any]) -> None:
         """The relay's own owners table (it must not depend on another read model's progress)."""
         self.owners.create_table(cur)
 
     def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
-        """Publish the envelope with its reader; raises BusUnavailable to roll the batch back."""
+        """Queue the envelope with its reader for ``flush``."""
+        if self._pending and position <= self._pending[-1][0]:
+            self._pending.clear()  # a batch that failed before its flush is being applied again
         reader = self.owners.reader_of(cur, domain_event)
         if reader is None:
             return
         message = {"reader_id": str(reader), "event": envelope(domain_event, position)}
-        self.bus.publish(json.dumps(message, separators=(",", ":")))
+        self._pending.append((position, json.dumps(message, separators=(",", ":"))))
+
+    def flush(self) -> None:
+        """Publish the batch before its commit; BusUnavailable rolls the batch back."""
+        pending, self._pending = self._pending, []
+        if pending:
+            self.bus.publish_many([message for _, message in pending])
 
 
 class RelayRunner(ProjectionRunner):

@@ -185,6 +185,9 @@ class ProjectionRunner:
                 for notification in notifications:
                     event = self._mapper.to_domain_event(notification)
                     self.projection.apply(cur, event, notification.id)
+            # A projection that writes outside the database (the relay) flushes before the commit.
+            if flush := getattr(self.projection, "flush", None):
+                flush()
             # Commit order equals id order (the writers' table lock), so when fewer rows than
             # the limit came back, every event up to ``head`` has been seen.
             full = len(notifications) == self._batch_size
