@@ -20,6 +20,7 @@ from uuid import UUID, uuid4
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from application.api_keys import KEY_PREFIX
 from application.error import InvalidToken
 from interfaces.bootstrap import Container
 from interfaces.bus import EventBus
@@ -290,10 +291,12 @@ async def authenticate(websocket: WebSocket, container: Container) -> UUID | Non
             token = str(first.get("token") or "")
     token = (token or "").strip().removeprefix("Bearer ").strip()
     principals = websocket.app.state.principals
+    if token.startswith(KEY_PREFIX):  # as for GET /api/v1/events, API keys have no such scope
+        return None
     try:
-        user_id = container.tokens.verify(token)
-        found = principals.cached(user_id) or await asyncio.to_thread(principals.load, user_id)
-    except InvalidToken:  # a bad token, or a user who is gone or deactivated
+        claims = container.tokens.verify_claims(token)
+        found = principals.cached(claims) or await asyncio.to_thread(principals.load, claims)
+    except InvalidToken:  # a bad or revoked token, or a user who is gone or deactivated
         return None
     return UUID(str(found.user_id))
 
