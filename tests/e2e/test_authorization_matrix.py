@@ -35,6 +35,7 @@ ROUTES = {
     ("post", "/api/v1/auth/password"): AUTHENTICATED,
     ("post", "/api/v1/auth/logout"): AUTHENTICATED,
     ("get", "/api/v1/tasks"): AUTHENTICATED,
+    ("get", "/api/v1/events"): AUTHENTICATED,
     ("post", "/api/v1/tasks"): WRITER,
     ("get", "/api/v1/tasks/{task_id}"): OWNER_READER,
     ("put", "/api/v1/tasks/{task_id}"): OWNER_WRITER,
