@@ -16,6 +16,7 @@ from application.ledger import Ledger
 from application.token import TokenIssuer
 from interfaces import event_store
 from interfaces.embedded_postgres import EmbeddedPostgres
+from interfaces.event_chain import ChainSealer
 from interfaces.settings import Settings
 from projections.api_key import ApiKeyProjection, ApiKeyQueries
 from projections.runner import Projection, ProjectionRunner
@@ -148,6 +149,8 @@ def build(settings: Settings | None = None) -> Container:
         ProjectionRunner(info, p, ledger.recorder, ledger.mapper, events_channel)
         for p in projections()
     ]
+    events_table = ledger.recorder.events_table_name  # type: ignore[attr-defined]
+    runners.append(ChainSealer(info, ledger.recorder, ledger.mapper, events_channel, events_table))
     return Container(
         settings=settings,
         database_url=database_url,

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from interfaces import cli_audit
 from interfaces.bootstrap import Container
 from interfaces.settings import Settings
 
@@ -159,6 +160,9 @@ def create_user(
         )
     finally:
         container.close()
+
+
+cli_audit.register(cli)
 
 
 def main() -> None:
