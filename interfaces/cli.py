@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from interfaces import cli_audit
+from interfaces import cli_audit, cli_events
 from interfaces.bootstrap import Container
 from interfaces.settings import Settings
 
@@ -163,6 +163,7 @@ def create_user(
 
 
 cli_audit.register(cli)
+cli.add_typer(cli_events.events, name="events")
 
 
 def main() -> None:
