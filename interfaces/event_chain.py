@@ -99,12 +99,12 @@ class ChainSealer(ProjectionRunner):
             for event in rows:
                 previous = link(previous, *event)
                 sealed.append((event[0], previous))
-            cur.executemany(
-                sql.SQL("INSERT INTO {} (position, hash) VALUES (%s, %s)").format(
-                    sql.Identifier(CHAIN_TABLE)
-                ),
-                sealed,
+            copy = sql.SQL("COPY {} (position, hash) FROM STDIN").format(
+                sql.Identifier(CHAIN_TABLE)
             )
+            with cur.copy(copy) as out:
+                for row in sealed:
+                    out.write_row(row)
             # Commit order equals id order (the writers' table lock): an id below head that is
             # missing was deleted, and verify reports it.
             new_position = rows[-1][0] if len(rows) == self._batch_size else head

@@ -1,14 +1,13 @@
 """`ledgerflow events tail / export / import` against real databases."""
 
 import json
-import uuid
 
 import psycopg
 import pytest
 
 from application.context import CommandContext
 from interfaces.bootstrap import build, conninfo
-from tests.conftest import database_url_for, make_settings
+from tests.conftest import fresh_database, make_settings
 from tests.integration.cli import ledgerflow
 
 CTX = CommandContext(actor="system:test")
@@ -17,12 +16,8 @@ CTX = CommandContext(actor="system:test")
 @pytest.fixture
 def other_database_url(pg_server_url):
     """A second fresh database, for the import side."""
-    name = f"lf_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield database_url_for(pg_server_url, name)
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(pg_server_url) as url:
+        yield url
 
 
 def a_busy_log(database_url):

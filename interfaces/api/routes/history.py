@@ -9,7 +9,6 @@ from fastapi import APIRouter, Response
 
 from application.history import task_at, task_events
 from application.ledger import Ledger
-from domain.task import TaskPriority, TaskStatus
 from interfaces.api.deps import CurrentUserId, LedgerDep
 from interfaces.api.errors import AUTHED, NOT_FOUND
 from interfaces.api.schemas import TaskOut
@@ -46,15 +45,12 @@ def past_task(
     """The task rebuilt from its events at ``version`` or ``as_of`` (the write model)."""
     task = task_at(app, user_id, task_id, version=version, as_of=as_of)
     response.headers["ETag"] = f'"{task.version}"'
-    return TaskOut(
-        task_id=task.id,
-        name=task.name,
-        description=task.description,
-        status=TaskStatus(task.status),
-        priority=TaskPriority(task.priority),
-        due_date=task.due_date,
-        created_at=task.created_on,
-        updated_at=task.modified_on,
-        tags=task.tags,
-        version=task.version,
+    fields = ("name", "description", "status", "priority", "due_date", "tags", "version")
+    return TaskOut.model_validate(
+        {
+            "task_id": task.id,
+            "created_at": task.created_on,
+            "updated_at": task.modified_on,
+            **{name: getattr(task, name) for name in fields},
+        }
     )
