@@ -27,11 +27,16 @@ def tail(
     ] = False,
     type_: Annotated[str, typer.Option("--type", help="event type pattern, e.g. task.*")] = "*",
     last: Annotated[int, typer.Option(min=0, help="how many past events to show first")] = 20,
+    after: Annotated[
+        int | None, typer.Option(min=0, help="start after this position (instead of --last)")
+    ] = None,
 ) -> None:
     """The latest events as JSON envelopes (one per line), optionally following new ones."""
     with operator() as (container, _):
         recorder = container.ledger.recorder
-        position = max(0, (recorder.max_notification_id() or 0) - last)
+        position = (
+            after if after is not None else max(0, (recorder.max_notification_id() or 0) - last)
+        )
         while True:
             batch = recorder.select_notifications(start=position + 1, limit=500)
             for notification in batch:

@@ -1,6 +1,7 @@
 """`ledgerflow events tail / export / import` against real databases."""
 
 import json
+from uuid import uuid4
 
 import psycopg
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from application.context import CommandContext
 from interfaces.bootstrap import build, conninfo
 from tests.conftest import fresh_database, make_settings
-from tests.integration.cli import ledgerflow
+from tests.integration.cli import ledgerflow, ledgerflow_process
 
 CTX = CommandContext(actor="system:test")
 
@@ -100,3 +101,22 @@ def test_tail_prints_the_latest_events_of_the_chosen_types_as_envelopes(database
     ).stdout.splitlines()
     kinds = [json.loads(line)["type"] for line in users]
     assert kinds[0] == "user.registered" and all(k.startswith("user.") for k in kinds)
+
+
+def test_tail_follow_prints_an_event_recorded_after_it_started(database_url):
+    a_busy_log(database_url)
+    with psycopg.connect(database_url) as conn:
+        head = conn.execute("SELECT max(notification_id) FROM ledgerflow_events").fetchone()[0]
+    follower = ledgerflow_process(database_url, "events", "tail", "--follow", "--after", str(head))
+    try:
+        container = build(make_settings(database_url))
+        try:
+            task = container.ledger.create_task(CTX, uuid4(), "live one").aggregate
+        finally:
+            container.close()
+        line = follower.stdout.readline()
+    finally:
+        follower.terminate()
+        follower.wait(timeout=30)
+    printed = json.loads(line)
+    assert printed["type"] == "task.created" and printed["aggregate_id"] == str(task.id)
