@@ -18,6 +18,9 @@ from interfaces.event_chain import ChainSealer, verify
 from interfaces.settings import Settings
 from projections.envelope import envelope, jsonable
 
+# Never printed, as in the public envelope: sealed credentials, hashes, secrets, tokens.
+SECRET_WORDS = ("credential", "password", "secret", "hash", "token")
+
 
 @contextmanager
 def operator() -> Iterator[tuple[Container, psycopg.Connection[Any]]]:
@@ -89,8 +92,11 @@ def state_command(
         aggregate = container.ledger.repository.get(
             aggregate_id, version=events[-1].originator_version
         )
-    hidden = {"credential", "pending_events"}
-    state = {k.lstrip("_"): v for k, v in vars(aggregate).items() if k.lstrip("_") not in hidden}
+    state = {
+        k.lstrip("_"): v
+        for k, v in vars(aggregate).items()
+        if k != "_pending_events" and not any(word in k for word in SECRET_WORDS)
+    }
     typer.echo(json.dumps(jsonable(state), indent=2, sort_keys=True, default=str))
 
 

@@ -19,17 +19,8 @@ from interfaces.api.consistency import (
 from interfaces.api.deps import bearer
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateLimit
-from interfaces.api.routes import (
-    account,
-    api_keys,
-    auth,
-    health,
-    history,
-    mfa,
-    tasks,
-    tokens,
-    users,
-)
+from interfaces.api.routes import account, api_keys, auth, health, mfa, tasks, tokens, users
+from interfaces.api.routes import history as task_history
 from interfaces.bootstrap import API_KEYS, SESSIONS, USERS, Container
 
 DESCRIPTION = """Ledgerflow: an event-sourced backend for orchestrating work.
@@ -118,7 +109,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         health.router,
     ):
         app.include_router(router)
-    app.include_router(history.router)
+    app.include_router(task_history.router)
     app.add_middleware(
         RateLimit,
         rate=settings.rate_limit,

@@ -56,3 +56,15 @@ def test_state_rebuilds_an_aggregate_at_an_earlier_version(database_url):
     assert (then["name"], then["status"], then["version"]) == ("first name", "not_started", 1)
     assert (now["name"], now["status"], now["version"]) == ("second name", "completed", 3)
     assert ledgerflow(database_url, "state", str(uuid4())).returncode == 1
+
+
+def test_state_of_a_user_never_prints_the_sealed_credential(database_url):
+    container = build(make_settings(database_url))
+    try:
+        user = container.ledger.register_user(CTX, "carol", "carol-pass-91", "C", "L").aggregate
+    finally:
+        container.close()
+    done = ledgerflow(database_url, "state", str(user.id))
+    state = json.loads(done.stdout)
+    assert state["username"] == "carol"
+    assert "credential" not in state and user.credential not in done.stdout
