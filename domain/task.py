@@ -104,6 +104,13 @@ class Task(Aggregate):
 
     class Deleted(Aggregate.Event):
         TOPIC = "task.deleted"
+        class_version = 2
+        reason: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 had no reason: events stored before it load with an empty one."""
+            state["reason"] = ""
 
     @event(Created)
     def __init__(
@@ -159,10 +166,10 @@ class Task(Aggregate):
         if new_status is not None and new_status != self.status:
             self._change_status(from_status=self.status, to_status=new_status)
 
-    def delete(self) -> None:
-        """Delete the task; it then accepts no change."""
+    def delete(self, reason: str = "") -> None:
+        """Delete the task (saying why, optionally); it then accepts no change."""
         self._ensure_not_deleted()
-        self._delete()
+        self._delete(reason=bounded_text("reason", reason, max_length=NAME_MAX, required=False))
 
     def visible_to(self, user_id: UUID) -> bool:
         """True when ``user_id`` may see and change this task."""
@@ -182,5 +189,5 @@ class Task(Aggregate):
         self.status = to_status
 
     @event(Deleted)
-    def _delete(self) -> None:
+    def _delete(self, reason: str) -> None:
         self.deleted = True

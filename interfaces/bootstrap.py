@@ -17,6 +17,7 @@ from application.token import TokenIssuer
 from interfaces import event_store
 from interfaces.bus import EventBus, LocalBus, RedisBus
 from interfaces.embedded_postgres import EmbeddedPostgres
+from interfaces.event_chain import ChainSealer
 from interfaces.relay import EventRelay, RelayRunner
 from interfaces.settings import Settings
 from projections.api_key import ApiKeyProjection, ApiKeyQueries
@@ -158,6 +159,8 @@ def build(settings: Settings | None = None) -> Container:
     bus: EventBus = RedisBus(settings.redis_url) if settings.redis_url else LocalBus()
     relay = EventRelay(bus)
     runners.append(RelayRunner(info, relay, ledger.recorder, ledger.mapper, events_channel))
+    events_table = ledger.recorder.events_table_name  # type: ignore[attr-defined]
+    runners.append(ChainSealer(info, ledger.recorder, ledger.mapper, events_channel, events_table))
     return Container(
         settings=settings,
         database_url=database_url,

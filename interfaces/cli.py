@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from interfaces import cli_audit, cli_events, cli_projections
 from interfaces.bootstrap import Container
 from interfaces.settings import Settings
 
@@ -159,6 +160,11 @@ def create_user(
         )
     finally:
         container.close()
+
+
+cli_audit.register(cli)
+cli.add_typer(cli_events.events, name="events")
+cli.add_typer(cli_projections.projections, name="projections")
 
 
 def main() -> None:

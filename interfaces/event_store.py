@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -74,6 +75,16 @@ class LedgerflowRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self._insert_locked, (events,), prepare=True)
             return [next(iter(row.values())) for row in curs.fetchall()]
+
+    def positions_of(self, originator_id: UUID) -> dict[int, int]:
+        """The position (notification id) of each version of one aggregate."""
+        query = SQL(
+            "SELECT originator_version, notification_id FROM {schema}.{table}"
+            " WHERE originator_id = %s ORDER BY originator_version"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(query, (originator_id,))
+            return {int(r["originator_version"]): int(r["notification_id"]) for r in curs}
 
 
 TOPIC = f"{LedgerflowRecorder.__module__}:{LedgerflowRecorder.__qualname__}"

@@ -32,6 +32,7 @@ from interfaces.api.routes import (
     users,
     ws,
 )
+from interfaces.api.routes import history as task_history
 from interfaces.bootstrap import API_KEYS, SESSIONS, USERS, Container
 
 DESCRIPTION = """Ledgerflow: an event-sourced backend for orchestrating work.
@@ -123,6 +124,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         ws.router,
     ):
         app.include_router(router)
+    app.include_router(task_history.router)
     app.add_middleware(
         RateLimit,
         rate=settings.rate_limit,

@@ -38,6 +38,7 @@ ROUTES = {
     ("get", "/api/v1/events"): AUTHENTICATED,
     ("post", "/api/v1/tasks"): WRITER,
     ("get", "/api/v1/tasks/{task_id}"): OWNER_READER,
+    ("get", "/api/v1/tasks/{task_id}/history"): OWNER_READER,
     ("put", "/api/v1/tasks/{task_id}"): OWNER_WRITER,
     ("delete", "/api/v1/tasks/{task_id}"): OWNER_WRITER,
     ("get", "/api/v1/users"): ADMIN,

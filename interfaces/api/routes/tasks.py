@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -21,6 +22,7 @@ from interfaces.api.deps import (
     Writer,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
+from interfaces.api.routes.history import past_task
 from interfaces.api.schemas import TaskIn, TaskListOut, TaskOut, TaskUpdateIn, TaskWrittenOut
 from interfaces.bootstrap import TASKS
 
@@ -117,8 +119,14 @@ def get_task(
     consistency: ConsistencyDep,
     min_position: MinPosition,
     response: Response,
+    app: LedgerDep,
+    as_of: Annotated[datetime | None, Query(description="state at this time (ISO 8601)")] = None,
+    version: Annotated[int | None, Query(ge=1, description="state at this version")] = None,
 ) -> TaskOut:
-    """One of the authenticated user's tasks."""
+    """One of the authenticated user's tasks; now, or rebuilt from its events as of a time or
+    version."""
+    if as_of is not None or version is not None:
+        return past_task(app, user_id, task_id, as_of, version, response)
     consistency.settle(TASKS, user_id, min_position)
     row = tasks.get(user_id, task_id)
     if row is None:

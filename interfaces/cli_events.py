@@ -1,0 +1,88 @@
+"""``ledgerflow events``: tail, export and import the event log."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from interfaces.cli_audit import events_table, operator
+from interfaces.cli_output import say, terminal
+from interfaces.event_transfer import StoreNotEmpty, export_records, import_lines
+from projections.envelope import envelope
+
+events = typer.Typer(help="Read, export and import the event log.", no_args_is_help=True)
+FOLLOW_POLL_SECONDS = 0.5
+
+
+@events.command("tail")
+def tail(
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="keep printing new events")
+    ] = False,
+    type_: Annotated[str, typer.Option("--type", help="event type pattern, e.g. task.*")] = "*",
+    last: Annotated[int, typer.Option(min=0, help="how many past events to show first")] = 20,
+    after: Annotated[
+        int | None, typer.Option(min=0, help="start after this position (instead of --last)")
+    ] = None,
+) -> None:
+    """The latest events as JSON envelopes (one per line), optionally following new ones."""
+    with operator() as (container, _):
+        recorder = container.ledger.recorder
+        position = (
+            after if after is not None else max(0, (recorder.max_notification_id() or 0) - last)
+        )
+        while True:
+            batch = recorder.select_notifications(start=position + 1, limit=500)
+            for notification in batch:
+                position = notification.id
+                if fnmatch(notification.topic, type_):
+                    event = container.ledger.mapper.to_domain_event(notification)
+                    _print_envelope(envelope(event, notification.id))
+            if not batch:
+                if not follow:
+                    return
+                time.sleep(FOLLOW_POLL_SECONDS)
+
+
+def _print_envelope(env: dict[str, object]) -> None:
+    if terminal():
+        typer.secho(f"{env['position']:>8} {env['type']:<22}", fg="cyan", nl=False)
+        typer.echo(f" {env['aggregate_id']} v{env['version']} {env['actor']}")
+    else:
+        typer.echo(json.dumps(env, sort_keys=True))
+
+
+@events.command("export")
+def export(
+    format_: Annotated[str, typer.Option("--format", help="only jsonl")] = "jsonl",
+    after: Annotated[int, typer.Option(min=0, help="export events after this position")] = 0,
+) -> None:
+    """Write the stored events after a position to stdout as JSON lines (raw, re-importable)."""
+    if format_ != "jsonl":
+        raise typer.BadParameter("only jsonl is supported", param_hint="--format")
+    with operator() as (container, conn):
+        for record in export_records(conn, events_table(container), after):
+            sys.stdout.write(json.dumps(record) + "\n")
+
+
+@events.command("import")
+def import_(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Load an export into an EMPTY event store, at the same positions."""
+    with operator() as (container, conn), file.open(encoding="utf-8") as lines:
+        try:
+            count = import_lines(
+                conn,
+                events_table(container),
+                lines,
+                progress=lambda n: say(f"imported {n} events", error=True) if terminal() else None,
+            )
+        except StoreNotEmpty as refused:
+            say(str(refused), error=True, style="red")
+            raise typer.Exit(1) from None
+    say(f"imported {count} events", style="green")

@@ -1,0 +1,93 @@
+"""``ledgerflow projections``: where each read model is, and rebuilding one without downtime."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from interfaces.bootstrap import conninfo
+from interfaces.cli_audit import operator
+from interfaces.cli_output import say, table, terminal
+from interfaces.event_chain import CHAIN
+from projections.rebuild import Progress, Rebuild
+
+projections = typer.Typer(help="Inspect and rebuild projections.", no_args_is_help=True)
+
+
+@projections.command("status")
+def status() -> None:
+    """Position and lag of every projection (and of the hash-chain sealer)."""
+    with operator() as (container, conn):
+        head = container.ledger.recorder.max_notification_id() or 0
+        rows = conn.execute(
+            "SELECT name, position, updated_at FROM ledgerflow_tracking ORDER BY name"
+        ).fetchall()
+    table(
+        f"projections (log head {head})",
+        ("name", "position", "head", "lag", "updated_at"),
+        [(name, pos, head, max(0, head - pos), at.isoformat()) for name, pos, at in rows],
+    )
+
+
+@projections.command("rebuild")
+def rebuild(
+    name: Annotated[str, typer.Argument(help="the projection, e.g. tasks")],
+    swap: Annotated[bool, typer.Option(help="swap the new table in when built")] = True,
+) -> None:
+    """Build NAME again from the log into a new table while the old one serves, then swap."""
+    with operator() as (container, conn):
+        found = [r for r in container.runners if r.projection.name == name and name != CHAIN]
+        if not found:
+            known = ", ".join(
+                r.projection.name for r in container.runners if r.projection.name != CHAIN
+            )
+            raise typer.BadParameter(f"unknown projection; one of: {known}", param_hint="NAME")
+        ledger = container.ledger
+        channel = ledger.recorder.channel_name  # type: ignore[attr-defined]
+        job = Rebuild(
+            conninfo(container.database_url),
+            found[0].projection,
+            ledger.recorder,
+            ledger.mapper,
+            channel,
+        )
+        done = _build_with_progress(job, conn)
+        say(
+            f"built {job.fresh_table} to position {done.position}: {done.applied} positions"
+            f" in {done.seconds:.1f}s ({done.rate:,.0f} events/s)"
+        )
+        if not swap:
+            return
+        swapped = job.swap(conn)
+    verdict = "identical to" if swapped.identical else "DIFFERENT from"
+    say(
+        f"swapped at position {swapped.position}: new table ({swapped.new_rows} rows) {verdict}"
+        f" the old one ({swapped.old_rows} rows)",
+        style="green" if swapped.identical else "yellow",
+    )
+
+
+def _plain_report(p: Progress) -> None:
+    if p.applied and (p.position == p.head or p.applied % 50_000 < 2_000):
+        say(f"rebuilding: {p.position}/{p.head}, {p.rate:,.0f} events/s", error=True)
+
+
+def _build_with_progress(job: Rebuild, conn: Any) -> Progress:
+    if not terminal():
+        return job.build(conn, _plain_report)
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()) as bar:
+        shown = bar.add_task(f"rebuilding {job.table}", total=None)
+
+        def report(p: Progress) -> None:
+            bar.update(
+                shown,
+                completed=p.position,
+                total=p.head,
+                description=f"rebuilding {job.table}: {p.position}/{p.head}, {p.rate:,.0f} ev/s",
+            )
+
+        return job.build(conn, report)

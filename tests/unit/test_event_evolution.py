@@ -1,0 +1,62 @@
+"""Old events keep loading: task.deleted v1 (no reason) is upcast to v2 (with a reason)."""
+
+import json
+from uuid import uuid4
+
+import pytest
+from argon2 import PasswordHasher
+from eventsourcing.persistence import StoredEvent
+
+from application.context import CommandContext
+from application.credential import CredentialVault
+from application.ledger import Ledger
+from domain.task import Task, TaskNotFound
+
+FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+CTX = CommandContext(actor="user:test")
+
+
+@pytest.fixture
+def ledger():
+    app = Ledger(credentials=CredentialVault("secret", hasher=FAST))
+    yield app
+    app.close()
+
+
+def stored_v1_deletion(ledger, task):
+    """The record a v1 ``task.deleted`` left in the store: no class_version, no reason."""
+    state = {
+        "originator_id": task.id,
+        "originator_version": task.version + 1,
+        "timestamp": task.modified_on,
+        "meta": CTX.as_metadata(),
+    }
+    return StoredEvent(
+        originator_id=task.id,
+        originator_version=task.version + 1,
+        topic="task.deleted",
+        state=ledger.mapper.transcoder.encode(state),
+    )
+
+
+def test_a_task_deleted_event_stored_in_the_v1_shape_loads_with_an_empty_reason(ledger):
+    owner = uuid4()
+    task = ledger.create_task(CTX, owner, "old").aggregate
+    old = stored_v1_deletion(ledger, task)
+    assert b"reason" not in old.state and b"class_version" not in old.state
+    ledger.recorder.insert_events([old])
+    deleted = list(ledger.events.get(task.id))[-1]
+    assert isinstance(deleted, Task.Deleted) and deleted.reason == ""
+    assert ledger.repository.get(task.id).deleted is True
+    with pytest.raises(TaskNotFound):
+        ledger.get_task(owner, task.id)
+
+
+def test_a_new_deletion_is_stored_as_v2_with_its_reason(ledger):
+    task = Task.create(uuid4(), "new")
+    task.delete(reason="  duplicate ")
+    ledger.save(task)
+    stored = list(ledger.recorder.select_events(task.id))[-1]
+    state = json.loads(stored.state)
+    assert state["class_version"] == 2 and state["reason"] == "duplicate"
+    assert list(ledger.events.get(task.id))[-1].reason == "duplicate"
