@@ -118,6 +118,10 @@ class ProjectionRunner:
             psycopg.connect(self._conninfo, autocommit=True) as work,
             psycopg.connect(self._conninfo, autocommit=True) as listen,
         ):
+            # A read model is derived data committed with its own position: if the last commits
+            # are lost in a crash, both roll back together and the events are applied again, so
+            # exactly-once holds without waiting for each commit to reach the disk.
+            work.execute("SET synchronous_commit = off")
             self.setup(work)
             if not self._take_lock(work):
                 self._active = False
