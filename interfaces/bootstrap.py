@@ -21,6 +21,7 @@ from interfaces.event_chain import ChainSealer
 from interfaces.relay import EventRelay, RelayRunner
 from interfaces.settings import Settings
 from projections.api_key import ApiKeyProjection, ApiKeyQueries
+from projections.audit import AuditLog
 from projections.event_feed import EventFeed, EventFeedProjection
 from projections.runner import Projection, ProjectionRunner
 from projections.session import SessionProjection, SessionQueries
@@ -84,6 +85,7 @@ class Container:
     users: UserQueries
     sessions: SessionQueries
     api_keys: ApiKeyQueries
+    audit: AuditLog
     watch: PositionWatch
     runners: list[ProjectionRunner]
     events: EventFeed
@@ -175,6 +177,7 @@ def build(settings: Settings | None = None) -> Container:
         users=UserQueries(pool, USERS),
         sessions=SessionQueries(pool, SESSIONS),
         api_keys=ApiKeyQueries(pool, API_KEYS),
+        audit=AuditLog(pool, events_table, ledger.mapper),
         watch=PositionWatch(info),
         runners=runners,
         events=EventFeed(pool, EVENT_FEED),

@@ -23,6 +23,7 @@ from interfaces.api.rate_limit import LoginThrottle, RateLimit
 from interfaces.api.routes import (
     account,
     api_keys,
+    audit,
     auth,
     events,
     health,
@@ -125,6 +126,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     ):
         app.include_router(router)
     app.include_router(task_history.router)
+    app.include_router(audit.router)
     app.add_middleware(
         RateLimit,
         rate=settings.rate_limit,

@@ -44,6 +44,8 @@ ROUTES = {
     ("get", "/api/v1/users"): ADMIN,
     ("post", "/api/v1/users"): ADMIN,
     ("patch", "/api/v1/users/{user_id}"): ADMIN,
+    ("get", "/api/v1/audit"): ADMIN,
+    ("get", "/api/v1/exports/audit"): ADMIN,
     ("get", "/api/v1/api-keys"): AUTHENTICATED,
     ("post", "/api/v1/api-keys"): AUTHENTICATED,
     ("delete", "/api/v1/api-keys/{api_key_id}"): AUTHENTICATED,
