@@ -37,3 +37,48 @@ class TableProjection:
             ),
             (position, aggregate_id),
         )
+
+
+def update_row(
+    cur: psycopg.Cursor[Any],
+    table: sql.Identifier,
+    key: str,
+    event: Any,
+    position: int,
+    values: dict[str, Any],
+) -> None:
+    """Set ``values`` on the row of the event's aggregate, with its time, version and position."""
+    values = {
+        **values,
+        "updated_at": event.timestamp,
+        "version": event.originator_version,
+        "position": position,
+    }
+    assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in values)
+    cur.execute(
+        sql.SQL("UPDATE {} SET {} WHERE {} = %s").format(table, assignments, sql.Identifier(key)),
+        (*values.values(), event.originator_id),
+    )
+
+
+def page_of(
+    cur: psycopg.Cursor[Any],
+    query: sql.Composed,
+    count: sql.Composed,
+    params: list[Any],
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Rows of ``query`` (which selects ``count(*) OVER () AS total``) and the total; past the
+    last page the total comes from ``count``."""
+    rows: list[dict[str, Any]] = cur.execute(query, (*params, limit, offset)).fetchall()
+    if rows:
+        total = int(rows[0]["total"])
+    elif offset == 0:
+        total = 0
+    else:
+        found = cur.execute(count, params).fetchone()
+        total = int(found["count"]) if found else 0
+    for row in rows:
+        del row["total"]
+    return rows, total

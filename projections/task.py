@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from domain.task import Task
+from projections.table import page_of, update_row
 
 COLUMNS = (
     "task_id",
@@ -119,19 +120,7 @@ class TaskProjection:
         )
 
     def _set(self, cur: psycopg.Cursor[Any], e: Any, position: int, values: dict[str, Any]) -> None:
-        values = {
-            **values,
-            "updated_at": e.timestamp,
-            "version": e.originator_version,
-            "position": position,
-        }
-        assignments = sql.SQL(", ").join(
-            sql.SQL("{} = %s").format(sql.Identifier(k)) for k in values
-        )
-        cur.execute(
-            sql.SQL("UPDATE {} SET {} WHERE task_id = %s").format(self._t, assignments),
-            (*values.values(), e.originator_id),
-        )
+        update_row(cur, self._t, "task_id", e, position, values)
 
 
 @dataclass(frozen=True)
@@ -169,15 +158,9 @@ class TaskQueries:
             "SELECT *, count(*) OVER () AS total FROM {} WHERE {}"
             " ORDER BY created_at DESC, task_id LIMIT %s OFFSET %s"
         ).format(self._t, condition)
+        count = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(self._t, condition)
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            rows = cur.execute(query, (*params, limit, offset)).fetchall()
-            if rows or offset == 0:
-                total = int(rows[0]["total"]) if rows else 0
-            else:
-                count = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(self._t, condition)
-                total = int(cur.execute(count, params).fetchone()["n"])
-        for row in rows:
-            del row["total"]
+            rows, total = page_of(cur, query, count, params, limit, offset)
         return TaskPage(rows, total)
 
     def get(self, owner_id: UUID, task_id: UUID) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from domain.user import User
+from projections.table import page_of, update_row
 
 PUBLIC_COLUMNS = "user_id, username, name, lastname, role, active, created_at, updated_at, version"
 
@@ -90,19 +91,7 @@ class UserProjection:
         handler = self._handlers.get(type(e))
         if handler is None:
             return
-        values = {
-            **handler(e),
-            "updated_at": e.timestamp,
-            "version": e.originator_version,
-            "position": position,
-        }
-        assignments = sql.SQL(", ").join(
-            sql.SQL("{} = %s").format(sql.Identifier(k)) for k in values
-        )
-        cur.execute(
-            sql.SQL("UPDATE {} SET {} WHERE user_id = %s").format(self._t, assignments),
-            (*values.values(), e.originator_id),
-        )
+        update_row(cur, self._t, "user_id", e, position, handler(e))
 
 
 @dataclass(frozen=True)
@@ -148,12 +137,5 @@ class UserQueries:
         ).format(self._t, condition)
         count = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(self._t, condition)
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            rows = cur.execute(query, (*params, limit, offset)).fetchall()
-            if rows:
-                total = int(rows[0]["total"])
-            else:
-                found = cur.execute(count, params).fetchone()
-                total = int(found["count"]) if found else 0
-        for row in rows:
-            del row["total"]
+            rows, total = page_of(cur, query, count, params, limit, offset)
         return UserPage(rows, total)
