@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 
 from interfaces.bootstrap import conninfo
-from projections.schema import PROJECTION_CHANNEL
+from projections.schema import PROJECTION_CHANNEL, parse_progress
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -51,10 +51,10 @@ class CommitListener:
             self._ready.set()
             while not self._stop.is_set():
                 for note in conn.notifies(timeout=0.1):
-                    name, _, position = note.payload.rpartition(":")
-                    if name == "tasks":
+                    progress = parse_progress(note.payload)
+                    if "tasks" in progress:
                         self.times.append(time.time())
-                        self.positions.append(int(position))
+                        self.positions.append(progress["tasks"])
 
     def applied_at(self, position: int) -> float | None:
         """When the read model first covered ``position``."""

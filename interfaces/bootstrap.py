@@ -23,7 +23,7 @@ from interfaces.settings import Settings
 from projections.api_key import ApiKeyProjection, ApiKeyQueries
 from projections.audit import AuditLog
 from projections.event_feed import EventFeed, EventFeedProjection
-from projections.runner import Projection, ProjectionRunner
+from projections.runner import Projection, ProjectionGroup, ProjectionRunner
 from projections.session import SessionProjection, SessionQueries
 from projections.task import TaskProjection, TaskQueries
 from projections.user import UserProjection, UserQueries
@@ -116,11 +116,22 @@ class Container:
                     raise
 
     def start_projections(self) -> None:
-        """Create the read-model tables, then run every projection in its own thread."""
+        """Create the read-model tables, then follow the log: the read models together in one
+        thread (one read and one decode of each event), the relay and the sealer in their own
+        (a bus outage must not hold up the read models)."""
         self.ensure_read_models()
-        for runner in self.runners:
-            runner.start()
-            self._started.append(runner)
+        grouped = [r for r in self.runners if type(r) is ProjectionRunner]
+        group = ProjectionGroup(
+            conninfo(self.database_url),
+            grouped,
+            self.ledger.recorder,
+            self.ledger.mapper,
+            self.ledger.recorder.channel_name,  # type: ignore[attr-defined]
+            self.ledger.recorder.events_table_name,  # type: ignore[attr-defined]
+        )
+        for follower in [group, *(r for r in self.runners if r not in grouped)]:
+            follower.start()
+            self._started.append(follower)
 
     def close(self) -> None:
         """Stop background work and release connections (and the embedded server)."""

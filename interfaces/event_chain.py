@@ -20,7 +20,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from psycopg import sql
 
 from projections.runner import ProjectionRunner
-from projections.schema import PROJECTION_CHANNEL
+from projections.schema import PROJECTION_CHANNEL, progress_message
 
 CHAIN = "event_chain"
 CHAIN_TABLE = "ledgerflow_event_chain"
@@ -112,7 +112,10 @@ class ChainSealer(ProjectionRunner):
                 "UPDATE ledgerflow_tracking SET position = %s, updated_at = now() WHERE name = %s",
                 (new_position, CHAIN),
             )
-            cur.execute("SELECT pg_notify(%s, %s)", (PROJECTION_CHANNEL, f"{CHAIN}:{new_position}"))
+            cur.execute(
+                "SELECT pg_notify(%s, %s)",
+                (PROJECTION_CHANNEL, progress_message([CHAIN], new_position)),
+            )
         self._position = new_position
         return int(new_position - position)
 

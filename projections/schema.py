@@ -7,6 +7,17 @@ import psycopg
 PROJECTION_CHANNEL = "ledgerflow_projection"
 
 
+def progress_message(names: list[str], position: int) -> str:
+    """The payload NOTIFYed on ``PROJECTION_CHANNEL``: ``name[,name…]:position``."""
+    return f"{','.join(names)}:{position}"
+
+
+def parse_progress(payload: str) -> dict[str, int]:
+    """The projections and the position a ``progress_message`` says they have committed."""
+    names, _, position = payload.rpartition(":")
+    return dict.fromkeys(names.split(","), int(position))
+
+
 def ensure_tracking_table(cur: psycopg.Cursor[Any]) -> None:
     """Create the tracking table: one row per projection, its position in the log."""
     cur.execute(

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from projections.schema import PROJECTION_CHANNEL, tracked_positions
+from projections.schema import PROJECTION_CHANNEL, parse_progress, tracked_positions
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,7 @@ class PositionWatch:
                     self._advance(tracked_positions(conn))
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.1):
-                            name, _, position = note.payload.rpartition(":")
-                            self._advance({name: int(position)})
+                            self._advance(parse_progress(note.payload))
             except (psycopg.Error, ValueError) as error:
                 log.warning("position watch: %s; reconnecting", error)
                 self._stop.wait(self._reconnect_delay)
