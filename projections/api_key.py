@@ -11,13 +11,15 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from domain.api_key import ApiKey
-from projections.table import TableProjection
+from projections.table import RevocableProjection
 
 LISTED = "api_key_id, name, scopes, prefix, expires_at, revoked, created_at"
 
 
-class ApiKeyProjection(TableProjection):
+class ApiKeyProjection(RevocableProjection):
     """Projects API key events into ``<table>``."""
+
+    key, created, revoked = "api_key_id", ApiKey.Created, ApiKey.Revoked
 
     topics: tuple[str, ...] = (ApiKey.Created.TOPIC, ApiKey.Revoked.TOPIC)
 
@@ -35,29 +37,18 @@ class ApiKeyProjection(TableProjection):
             "user_id, created_at",
         )
 
-    def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
-        """Apply one API key event."""
-        e = domain_event
-        if isinstance(e, ApiKey.Created):
-            cur.execute(
-                sql.SQL(
-                    "INSERT INTO {} (api_key_id, user_id, name, scopes, key_hash, prefix,"
-                    " expires_at, created_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                ).format(self._t),
-                (
-                    e.originator_id,
-                    e.user_id,
-                    e.name,
-                    list(e.scopes),
-                    e.key_hash,
-                    e.prefix,
-                    e.expires_at,
-                    e.timestamp,
-                    position,
-                ),
-            )
-        elif isinstance(e, ApiKey.Revoked):
-            self._revoke(cur, "api_key_id", e.originator_id, position)
+    def _row(self, e: ApiKey.Created, position: int) -> dict[str, Any]:
+        return {
+            "api_key_id": e.originator_id,
+            "user_id": e.user_id,
+            "name": e.name,
+            "scopes": list(e.scopes),
+            "key_hash": e.key_hash,
+            "prefix": e.prefix,
+            "expires_at": e.expires_at,
+            "created_at": e.timestamp,
+            "position": position,
+        }
 
 
 class ApiKeyQueries:

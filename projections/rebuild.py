@@ -20,7 +20,7 @@ import psycopg
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from psycopg import sql
 
-from projections.runner import Projection, ProjectionRunner
+from projections.runner import Projection, ProjectionRunner, apply_events
 
 SUFFIX = "_rebuild"
 
@@ -130,9 +130,8 @@ class Rebuild:
                 notifications = self._recorder.select_notifications(
                     start=position + 1, stop=target, limit=1000, topics=projection.topics
                 )
-                for notification in notifications:
-                    event = self._mapper.to_domain_event(notification)
-                    projection.apply(cur, event, notification.id)
+                events = [(n.id, self._mapper.to_domain_event(n)) for n in notifications]
+                apply_events(cur, projection, events)
                 position = notifications[-1].id if len(notifications) == 1000 else target
             cur.execute(
                 "UPDATE ledgerflow_tracking SET position = %s WHERE name = %s",

@@ -239,13 +239,11 @@ class ProjectionRunner(LogFollower):
                 limit=self._batch_size,
                 topics=self.projection.topics,
             )
-            with conn.pipeline():
-                for notification in notifications:
-                    event = self._mapper.to_domain_event(notification)
-                    self.projection.apply(cur, event, notification.id)
-            # A projection that writes outside the database (the relay) flushes before the commit.
-            if flush := getattr(self.projection, "flush", None):
-                flush()
+            apply_events(
+                cur,
+                self.projection,
+                [(n.id, self._mapper.to_domain_event(n)) for n in notifications],
+            )
             # Commit order equals id order (the writers' table lock), so when fewer rows than
             # the limit came back, every event up to ``head`` has been seen.
             full = len(notifications) == self._batch_size
@@ -376,11 +374,8 @@ class ProjectionGroup(LogFollower):
             # one fetched has been seen.
             new_position = rows[-1][0]
             behind = [m for m in members if positions.get(m.projection.name, 0) < new_position]
-            with conn.pipeline():
-                for member in behind:
-                    _apply_to(
-                        cur, member.projection, events, positions.get(member.projection.name, 0)
-                    )
+            for member in behind:
+                _apply_to(cur, member.projection, events, positions.get(member.projection.name, 0))
             cur.execute(
                 "UPDATE ledgerflow_tracking SET position = %s, updated_at = now()"
                 " WHERE name = ANY(%s)",
@@ -430,9 +425,31 @@ def _apply_to(
 ) -> None:
     """Apply to ``projection`` the events after ``position`` whose topic it follows."""
     topics = projection.topics
-    for event_position, topic, event in events:
-        if event_position > position and (not topics or topic in topics):
-            projection.apply(cur, event, event_position)
+    apply_events(
+        cur,
+        projection,
+        [
+            (event_position, event)
+            for event_position, topic, event in events
+            if event_position > position and (not topics or topic in topics)
+        ],
+    )
+
+
+def apply_events(
+    cur: psycopg.Cursor[Any], projection: Projection, events: list[tuple[int, Any]]
+) -> None:
+    """Apply ``(position, event)`` pairs in order: through the projection's ``apply_batch``
+    when it has one (a few statements for the whole batch), else one ``apply`` per event in a
+    pipeline. A projection that writes outside the database (the relay) flushes at the end,
+    before the caller commits."""
+    if (batch := getattr(projection, "apply_batch", None)) is not None:
+        if events:
+            batch(cur, events)
+    else:
+        with cur.connection.pipeline():
+            for position, event in events:
+                projection.apply(cur, event, position)
     if flush := getattr(projection, "flush", None):
         flush()
 

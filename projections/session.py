@@ -10,11 +10,13 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from domain.session import Session
-from projections.table import TableProjection
+from projections.table import RevocableProjection
 
 
-class SessionProjection(TableProjection):
+class SessionProjection(RevocableProjection):
     """Projects session events into ``<table>``."""
+
+    key, created, revoked = "session_id", Session.Created, Session.Revoked
 
     topics: tuple[str, ...] = (Session.Created.TOPIC, Session.Revoked.TOPIC)
 
@@ -31,19 +33,13 @@ class SessionProjection(TableProjection):
             "user_id, revoked",
         )
 
-    def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
-        """Apply one session event."""
-        e = domain_event
-        if isinstance(e, Session.Created):
-            cur.execute(
-                sql.SQL(
-                    "INSERT INTO {} (session_id, user_id, started_at, position)"
-                    " VALUES (%s, %s, %s, %s)"
-                ).format(self._t),
-                (e.originator_id, e.user_id, e.timestamp, position),
-            )
-        elif isinstance(e, Session.Revoked):
-            self._revoke(cur, "session_id", e.originator_id, position)
+    def _row(self, e: Session.Created, position: int) -> dict[str, Any]:
+        return {
+            "session_id": e.originator_id,
+            "user_id": e.user_id,
+            "started_at": e.timestamp,
+            "position": position,
+        }
 
 
 class SessionQueries:

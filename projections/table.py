@@ -7,9 +7,17 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from projections.row_batch import Change, Insert, Set, write_changes
+
 
 class TableProjection:
-    """A projection that owns one table (``table``), tracked under ``name``."""
+    """A projection that owns one table (``table``, primary key ``key``), tracked under ``name``.
+
+    Subclasses say what one event does to a row (``change_of``); ``apply_batch`` then applies a
+    whole batch in a few statements (``projections/row_batch.py``), with the rows ``apply`` gives.
+    """
+
+    key: str
 
     def __init__(self, table: str, name: str | None = None) -> None:
         self.table = table
@@ -19,6 +27,14 @@ class TableProjection:
     def drop_tables(self, cur: psycopg.Cursor[Any]) -> None:
         """Drop the table (used when a rebuild is thrown away)."""
         cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._t))
+
+    def apply_batch(self, cur: psycopg.Cursor[Any], events: list[tuple[int, Any]]) -> None:
+        """Apply ``(position, event)`` pairs in order, folded per row into a few statements."""
+        write_changes(cur, self._t, self.key, (self.change_of(e, p) for p, e in events))
+
+    def change_of(self, e: Any, position: int) -> Change | None:
+        """What one event does to its row (None: nothing)."""
+        raise NotImplementedError
 
     def _create(self, cur: psycopg.Cursor[Any], columns: str, index: str) -> None:
         """Create the table with ``columns`` and one index on ``index`` if they are missing."""
@@ -37,6 +53,44 @@ class TableProjection:
             ),
             (position, aggregate_id),
         )
+
+
+class RevocableProjection(TableProjection):
+    """Rows that one event type creates and another marks revoked (sessions, API keys)."""
+
+    created: type[Any]
+    revoked: type[Any]
+
+    def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
+        """Apply one event."""
+        e = domain_event
+        if isinstance(e, self.created):
+            insert_row(cur, self._t, self._row(e, position))
+        elif isinstance(e, self.revoked):
+            self._revoke(cur, self.key, e.originator_id, position)
+
+    def change_of(self, e: Any, position: int) -> Change | None:
+        """What one event does to its row."""
+        if isinstance(e, self.created):
+            return Insert(e.originator_id, self._row(e, position))
+        if isinstance(e, self.revoked):
+            return Set(e.originator_id, {"revoked": True, "position": position})
+        return None
+
+    def _row(self, e: Any, position: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+def insert_row(cur: psycopg.Cursor[Any], table: sql.Identifier, values: dict[str, Any]) -> None:
+    """Insert one row given as a column -> value mapping."""
+    cur.execute(
+        sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+            table,
+            sql.SQL(", ").join(map(sql.Identifier, values)),
+            sql.SQL(", ").join(sql.Placeholder() * len(values)),
+        ),
+        tuple(values.values()),
+    )
 
 
 def update_row(

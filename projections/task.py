@@ -13,7 +13,8 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from domain.task import Task
-from projections.table import page_of, update_row
+from projections.row_batch import Change, Delete, Insert, stamped
+from projections.table import TableProjection, insert_row, page_of, update_row
 
 COLUMNS = (
     "task_id",
@@ -32,17 +33,17 @@ COLUMNS = (
 UPDATABLE = frozenset({"name", "description", "priority", "due_date", "tags"})
 
 
-class TaskProjection:
+class TaskProjection(TableProjection):
     """Projects task events into ``<table>`` (``tasks`` unless rebuilding into another)."""
+
+    key = "task_id"
 
     topics = tuple(
         cls.TOPIC for cls in (Task.Created, Task.Updated, Task.StatusChanged, Task.Deleted)
     )
 
     def __init__(self, table: str = "tasks", name: str | None = None) -> None:
-        self.table = table
-        self.name = name or table
-        self._t = sql.Identifier(table)
+        super().__init__(table, name)
         self._handlers: dict[type, Callable[[psycopg.Cursor[Any], Any, int], None]] = {
             Task.Created: self._created,
             Task.Updated: self._updated,
@@ -74,38 +75,47 @@ class TaskProjection:
                 )
             )
 
-    def drop_tables(self, cur: psycopg.Cursor[Any]) -> None:
-        """Drop the table (used when a rebuild is thrown away)."""
-        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._t))
-
     def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
         """Apply one task event."""
         handler = self._handlers.get(type(domain_event))
         if handler is not None:
             handler(cur, domain_event, position)
 
-    def _created(self, cur: psycopg.Cursor[Any], e: Task.Created, position: int) -> None:
-        cur.execute(
-            sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-                self._t,
-                sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),
-                sql.SQL(", ").join(sql.Placeholder() * len(COLUMNS)),
-            ),
-            (
-                e.originator_id,
-                e.owner_id,
-                e.name,
-                e.description,
-                "not_started",
-                e.priority,
-                e.due_date,
-                list(e.tags),
-                e.timestamp,
-                e.timestamp,
-                e.originator_version,
-                position,
-            ),
+    def change_of(self, e: Any, position: int) -> Change | None:
+        """What one event does to its task's row (the batch path's form of ``apply``)."""
+        kind = type(e)
+        if kind is Task.Created:
+            return Insert(e.originator_id, self._row(e, position))
+        if kind is Task.Deleted:
+            return Delete(e.originator_id)
+        if kind is Task.Updated:
+            values = {k: v for k, v in e.changes.items() if k in UPDATABLE}
+        elif kind is Task.StatusChanged:
+            values = {"status": e.to_status}
+        else:
+            return None
+        return stamped(e, position, values)
+
+    @staticmethod
+    def _row(e: Task.Created, position: int) -> dict[str, Any]:
+        values = (
+            e.originator_id,
+            e.owner_id,
+            e.name,
+            e.description,
+            "not_started",
+            e.priority,
+            e.due_date,
+            list(e.tags),
+            e.timestamp,
+            e.timestamp,
+            e.originator_version,
+            position,
         )
+        return dict(zip(COLUMNS, values, strict=True))
+
+    def _created(self, cur: psycopg.Cursor[Any], e: Task.Created, position: int) -> None:
+        insert_row(cur, self._t, self._row(e, position))
 
     def _updated(self, cur: psycopg.Cursor[Any], e: Task.Updated, position: int) -> None:
         changes = {k: v for k, v in e.changes.items() if k in UPDATABLE}

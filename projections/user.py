@@ -13,13 +13,16 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from domain.user import User
-from projections.table import page_of, update_row
+from projections.row_batch import Change, Insert, stamped
+from projections.table import TableProjection, insert_row, page_of, update_row
 
 PUBLIC_COLUMNS = "user_id, username, name, lastname, role, active, created_at, updated_at, version"
 
 
-class UserProjection:
+class UserProjection(TableProjection):
     """Projects user events into ``<table>``."""
+
+    key = "user_id"
 
     topics: tuple[str, ...] = tuple(
         cls.TOPIC
@@ -34,9 +37,7 @@ class UserProjection:
     )
 
     def __init__(self, table: str = "users", name: str | None = None) -> None:
-        self.table = table
-        self.name = name or table
-        self._t = sql.Identifier(table)
+        super().__init__(table, name)
         self._handlers: dict[type, Callable[[Any], dict[str, Any]]] = {
             User.RoleChanged: lambda e: {"role": e.to_role},
             User.Deactivated: lambda e: {"active": False},
@@ -63,35 +64,38 @@ class UserProjection:
             )
         )
 
-    def drop_tables(self, cur: psycopg.Cursor[Any]) -> None:
-        """Drop the table (used when a rebuild is thrown away)."""
-        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._t))
-
     def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
         """Apply one user event."""
         e = domain_event
         if isinstance(e, User.Created):
-            cur.execute(
-                sql.SQL(
-                    "INSERT INTO {} (user_id, username, name, lastname, created_at, updated_at,"
-                    " version, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-                ).format(self._t),
-                (
-                    e.originator_id,
-                    e.username,
-                    e.name,
-                    e.lastname,
-                    e.timestamp,
-                    e.timestamp,
-                    e.originator_version,
-                    position,
-                ),
-            )
+            insert_row(cur, self._t, self._row(e, position))
             return
         handler = self._handlers.get(type(e))
         if handler is None:
             return
         update_row(cur, self._t, "user_id", e, position, handler(e))
+
+    def change_of(self, e: Any, position: int) -> Change | None:
+        """What one event does to its user's row."""
+        if isinstance(e, User.Created):
+            return Insert(e.originator_id, self._row(e, position))
+        handler = self._handlers.get(type(e))
+        if handler is None:
+            return None
+        return stamped(e, position, handler(e))
+
+    @staticmethod
+    def _row(e: User.Created, position: int) -> dict[str, Any]:
+        return {
+            "user_id": e.originator_id,
+            "username": e.username,
+            "name": e.name,
+            "lastname": e.lastname,
+            "created_at": e.timestamp,
+            "updated_at": e.timestamp,
+            "version": e.originator_version,
+            "position": position,
+        }
 
 
 @dataclass(frozen=True)

@@ -92,12 +92,12 @@ def test_members_at_different_positions_each_get_each_event_once(stopped, databa
 def test_a_failing_member_is_set_aside_and_the_others_carry_on(stopped, database_url):
     head = scenario(stopped.ledger, 10)
     healthy, faulty = (runner_of(stopped, TaskProjection(f"tasks_{n}")) for n in ("ok", "bad"))
-    original = faulty.projection.apply
+    original = faulty.projection.apply_batch
 
-    def broken(cur, event, position):
+    def broken(cur, events):
         raise RuntimeError("a bug in this projection")
 
-    faulty.projection.apply = broken
+    faulty.projection.apply_batch = broken
     group = group_of(stopped, healthy, faulty)
     with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
         healthy.setup(conn)
@@ -107,7 +107,7 @@ def test_a_failing_member_is_set_aside_and_the_others_carry_on(stopped, database
         assert tracked(database_url, "tasks_bad") == 0
         assert "a bug in this projection" in (faulty.status().last_error or "")
         # Fixed (a new release): it catches up once its back-off is over.
-        faulty.projection.apply = original
+        faulty.projection.apply_batch = original
         group._set_aside.clear()
         group.catch_up(conn)
     assert tracked(database_url, "tasks_bad") == head
