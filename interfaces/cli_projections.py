@@ -10,7 +10,7 @@ from interfaces.bootstrap import conninfo
 from interfaces.cli_audit import operator
 from interfaces.cli_output import say, table, terminal
 from interfaces.event_chain import CHAIN
-from projections.rebuild import Progress, Rebuild
+from projections.rebuild import DEFAULT_BATCH_SIZE, Progress, Rebuild
 
 projections = typer.Typer(help="Inspect and rebuild projections.", no_args_is_help=True)
 
@@ -34,6 +34,9 @@ def status() -> None:
 def rebuild(
     name: Annotated[str, typer.Argument(help="the projection, e.g. tasks")],
     swap: Annotated[bool, typer.Option(help="swap the new table in when built")] = True,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="events per transaction while building")
+    ] = DEFAULT_BATCH_SIZE,
 ) -> None:
     """Build NAME again from the log into a new table while the old one serves, then swap."""
     with operator() as (container, conn):
@@ -51,8 +54,18 @@ def rebuild(
             ledger.recorder,
             ledger.mapper,
             channel,
+            batch_size,
         )
-        done = _build_with_progress(job, conn)
+        try:
+            done = _build_with_progress(job, conn)
+        except KeyboardInterrupt:
+            say(
+                f"interrupted: the old {job.table} table still serves;"
+                " run the same command again to resume",
+                error=True,
+                style="yellow",
+            )
+            raise typer.Exit(130) from None
         say(
             f"built {job.fresh_table} to position {done.position}: {done.applied} positions"
             f" in {done.seconds:.1f}s ({done.rate:,.0f} events/s)"
@@ -68,14 +81,21 @@ def rebuild(
     )
 
 
-def _plain_report(p: Progress) -> None:
-    if p.applied and (p.position == p.head or p.applied % 50_000 < 2_000):
-        say(f"rebuilding: {p.position}/{p.head}, {p.rate:,.0f} events/s", error=True)
+class _PlainReport:
+    """Progress lines on stderr when no terminal is attached: about every 50,000 events."""
+
+    def __init__(self) -> None:
+        self._shown = 0
+
+    def __call__(self, p: Progress) -> None:
+        if p.position == p.head or p.applied - self._shown >= 50_000:
+            self._shown = p.applied
+            say(f"rebuilding: {p.position}/{p.head}, {p.rate:,.0f} events/s", error=True)
 
 
 def _build_with_progress(job: Rebuild, conn: Any) -> Progress:
     if not terminal():
-        return job.build(conn, _plain_report)
+        return job.build(conn, _PlainReport())
     from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
 

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +20,20 @@ import psycopg
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from psycopg import sql
 
+from projections.read_ahead import ReadAhead
 from projections.runner import Projection, ProjectionRunner, apply_events
 
 SUFFIX = "_rebuild"
+DEFAULT_BATCH_SIZE = 10_000
+TRACKED = "SELECT position FROM ledgerflow_tracking WHERE name = %s"
+TRACKED_FOR_UPDATE = TRACKED + " FOR UPDATE"
+
+
+class RebuildRaced(Exception):
+    """Another rebuild of the same projection moved the new table's position meanwhile."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} was moved by another rebuild; run one rebuild at a time")
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,7 @@ class Rebuild:
         recorder: ApplicationRecorder,
         mapper: Mapper[Any],
         events_channel: str,
-        batch_size: int = 2000,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         self.live = live
         self.table: str = getattr(live, "table", live.name)
@@ -70,6 +81,7 @@ class Rebuild:
         )
         self._recorder = recorder
         self._mapper = mapper
+        self._batch_size = batch_size
         self._runner = ProjectionRunner(
             conninfo, self.fresh, recorder, mapper, events_channel, batch_size
         )
@@ -80,19 +92,59 @@ class Rebuild:
         progress: Callable[[Progress], None] = lambda _: None,
         max_batches: int | None = None,
     ) -> Progress:
-        """Apply the log to the new table up to the head (or ``max_batches`` batches)."""
+        """Apply the log to the new table up to the head (or ``max_batches`` batches).
+
+        A thread reads and decodes the next batch while this one is applied; each batch is
+        applied with the projection's batch path and committed with its position.
+        """
         self._runner.setup(conn)
         started, applied, batches = time.perf_counter(), 0, 0
+        position = head = self._tracked(conn)
         while max_batches is None or batches < max_batches:
-            moved = self._runner.process_batch(conn)
-            if moved == 0:
+            head = self._recorder.max_notification_id() or 0
+            if position >= head:
                 break
-            applied += moved
-            batches += 1
-            status = self._runner.status()
-            progress(Progress(status.position, status.head, applied, time.perf_counter() - started))
-        status = self._runner.status()
-        return Progress(status.position, status.head, applied, time.perf_counter() - started)
+            with ReadAhead(self._batches(position, head)) as ahead:
+                for end, events in ahead:
+                    self._commit(conn, position, end, events)
+                    applied, position, batches = applied + end - position, end, batches + 1
+                    elapsed = time.perf_counter() - started
+                    progress(Progress(position, head, applied, elapsed))
+                    if batches == max_batches:
+                        break
+        return Progress(position, max(head, position), applied, time.perf_counter() - started)
+
+    def _batches(self, position: int, head: int) -> Iterator[tuple[int, list[tuple[int, Any]]]]:
+        """The decoded events after ``position`` up to ``head``, batch by batch, each with the
+        position the batch brings the table to."""
+        size = self._batch_size
+        while position < head:
+            notifications = self._recorder.select_notifications(
+                start=position + 1, stop=head, limit=size, topics=self.fresh.topics
+            )
+            # Commit order equals id order: fewer rows than asked for means all up to ``head``.
+            end = notifications[-1].id if len(notifications) == size else head
+            yield end, [(n.id, self._mapper.to_domain_event(n)) for n in notifications]
+            position = end
+
+    def _commit(
+        self, conn: psycopg.Connection[Any], position: int, end: int, events: list[tuple[int, Any]]
+    ) -> None:
+        with conn.transaction(), conn.cursor() as cur:
+            # Derived data committed with its position: a lost tail is simply applied again.
+            cur.execute("SET LOCAL synchronous_commit = off")
+            if self._tracked(conn, lock=True) != position:
+                raise RebuildRaced(self.fresh.name)
+            apply_events(cur, self.fresh, events)
+            cur.execute(
+                "UPDATE ledgerflow_tracking SET position = %s, updated_at = now() WHERE name = %s",
+                (end, self.fresh.name),
+            )
+
+    def _tracked(self, conn: psycopg.Connection[Any], lock: bool = False) -> int:
+        query = TRACKED_FOR_UPDATE if lock else TRACKED
+        row = conn.execute(query, (self.fresh.name,)).fetchone()
+        return int(row[0]) if row else 0
 
     def swap(self, conn: psycopg.Connection[Any]) -> Swapped:
         """Compare at one position and put the new table in place of the old, atomically."""

@@ -19,12 +19,15 @@ def cli_env(database_url: str) -> dict[str, str]:
     }
 
 
-def ledgerflow_process(database_url: str, *args: str) -> subprocess.Popen[str]:
+def ledgerflow_process(
+    database_url: str, *args: str, stderr: int | None = None
+) -> subprocess.Popen[str]:
     """Start ``ledgerflow ARGS`` and leave it running (stdout is a pipe)."""
     return subprocess.Popen(
         [sys.executable, "-m", "interfaces.cli", *args],
         env=cli_env(database_url),
         stdout=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
 

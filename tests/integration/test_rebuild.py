@@ -1,16 +1,19 @@
 """Rebuilding a projection beside the live one, then swapping, on real PostgreSQL."""
 
+import signal
+import subprocess
 import threading
 from uuid import uuid4
 
 import psycopg
+import pytest
 
 from application.context import CommandContext
 from interfaces.bootstrap import TASKS, conninfo
 from projections.rebuild import Rebuild
 from projections.runner import ProjectionRunner
 from projections.task import TaskProjection
-from tests.integration.cli import ledgerflow
+from tests.integration.cli import ledgerflow, ledgerflow_process
 from tests.integration.helpers import table_digest, tracked, wait_for
 from tests.integration.test_projection import make_backlog
 
@@ -105,3 +108,56 @@ def test_the_cli_shows_status_and_rebuilds_with_a_rate_and_a_comparison(containe
     assert "events/s" in rebuilt.stdout
     assert "identical to the old one" in rebuilt.stdout
     assert ledgerflow(container.database_url, "projections", "rebuild", "nope").returncode != 0
+
+
+def waiting_on_a_lock(database_url):
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        ).fetchone()
+    return row[0] > 0
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
+def test_a_rebuild_killed_mid_way_leaves_the_old_table_serving_and_a_rerun_completes_it(
+    container, stop
+):
+    url = container.database_url
+    tasks = make_backlog(container.ledger, 6000)
+    late = tasks[1]  # neither updated nor deleted by the backlog
+    late.update({"name": "renamed at the end of the log"})
+    container.ledger.save(late)
+    wait_for(lambda: tracked(url, TASKS) == head(container))
+    served = table_digest(url, "tasks")
+    with (
+        psycopg.connect(conninfo(url), autocommit=True) as conn,
+        psycopg.connect(conninfo(url)) as blocker,
+    ):
+        started = rebuild_of(container, batch_size=500).build(conn, max_batches=1)
+        # The last event updates a row the first batch built: holding that row's lock stops the
+        # rebuild in its very last batch, after many committed ones, whatever the machine's speed.
+        blocker.execute("SELECT 1 FROM tasks_rebuild WHERE task_id = %s FOR UPDATE", (late.id,))
+        job = ledgerflow_process(
+            url, "projections", "rebuild", "tasks", "--batch-size", "500", stderr=subprocess.PIPE
+        )
+        try:
+            wait_for(lambda: waiting_on_a_lock(url), timeout=120)
+            job.send_signal(stop)
+            _, stderr = job.communicate(timeout=60)
+        finally:
+            job.kill()
+        blocker.rollback()
+    stopped_at = tracked(url, "tasks_rebuild")
+    assert started.position < stopped_at < head(container)
+    if stop == signal.SIGINT:
+        assert job.returncode == 130 and "run the same command again to resume" in stderr
+    assert table_digest(url, "tasks") == served
+    served_row = container.tasks.get(late.owner_id, late.id)  # the old table, still current
+    assert served_row["name"] == "renamed at the end of the log"
+    rerun = ledgerflow(url, "projections", "rebuild", "tasks")
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{head(container) - stopped_at} positions" in rerun.stdout
+    assert "identical to the old one" in rerun.stdout
+    assert table_digest(url, "tasks") == served
+    assert tracked(url, "tasks_rebuild") == 0
