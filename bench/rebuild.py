@@ -1,13 +1,17 @@
 """Rebuild, read and verify rates over a large event log, measured in the same run.
 
-    python -m bench.rebuild [--events 1000000] [--database-url URL] [--json FILE]
+    python -m bench.rebuild [--events 1000000] [--runs 3] [--batch-size 10000]
+                            [--before-events 100000] [--database-url URL] [--json FILE]
 
-Fills a fresh database with task events (created, updated, status changed, then updated or
-deleted: 4 per task) by COPY, then measures on the same log: reading and decoding every event
-(the ceiling of any projection), rebuilding the tasks projection into a new table
-(``projections/rebuild.py``, what ``ledgerflow projections rebuild`` runs, after the live
-table has been brought up to date), sealing the hash chain,
-and ``verify``. Uses an embedded PostgreSQL unless a server URL is given.
+Fills a template database ONCE with task events (created, updated, status changed, then updated
+or deleted: 4 per task) by COPY and brings its live tasks table up to date; every run then starts
+from a copy of that template (``CREATE DATABASE … TEMPLATE``, seconds instead of minutes) and
+measures on the same log: reading and decoding every event (the ceiling of any projection),
+rebuilding the tasks projection into a new table (``projections/rebuild.py``, what
+``ledgerflow projections rebuild`` runs) and swapping it in, the one-event-at-a-time path that
+rebuild used before (on the first ``--before-events`` events), sealing the hash chain, and
+``verify``. Prints every run, the medians and the ratios. Uses an embedded PostgreSQL unless a
+server URL is given.
 """
 
 from __future__ import annotations
@@ -15,21 +19,54 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from statistics import median
 from typing import Any
 from uuid import uuid4
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from bench.run import SECRET, fresh_database, postgres
+from bench.run import SECRET, postgres
 from domain.task import Task
-from interfaces.bootstrap import Container, build, conninfo
+from interfaces.bootstrap import TASKS, Container, build, conninfo
 from interfaces.event_chain import ChainSealer, verify
 from interfaces.settings import Settings
-from projections.rebuild import Rebuild
+from projections.rebuild import DEFAULT_BATCH_SIZE, Rebuild
+from projections.runner import ProjectionRunner
+from projections.task import TaskProjection
 
 CHUNK = 20_000
+FIGURES = (
+    "read_decode_events_per_s",
+    "rebuild_events_per_s",
+    "per_event_rebuild_events_per_s",
+    "seal_events_per_s",
+    "verify_events_per_s",
+    "swap_seconds",
+)
+
+
+def database(server_url: str, name: str) -> str:
+    """The URL of database ``name`` on the server of ``server_url``."""
+    params: dict[str, Any] = conninfo_to_dict(server_url)
+    params["dbname"] = name
+    return make_conninfo(**params)
+
+
+@contextmanager
+def container_on(url: str) -> Iterator[Container]:
+    """Ledgerflow on database ``url`` with its followers stopped (the benchmark drives them)."""
+    built = build(Settings(database_url=url, secret_key=SECRET, run_projections=False))
+    try:
+        built.ensure_read_models()
+        yield built
+    finally:
+        built.close()
 
 
 def fill(container: Container, events: int) -> float:
@@ -56,11 +93,26 @@ def fill(container: Container, events: int) -> float:
     return events / (time.perf_counter() - started)
 
 
-def read_and_decode(container: Container) -> float:
-    """Every event selected and decoded, in batches like the runner: the projection ceiling."""
+def make_template(server: str, events: int) -> tuple[str, dict[str, float]]:
+    """A database holding the log and its current live tasks table, to copy for each run."""
+    name = f"bench_rebuild_{uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with container_on(database(server, name)) as container:
+        rate = fill(container, events)
+        live = next(r for r in container.runners if r.projection.name == TASKS)
+        started = time.perf_counter()
+        with psycopg.connect(conninfo(container.database_url), autocommit=True) as conn:
+            live.catch_up(conn)  # the old table is current, as in production
+        catch_up = events / (time.perf_counter() - started)
+    return name, {"fill_events_per_s": rate, "live_catch_up_events_per_s": catch_up}
+
+
+def read_and_decode(container: Container, batch_size: int) -> float:
+    """Every event selected and decoded, in batches like the rebuild: the projection ceiling."""
     recorder, mapper = container.ledger.recorder, container.ledger.mapper
     started, position, count = time.perf_counter(), 0, 0
-    while batch := recorder.select_notifications(start=position + 1, limit=2000):
+    while batch := recorder.select_notifications(start=position + 1, limit=batch_size):
         for notification in batch:
             mapper.to_domain_event(notification)
         count += len(batch)
@@ -68,9 +120,11 @@ def read_and_decode(container: Container) -> float:
     return count / (time.perf_counter() - started)
 
 
-def rebuild(container: Container, conn: psycopg.Connection[Any]) -> float:
-    """The tasks projection rebuilt into a new table (build phase, then the swap)."""
-    live = next(r for r in container.runners if r.projection.name == "tasks")
+def rebuild(
+    container: Container, conn: psycopg.Connection[Any], batch_size: int
+) -> dict[str, float]:
+    """The tasks projection rebuilt into a new table (build phase), then the swap."""
+    live = next(r for r in container.runners if r.projection.name == TASKS)
     ledger = container.ledger
     job = Rebuild(
         conninfo(container.database_url),
@@ -78,19 +132,46 @@ def rebuild(container: Container, conn: psycopg.Connection[Any]) -> float:
         ledger.recorder,
         ledger.mapper,
         ledger.recorder.channel_name,  # type: ignore[attr-defined]
+        batch_size,
     )
-    live.catch_up(conn)  # the old table is current, as in production
     started = time.perf_counter()
     done = job.build(conn)
     rate = done.position / (time.perf_counter() - started)
     started = time.perf_counter()
     swapped = job.swap(conn)
-    assert swapped.identical
-    print(f"swap (compare {swapped.new_rows} rows, rename): {time.perf_counter() - started:.2f}s")
-    return rate
+    assert swapped.identical, "the rebuilt table differs from the live one"
+    return {"rebuild_events_per_s": rate, "swap_seconds": time.perf_counter() - started}
 
 
-def seal_and_verify(container: Container, conn: psycopg.Connection[Any]) -> tuple[float, float]:
+class OneByOne:
+    """The tasks projection without its batch path: what every rebuild ran before."""
+
+    def __init__(self, table: str) -> None:
+        self._inner = TaskProjection(table)
+        self.name, self.topics = table, self._inner.topics
+        self.create_tables, self.apply = self._inner.create_tables, self._inner.apply
+
+
+def per_event_rebuild(container: Container, conn: psycopg.Connection[Any], events: int) -> float:
+    """The earlier rebuild path (one statement per event, batches of 2,000) over the first
+    ``events`` events."""
+    ledger = container.ledger
+    runner = ProjectionRunner(
+        conninfo(container.database_url),
+        OneByOne("tasks_one_by_one"),
+        ledger.recorder,
+        ledger.mapper,
+        ledger.recorder.channel_name,  # type: ignore[attr-defined]
+        batch_size=2000,
+    )
+    runner.setup(conn)
+    started = time.perf_counter()
+    while runner.status().position < events and runner.process_batch(conn):
+        pass
+    return runner.status().position / (time.perf_counter() - started)
+
+
+def seal_and_verify(container: Container, conn: psycopg.Connection[Any]) -> dict[str, float]:
     sealer = next(r for r in container.runners if isinstance(r, ChainSealer))
     table = container.ledger.recorder.events_table_name  # type: ignore[attr-defined]
     started = time.perf_counter()
@@ -99,36 +180,87 @@ def seal_and_verify(container: Container, conn: psycopg.Connection[Any]) -> tupl
     started = time.perf_counter()
     verdict = verify(conn, table)
     assert verdict.ok
-    return seal_rate, verdict.checked / (time.perf_counter() - started)
+    return {
+        "seal_events_per_s": seal_rate,
+        "verify_events_per_s": verdict.checked / (time.perf_counter() - started),
+    }
+
+
+def one_run(server: str, template: str, args: argparse.Namespace) -> dict[str, float]:
+    name = f"{template}_run_{uuid4().hex[:6]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        with (
+            container_on(database(server, name)) as container,
+            psycopg.connect(conninfo(container.database_url), autocommit=True) as conn,
+        ):
+            results = {"read_decode_events_per_s": read_and_decode(container, args.batch_size)}
+            results |= rebuild(container, conn, args.batch_size)
+            results["per_event_rebuild_events_per_s"] = per_event_rebuild(
+                container, conn, args.before_events
+            )
+            results |= seal_and_verify(container, conn)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return results
+
+
+def report(runs: list[dict[str, float]], setup: dict[str, float]) -> dict[str, Any]:
+    medians = {k: median(run[k] for run in runs) for k in FIGURES}
+    ceiling = medians["read_decode_events_per_s"]
+    ratios = {
+        "rebuild_vs_read_decode": medians["rebuild_events_per_s"] / ceiling,
+        "per_event_rebuild_vs_read_decode": medians["per_event_rebuild_events_per_s"] / ceiling,
+        "rebuild_vs_per_event_rebuild": medians["rebuild_events_per_s"]
+        / medians["per_event_rebuild_events_per_s"],
+        "seal_vs_read_decode": medians["seal_events_per_s"] / ceiling,
+        "verify_vs_read_decode": medians["verify_events_per_s"] / ceiling,
+    }
+    print(
+        f"{'figure':34}" + "".join(f"{f'run {i + 1}':>14}" for i in range(len(runs))) + "  median"
+    )
+    for key in FIGURES:
+        cells = "".join(f"{run[key]:>14,.2f}" for run in runs)
+        print(f"{key:34}{cells}  {medians[key]:,.2f}")
+    for key, value in {**ratios, **setup}.items():
+        print(f"{key:34}{value:>14,.2f}")
+    return {"runs": runs, "median": medians, "ratios": ratios, "setup": setup}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    parser.add_argument("--before-events", type=int, default=100_000)
     parser.add_argument("--database-url", default=os.environ.get("LEDGERFLOW_BENCH_DATABASE_URL"))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     with postgres(args.database_url) as server:
-        db = fresh_database(server)
-        container = build(Settings(database_url=db, secret_key=SECRET, run_projections=False))
+        started = time.perf_counter()
+        template, setup = make_template(server, args.events)
+        setup["template_seconds"] = time.perf_counter() - started
+        print(f"template of {args.events:,} events ready in {setup['template_seconds']:.0f}s")
         try:
-            container.ensure_read_models()
-            results: dict[str, float] = {"events": args.events}
-            results["fill_events_per_s"] = fill(container, args.events)
-            results["read_decode_events_per_s"] = read_and_decode(container)
-            with psycopg.connect(conninfo(db), autocommit=True) as conn:
-                results["rebuild_events_per_s"] = rebuild(container, conn)
-                seal, check = seal_and_verify(container, conn)
-            results["seal_events_per_s"], results["verify_events_per_s"] = seal, check
-            results["rebuild_vs_read_decode"] = (
-                results["rebuild_events_per_s"] / results["read_decode_events_per_s"]
-            )
+            runs = []
+            for i in range(args.runs):
+                runs.append(one_run(server, template, args))
+                print(f"run {i + 1}: " + ", ".join(f"{k} {v:,.2f}" for k, v in runs[-1].items()))
         finally:
-            container.close()
-    for key, value in results.items():
-        print(f"{key:28} {value:>14,.2f}")
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+    results = report(runs, setup)
+    results["events"], results["machine"] = args.events, machine()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
+
+
+def machine() -> str:
+    """The machine the figures come from."""
+    python = platform.python_version()
+    return f"{os.cpu_count()} CPUs, {platform.platform()}, {platform.processor()}, Python {python}"
 
 
 if __name__ == "__main__":

@@ -87,7 +87,10 @@ def write_changes(
     duplicates: list[dict[str, Any]] = []
     for change in changes:
         if change is not None:
-            folded.setdefault(change.key, _Folded()).add(change, duplicates)
+            row = folded.get(change.key)
+            if row is None:
+                row = folded[change.key] = _Folded()
+            row.add(change, duplicates)
     deleted = [k for k, f in folded.items() if f.delete_first]
     if deleted:
         cur.execute(
