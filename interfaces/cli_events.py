@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +16,8 @@ from interfaces.event_transfer import StoreNotEmpty, export_records, import_line
 from projections.envelope import envelope
 
 events = typer.Typer(help="Read, export and import the event log.", no_args_is_help=True)
-FOLLOW_POLL_SECONDS = 0.5
+# Following wakes on NOTIFY; this slow poll only guards against a lost notification.
+FOLLOW_POLL_SECONDS = 5.0
 
 
 @events.command("tail")
@@ -31,23 +31,33 @@ def tail(
         int | None, typer.Option(min=0, help="start after this position (instead of --last)")
     ] = None,
 ) -> None:
-    """The latest events as JSON envelopes (one per line), optionally following new ones."""
-    with operator() as (container, _):
+    """The latest events as JSON envelopes (one per line), optionally following new ones.
+
+    Following wakes on the event store's NOTIFY (LISTEN before the first read, so no event can
+    fall between the two) and polls every few seconds as a safety net; Ctrl-C ends it (status 0).
+    """
+    with operator() as (container, conn):
         recorder = container.ledger.recorder
+        if follow:
+            conn.execute(f'LISTEN "{recorder.channel_name}"')  # type: ignore[attr-defined]
         position = (
             after if after is not None else max(0, (recorder.max_notification_id() or 0) - last)
         )
-        while True:
-            batch = recorder.select_notifications(start=position + 1, limit=500)
-            for notification in batch:
-                position = notification.id
-                if fnmatch(notification.topic, type_):
-                    event = container.ledger.mapper.to_domain_event(notification)
-                    _print_envelope(envelope(event, notification.id))
-            if not batch:
-                if not follow:
-                    return
-                time.sleep(FOLLOW_POLL_SECONDS)
+        try:
+            while True:
+                batch = recorder.select_notifications(start=position + 1, limit=500)
+                for notification in batch:
+                    position = notification.id
+                    if fnmatch(notification.topic, type_):
+                        event = container.ledger.mapper.to_domain_event(notification)
+                        _print_envelope(envelope(event, notification.id))
+                if not batch:
+                    if not follow:
+                        return
+                    for _ in conn.notifies(timeout=FOLLOW_POLL_SECONDS, stop_after=1):
+                        pass
+        except KeyboardInterrupt:
+            return
 
 
 def _print_envelope(env: dict[str, object]) -> None:

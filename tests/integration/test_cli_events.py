@@ -1,6 +1,10 @@
 """`ledgerflow events tail / export / import` against real databases."""
 
 import json
+import queue
+import signal
+import subprocess
+import threading
 from uuid import uuid4
 
 import psycopg
@@ -103,20 +107,35 @@ def test_tail_prints_the_latest_events_of_the_chosen_types_as_envelopes(database
     assert kinds[0] == "user.registered" and all(k.startswith("user.") for k in kinds)
 
 
-def test_tail_follow_prints_an_event_recorded_after_it_started(database_url):
+def lines_of(process):
+    """The process's stdout lines as they come, in a queue (so reads can have a deadline)."""
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()
+    return lines
+
+
+def test_tail_follow_prints_each_new_event_as_it_is_recorded_and_ctrl_c_exits_cleanly(
+    database_url,
+):
     a_busy_log(database_url)
     with psycopg.connect(database_url) as conn:
         head = conn.execute("SELECT max(notification_id) FROM ledgerflow_events").fetchone()[0]
-    follower = ledgerflow_process(database_url, "events", "tail", "--follow", "--after", str(head))
+    follower = ledgerflow_process(
+        database_url, "events", "tail", "--follow", "--after", str(head), stderr=subprocess.PIPE
+    )
+    container = build(make_settings(database_url))
     try:
-        container = build(make_settings(database_url))
-        try:
-            task = container.ledger.create_task(CTX, uuid4(), "live one").aggregate
-        finally:
-            container.close()
-        line = follower.stdout.readline()
+        printed = lines_of(follower)
+        owner = uuid4()
+        for i in range(3):
+            task = container.ledger.create_task(CTX, owner, f"live {i}").aggregate
+            shown = json.loads(printed.get(timeout=30))
+            assert shown["type"] == "task.created" and shown["aggregate_id"] == str(task.id)
+            assert shown["position"] == head + 1 + i
+        follower.send_signal(signal.SIGINT)
+        _, stderr = follower.communicate(timeout=30)
     finally:
-        follower.terminate()
-        follower.wait(timeout=30)
-    printed = json.loads(line)
-    assert printed["type"] == "task.created" and printed["aggregate_id"] == str(task.id)
+        container.close()
+        follower.kill()
+    assert follower.returncode == 0, stderr
+    assert "Traceback" not in stderr
