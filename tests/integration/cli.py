@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import subprocess
 import sys
 
@@ -45,3 +46,30 @@ def ledgerflow(
         timeout=300,
         check=False,
     )
+
+
+def ledgerflow_on_terminal(database_url: str, *args: str) -> tuple[int, str]:
+    """Run ``ledgerflow ARGS`` with a pseudo-terminal as stdin, stdout and stderr, as a person
+    at a terminal would; return its status and everything it wrote."""
+    leader, follower = pty.openpty()
+    env = {**cli_env(database_url), "TERM": "xterm-256color", "COLUMNS": "120"}
+    env.pop("NO_COLOR", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "interfaces.cli", *args],
+        env=env,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    output = bytearray()
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        output.extend(chunk)
+    os.close(leader)
+    return process.wait(timeout=300), output.decode(errors="replace")
