@@ -43,6 +43,9 @@ class EventFeedProjection:
         self._t = sql.Identifier(name)
         self._index = sql.Identifier(f"{name}_reader_position")
         self.owners = Owners(f"{name}_owners")
+        self._insert = sql.SQL(
+            "INSERT INTO {} VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
+        ).format(self._t)
 
     def create_tables(self, cur: psycopg.Cursor[Any]) -> None:
         """The feed table, its reader index and the owners table."""
@@ -64,13 +67,23 @@ class EventFeedProjection:
         reader = self.owners.reader_of(cur, domain_event)
         if reader is None:
             return
+        cur.execute(self._insert, self._row(domain_event, position, reader))
+
+    def apply_batch(self, cur: psycopg.Cursor[Any], events: list[tuple[int, Any]]) -> None:
+        """Record a batch of events in order: one owners lookup and one ``executemany``."""
+        readers = self.owners.readers_of(cur, [event for _, event in events])
+        rows = [
+            self._row(event, position, reader)
+            for (position, event), reader in zip(events, readers, strict=True)
+            if reader is not None
+        ]
+        if rows:
+            cur.executemany(self._insert, rows)
+
+    @staticmethod
+    def _row(domain_event: Any, position: int, reader: UUID) -> tuple[Any, ...]:
         out = envelope(domain_event, position)
-        cur.execute(
-            sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING").format(
-                self._t
-            ),
-            (position, reader, out["type"], Jsonb(out)),
-        )
+        return (position, reader, out["type"], Jsonb(out))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ transaction, so it is exactly once too).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -59,3 +60,32 @@ class Owners:
             (domain_event.originator_id,),
         ).fetchone()
         return row[0] if row else None
+
+    def readers_of(
+        self, cur: psycopg.Cursor[Any], domain_events: Sequence[Any]
+    ) -> list[UUID | None]:
+        """``reader_of`` for a batch, in order: one SELECT for the owners already known and one
+        ``executemany`` for the owners the batch names."""
+        ids = list({e.originator_id for e in domain_events})
+        known: dict[UUID, UUID] = dict(
+            cur.execute(
+                sql.SQL(
+                    "SELECT aggregate_id, owner_id FROM {} WHERE aggregate_id = ANY(%s)"
+                ).format(self._t),
+                (ids,),
+            ).fetchall()
+        )
+        named_now: list[tuple[UUID, UUID]] = []
+        readers: list[UUID | None] = []
+        for event in domain_events:
+            named = owner_named_by(event)
+            if named is not None and event.originator_id not in known:
+                known[event.originator_id] = named  # the first owner stays (ON CONFLICT DO NOTHING)
+                named_now.append((event.originator_id, named))
+            readers.append(named if named is not None else known.get(event.originator_id))
+        if named_now:
+            cur.executemany(
+                sql.SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(self._t),
+                named_now,
+            )
+        return readers

@@ -7,12 +7,14 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 
+from application.context import CommandContext
 from domain.api_key import ApiKey
 from domain.session import Session
 from domain.task import Task
 from domain.user import User
 from interfaces.bootstrap import build, conninfo
 from projections.api_key import ApiKeyProjection
+from projections.event_feed import EventFeedProjection
 from projections.runner import ProjectionGroup, ProjectionRunner
 from projections.session import SessionProjection
 from projections.task import TaskProjection
@@ -21,6 +23,7 @@ from tests.conftest import make_settings
 from tests.integration.test_projection import make_backlog
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
+CTX = CommandContext(actor="system:test")
 
 
 class History:
@@ -304,5 +307,40 @@ def test_the_group_and_a_runner_on_the_batch_path_build_the_same_tables_as_one_b
             assert len(expected) == 1500 - 150
             assert rows_of(conn, "tasks_group") == expected
             assert rows_of(conn, "tasks_runner") == expected
+    finally:
+        container.close()
+
+
+def test_the_event_feed_in_batches_equals_the_feed_one_event_at_a_time(database_url):
+    """Owners named in a batch and read later in the same batch, or in a later one."""
+    container = build(make_settings(database_url))
+    try:
+        ledger = container.ledger
+        for name in ("ann", "bob"):
+            user = ledger.register_user(CTX, name, f"{name}-password-1", name, "X").aggregate
+            for i in range(15):
+                task = ledger.create_task(CTX, user.id, f"{name} {i}").aggregate
+                ledger.update_task(CTX, user.id, task.id, {"status": "in_progress"})
+                if i % 4 == 0:
+                    ledger.delete_task(CTX, user.id, task.id)
+        events = [
+            (n.id, ledger.mapper.to_domain_event(n))
+            for n in ledger.recorder.select_notifications(start=1, limit=10**6)
+        ]
+        rng = random.Random(7)
+        with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
+            with conn.cursor() as cur:
+                one, batched = EventFeedProjection("feed_one"), EventFeedProjection("feed_batched")
+                for projection in (one, batched):
+                    projection.create_tables(cur)
+                for position, event in events:
+                    one.apply(cur, event, position)
+                for batch in in_batches(rng, events):
+                    with conn.transaction():
+                        batched.apply_batch(cur, batch)
+            for table in ("feed_{}", "feed_{}_owners"):
+                expected = rows_of(conn, table.format("one"))
+                assert rows_of(conn, table.format("batched")) == expected
+            assert len(rows_of(conn, "feed_one")) == len(events)  # each has its reader here
     finally:
         container.close()
