@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 import typer
 
-from interfaces.bootstrap import conninfo
+from interfaces.bootstrap import Container, conninfo
 from interfaces.cli_audit import operator
 from interfaces.cli_output import say, table, terminal
 from interfaces.event_chain import CHAIN
-from projections.rebuild import DEFAULT_BATCH_SIZE, Progress, Rebuild
+from projections.rebuild import DEFAULT_BATCH_SIZE, Progress, Rebuild, RebuildRaced
+from projections.runner import Projection
 
 projections = typer.Typer(help="Inspect and rebuild projections.", no_args_is_help=True)
 
@@ -40,20 +41,13 @@ def rebuild(
 ) -> None:
     """Build NAME again from the log into a new table while the old one serves, then swap."""
     with operator() as (container, conn):
-        found = [r for r in container.runners if r.projection.name == name and name != CHAIN]
-        if not found:
-            known = ", ".join(
-                r.projection.name for r in container.runners if r.projection.name != CHAIN
-            )
-            raise typer.BadParameter(f"unknown projection; one of: {known}", param_hint="NAME")
         ledger = container.ledger
-        channel = ledger.recorder.channel_name  # type: ignore[attr-defined]
         job = Rebuild(
             conninfo(container.database_url),
-            found[0].projection,
+            _projection_named(container, name),
             ledger.recorder,
             ledger.mapper,
-            channel,
+            ledger.recorder.channel_name,  # type: ignore[attr-defined]
             batch_size,
         )
         try:
@@ -66,6 +60,9 @@ def rebuild(
                 style="yellow",
             )
             raise typer.Exit(130) from None
+        except RebuildRaced as raced:
+            say(str(raced), error=True, style="red")
+            raise typer.Exit(1) from None
         say(
             f"built {job.fresh_table} to position {done.position}: {done.applied} positions"
             f" in {done.seconds:.1f}s ({done.rate:,.0f} events/s)"
@@ -79,6 +76,15 @@ def rebuild(
         f" the old one ({swapped.old_rows} rows)",
         style="green" if swapped.identical else "yellow",
     )
+
+
+def _projection_named(container: Container, name: str) -> Projection:
+    names = [r.projection.name for r in container.runners if r.projection.name != CHAIN]
+    found = [r for r in container.runners if r.projection.name == name and name in names]
+    if not found:
+        known = ", ".join(names)
+        raise typer.BadParameter(f"unknown projection; one of: {known}", param_hint="NAME")
+    return found[0].projection
 
 
 class _PlainReport:

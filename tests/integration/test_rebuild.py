@@ -10,7 +10,7 @@ import pytest
 
 from application.context import CommandContext
 from interfaces.bootstrap import TASKS, conninfo
-from projections.rebuild import Rebuild
+from projections.rebuild import Rebuild, RebuildRaced
 from projections.runner import ProjectionRunner
 from projections.task import TaskProjection
 from tests.integration.cli import ledgerflow, ledgerflow_process
@@ -161,3 +161,21 @@ def test_a_rebuild_killed_mid_way_leaves_the_old_table_serving_and_a_rerun_compl
     assert "identical to the old one" in rerun.stdout
     assert table_digest(url, "tasks") == served
     assert tracked(url, "tasks_rebuild") == 0
+
+
+def test_a_rebuild_whose_position_another_rebuild_moved_stops_without_applying_twice(container):
+    url = container.database_url
+    make_backlog(container.ledger, 2000)
+
+    def another_rebuild_moves_it(progress):
+        with psycopg.connect(conninfo(url), autocommit=True) as other:
+            other.execute(
+                "UPDATE ledgerflow_tracking SET position = position + 1"
+                " WHERE name = 'tasks_rebuild'"
+            )
+
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        job = rebuild_of(container, batch_size=300)
+        with pytest.raises(RebuildRaced):
+            job.build(conn, another_rebuild_moves_it)
+    assert tracked(url, "tasks_rebuild") == 300 + 1  # its first batch, and the other's move
