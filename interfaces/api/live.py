@@ -1,5 +1,8 @@
 """Live events over WebSocket: one bus subscription per process, fanned out to the sessions.
 
+Each live event is decoded once and encoded once per process, however many sockets receive it;
+the hub finds the subscriptions by reader, so an event costs nothing for other users' sockets.
+
 A subscription resumes without gap or duplicate: it is registered with the hub first (live
 events are buffered), then it catches up from the event feed up to the log head and the buffer's
 first position, then flushes the buffer and goes live, sending only positions above the last one
@@ -55,9 +58,9 @@ class Subscription:
     def __post_init__(self) -> None:
         self._matcher = type_matcher(self.patterns)
 
-    def matches(self, reader_id: str, event_type: str) -> bool:
-        """True when this subscription's user may read the event and wants its type."""
-        return reader_id == str(self.session.reader) and bool(self._matcher.fullmatch(event_type))
+    def wants(self, event_type: str) -> bool:
+        """True when this subscription asked for events of ``event_type``."""
+        return bool(self._matcher.fullmatch(event_type))
 
     def message_for(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """The message carrying ``event``, or None if already sent (advances ``last_sent``)."""
@@ -66,15 +69,18 @@ class Subscription:
         self.last_sent = event["position"]
         return {"type": "event", "subscription_id": self.id, "event": event}
 
-    def offer(self, event: dict[str, Any]) -> None:
-        """A live event: buffered while catching up, else queued for sending."""
+    def offer(self, event: dict[str, Any], encoded: str) -> None:
+        """A live event (``encoded`` is its JSON, made once per process): buffered while
+        catching up, else queued for sending as text, with no JSON work per client."""
         if self.catching_up:
             if len(self.buffer) >= BUFFER_SIZE:
                 raise SlowConsumer(f"more than {BUFFER_SIZE} live events buffered")
             self.buffer.append(event)
-        elif (message := self.message_for(event)) is not None:
+        elif event["position"] > self.last_sent:
+            self.last_sent = event["position"]
+            text = f'{{"type":"event","subscription_id":"{self.id}","event":{encoded}}}'
             try:
-                self.session.outbox.put_nowait(message)
+                self.session.outbox.put_nowait(text)
             except asyncio.QueueFull:
                 waiting = self.session.outbox.maxsize
                 raise SlowConsumer(f"more than {waiting} events waiting") from None
@@ -86,7 +92,7 @@ class LiveHub:
     def __init__(self, bus: EventBus, head: Callable[[], int | None]) -> None:
         self._bus = bus
         self._head = head
-        self._subscriptions: set[Subscription] = set()
+        self._readers: dict[str, set[Subscription]] = {}
         self._task: asyncio.Task[None] | None = None
         self.position = 0
 
@@ -98,27 +104,35 @@ class LiveHub:
         """Start delivering live events to ``subscription``."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="live-hub")
-        self._subscriptions.add(subscription)
+        self._readers.setdefault(str(subscription.session.reader), set()).add(subscription)
 
     def remove(self, subscription: Subscription) -> None:
         """Stop delivering to ``subscription``."""
-        self._subscriptions.discard(subscription)
+        reader = str(subscription.session.reader)
+        subscriptions = self._readers.get(reader, set())
+        subscriptions.discard(subscription)
+        if not subscriptions:
+            self._readers.pop(reader, None)
 
     async def _run(self) -> None:
         async for raw in self._bus.listen():
             if raw is None:
-                for subscription in list(self._subscriptions):
-                    subscription.session.resync(subscription)
+                for subscriptions in list(self._readers.values()):
+                    for subscription in list(subscriptions):
+                        subscription.session.resync(subscription)
                 continue
             self._fan_out(json.loads(raw))
 
     def _fan_out(self, message: dict[str, Any]) -> None:
-        event, reader = message["event"], message["reader_id"]
+        """Offer the event to its reader's subscriptions, encoding it at most once."""
+        event = message["event"]
         self.position = max(self.position, event["position"])
-        for subscription in list(self._subscriptions):
-            if subscription.matches(reader, event["type"]):
+        encoded = ""
+        for subscription in list(self._readers.get(message["reader_id"], ())):
+            if subscription.wants(event["type"]):
+                encoded = encoded or json.dumps(event, separators=(",", ":"))
                 try:
-                    subscription.offer(event)
+                    subscription.offer(event, encoded)
                 except SlowConsumer as error:
                     subscription.session.drop(f"slow consumer: {error}")
 
@@ -145,7 +159,7 @@ class LiveSession:
         self.hub = hub
         self.reader = reader
         self.feed = feed
-        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=outbox_size)
+        self.outbox: asyncio.Queue[dict[str, Any] | str] = asyncio.Queue(maxsize=outbox_size)
         self.subscriptions: dict[str, Subscription] = {}
         self.dropped = asyncio.Event()
         self.drop_reason = ""
@@ -190,7 +204,9 @@ class LiveSession:
     async def _send(self) -> None:
         while True:
             message = await self.outbox.get()
-            await self.websocket.send_text(json.dumps(message, separators=(",", ":")))
+            if not isinstance(message, str):  # live events come already encoded
+                message = json.dumps(message, separators=(",", ":"))
+            await self.websocket.send_text(message)
 
     async def _beat(self, interval: float) -> None:
         while True:

@@ -39,3 +39,30 @@ def test_production_starts_with_a_private_secret(monkeypatch):
     monkeypatch.setenv("LEDGERFLOW_ENVIRONMENT", "production")
     monkeypatch.setenv("LEDGERFLOW_SECRET_KEY", "x" * 40)
     assert Settings().environment == "production"
+
+
+@pytest.mark.parametrize(
+    ("bus", "redis_url", "expected"),
+    [
+        ("auto", None, "postgres"),
+        ("auto", "redis://cache:6379/0", "redis"),
+        ("postgres", "redis://cache:6379/0", "postgres"),
+        ("local", None, "local"),
+        ("redis", "redis://cache:6379/0", "redis"),
+    ],
+)
+def test_the_bus_is_redis_with_a_redis_url_else_postgres_unless_named(
+    monkeypatch, bus, redis_url, expected
+):
+    monkeypatch.delenv("LEDGERFLOW_REDIS_URL", raising=False)
+    monkeypatch.setenv("LEDGERFLOW_BUS", bus)
+    if redis_url:
+        monkeypatch.setenv("LEDGERFLOW_REDIS_URL", redis_url)
+    assert Settings().bus_kind == expected
+
+
+def test_the_redis_bus_without_a_redis_url_is_refused(monkeypatch):
+    monkeypatch.delenv("LEDGERFLOW_REDIS_URL", raising=False)
+    monkeypatch.setenv("LEDGERFLOW_BUS", "redis")
+    with pytest.raises(ValidationError, match="LEDGERFLOW_REDIS_URL"):
+        Settings()
