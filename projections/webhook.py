@@ -96,7 +96,7 @@ class WebhookProjection(TableProjection):
             list(e.events),
             e.description,
             e.enabled,
-            None if e.enabled else "created disabled",
+            None,
             e.secret,
             None,
             None,

@@ -40,6 +40,18 @@ def test_a_created_webhook_has_its_row_with_the_sealed_secret(container, databas
     assert open_secret(stored["secret"], container.ledger.credentials) == secret
 
 
+def test_a_webhook_created_disabled_reads_as_the_command_answered(container):
+    owner = uuid4()
+    written, _ = container.ledger.create_webhook(
+        CommandContext.for_user(owner), owner, URL, ["*"], enabled=False
+    )
+    settled(container)
+    hook = written.aggregate
+    stored = container.webhooks.get(owner, hook.id)
+    assert stored is not None and stored["enabled"] is False is hook.enabled
+    assert stored["disabled_reason"] is None is hook.disabled_reason
+
+
 def test_the_owner_queries_list_and_get_without_any_secret(container):
     owner, other = uuid4(), uuid4()
     ctx = CommandContext.for_user(owner)
