@@ -21,6 +21,7 @@ from interfaces.event_chain import ChainSealer
 from interfaces.postgres_bus import PostgresBus
 from interfaces.relay import EventRelay, RelayRunner
 from interfaces.settings import Settings
+from interfaces.webhook_guard import check_url
 from projections.api_key import ApiKeyProjection, ApiKeyQueries
 from projections.audit import AuditLog
 from projections.event_feed import EventFeed, EventFeedProjection
@@ -29,6 +30,7 @@ from projections.session import SessionProjection, SessionQueries
 from projections.task import TaskProjection, TaskQueries
 from projections.user import UserProjection, UserQueries
 from projections.watch import PositionWatch
+from projections.webhook import WebhookProjection, WebhookQueries
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ USERS = "users"
 SESSIONS = "sessions"
 API_KEYS = "api_keys"
 EVENT_FEED = "event_feed"
+WEBHOOKS = "webhooks"
 
 
 def eventsourcing_env(database_url: str, pool_size: int) -> dict[str, str]:
@@ -70,6 +73,7 @@ def projections() -> list[Projection]:
         SessionProjection(SESSIONS),
         ApiKeyProjection(API_KEYS),
         EventFeedProjection(EVENT_FEED),
+        WebhookProjection(WEBHOOKS),
     ]
 
 
@@ -97,6 +101,7 @@ class Container:
     users: UserQueries
     sessions: SessionQueries
     api_keys: ApiKeyQueries
+    webhooks: WebhookQueries
     audit: AuditLog
     watch: PositionWatch
     runners: list[ProjectionRunner]
@@ -172,7 +177,12 @@ def build(settings: Settings | None = None) -> Container:
         min_length=settings.password_min_length,
         refuse_common=settings.password_refuse_common,
     )
-    ledger = Ledger(eventsourcing_env(database_url, settings.db_pool_size), credentials=vault)
+    allowed_hosts = list(settings.webhook_allowed_hosts)
+    ledger = Ledger(
+        eventsourcing_env(database_url, settings.db_pool_size),
+        credentials=vault,
+        check_webhook_url=lambda url: check_url(url, allowed_hosts),
+    )
     info = conninfo(database_url)
     pool: ConnectionPool[Any] = ConnectionPool(
         info, min_size=2, max_size=settings.db_pool_size, open=True, name="queries"
@@ -201,6 +211,7 @@ def build(settings: Settings | None = None) -> Container:
         users=UserQueries(pool, USERS),
         sessions=SessionQueries(pool, SESSIONS),
         api_keys=ApiKeyQueries(pool, API_KEYS),
+        webhooks=WebhookQueries(pool, WEBHOOKS),
         audit=AuditLog(pool, events_table, ledger.mapper),
         watch=PositionWatch(info),
         runners=runners,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "ledgerflow-development-secret-change-me"  # noqa: S105 - refused outside development
 
@@ -51,6 +52,20 @@ class Settings(BaseSettings):
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0, description="WebSocket heartbeat")
     ws_outbox_size: int = Field(default=1000, ge=1, description="events a slow client may lag")
     log_level: str = "info"
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated host names, IPs or CIDRs that webhooks may reach although"
+        " they are not public (SSRF allow list), e.g. 127.0.0.1,10.0.0.0/8",
+    )
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            return json.loads(value)  # a JSON list, like the other list settings
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -66,3 +66,21 @@ def test_the_redis_bus_without_a_redis_url_is_refused(monkeypatch):
     monkeypatch.setenv("LEDGERFLOW_BUS", "redis")
     with pytest.raises(ValidationError, match="LEDGERFLOW_REDIS_URL"):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("given", "hosts"),
+    [
+        ("127.0.0.1, 10.0.0.0/8,hooks.internal", ["127.0.0.1", "10.0.0.0/8", "hooks.internal"]),
+        ('["127.0.0.1", "fd00::/8"]', ["127.0.0.1", "fd00::/8"]),
+        ("", []),
+    ],
+)
+def test_webhook_allowed_hosts_are_comma_separated_or_a_json_list(monkeypatch, given, hosts):
+    monkeypatch.setenv("LEDGERFLOW_WEBHOOK_ALLOWED_HOSTS", given)
+    assert Settings().webhook_allowed_hosts == hosts
+
+
+def test_no_webhook_host_is_allowed_by_default(monkeypatch):
+    monkeypatch.delenv("LEDGERFLOW_WEBHOOK_ALLOWED_HOSTS", raising=False)
+    assert Settings().webhook_allowed_hosts == []
