@@ -44,6 +44,9 @@ def endpoint_url(value: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidValue("url", "must be an absolute http or https URL")
+    if parts.username is not None or parts.password is not None:
+        # The URL is in the webhook's events; credentials there would be a secret in clear.
+        raise InvalidValue("url", "must not carry a user name or password; use the signature")
     return url
 
 

@@ -28,6 +28,12 @@ def test_a_webhook_needs_an_absolute_http_url(url):
         Webhook.create(uuid4(), url, ["task.*"], "sealed")
 
 
+@pytest.mark.parametrize("url", ["https://user:pass@example.test/x", "https://token@example.test/"])
+def test_a_webhook_url_may_not_carry_credentials_since_events_would_show_them(url):
+    with pytest.raises(InvalidValue, match="user name or password"):
+        Webhook.create(uuid4(), url, ["task.*"], "sealed")
+
+
 def test_a_webhook_needs_at_least_one_event_pattern():
     with pytest.raises(InvalidValue):
         Webhook.create(uuid4(), "https://example.test/hook", [], "sealed")
