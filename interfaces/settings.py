@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from application.webhook_retry import DEFAULT_SCHEDULE
 
 DEFAULT_SECRET = "ledgerflow-development-secret-change-me"  # noqa: S105 - refused outside development
 
@@ -46,6 +49,28 @@ class Settings(BaseSettings):
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0, description="WebSocket heartbeat")
     ws_outbox_size: int = Field(default=1000, ge=1, description="events a slow client may lag")
     log_level: str = "info"
+    # Webhook delivery (interfaces/webhook_dispatcher.py)
+    webhook_dispatcher: bool = Field(
+        default=True, description="deliver webhooks where the projections run"
+    )
+    webhook_retry_schedule: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_SCHEDULE),
+        description="delay in seconds before each attempt (JSON list); its length is the attempts",
+    )
+    webhook_retry_jitter: float = Field(default=0.2, ge=0, lt=1, description="± share of a delay")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="per attempt")
+    webhook_workers: int = Field(default=8, ge=1, description="concurrent deliveries per process")
+    webhook_endpoint_concurrency: int = Field(
+        default=4, ge=1, description="concurrent deliveries to one endpoint per process"
+    )
+    webhook_breaker_failures: int = Field(default=5, ge=1, description="failures that open it")
+    webhook_breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
+    webhook_lease_seconds: float = Field(
+        default=60.0, gt=0, description="a claimed delivery is retaken after this"
+    )
+    webhook_disable_after: timedelta = Field(
+        default=timedelta(days=5), description="continuous failure that disables an endpoint"
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
