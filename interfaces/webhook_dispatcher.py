@@ -122,6 +122,7 @@ class WebhookDispatcher:
         disable_after: timedelta = timedelta(days=5),
         poll_interval: float = 1.0,
         clock: Callable[[], datetime] = webhook_retry.now,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.outbox = outbox
         self._conninfo = conninfo
@@ -134,6 +135,7 @@ class WebhookDispatcher:
         self._disable_after = disable_after
         self._poll = poll_interval
         self._clock = clock
+        self._on_close = on_close
         self._stop = threading.Event()
         self._news = threading.Condition()
         self._generation = 0
@@ -157,6 +159,8 @@ class WebhookDispatcher:
         for thread in self._threads:
             thread.join(timeout=15)
         self._threads.clear()
+        if self._on_close is not None:
+            self._on_close()
 
     # The work
 

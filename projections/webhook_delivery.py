@@ -122,8 +122,8 @@ def _follow_webhook(cur: psycopg.Cursor[Any], kind: str, e: Any) -> None:
     webhook = e.originator_id
     if kind == "webhook.created":
         cur.execute(
-            "INSERT INTO webhook_targets VALUES (%s, %s, %s, true) ON CONFLICT DO NOTHING",
-            (webhook, e.owner_id, list(e.events)),
+            "INSERT INTO webhook_targets VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (webhook, e.owner_id, list(e.events), bool(getattr(e, "enabled", True))),
         )
     elif kind == "webhook.updated":
         changes = dict(getattr(e, "changes", {}) or {})
