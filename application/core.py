@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from application.context import CommandContext
 from application.credential import CredentialVault
 
 if TYPE_CHECKING:
+    from application.result import Written
     from domain.user import User
+
+A = TypeVar("A")
 
 
 class LedgerCore:
@@ -17,6 +21,7 @@ class LedgerCore:
 
     credentials: CredentialVault
     repository: Any
+    check_webhook_url: Callable[[str], None]
 
     if TYPE_CHECKING:
 
@@ -27,3 +32,12 @@ class LedgerCore:
         def _commit(self, context: CommandContext, *aggregates: Any) -> int: ...
 
         def get_user(self, user_id: UUID) -> User: ...
+
+        def _change(
+            self,
+            context: CommandContext,
+            load: Callable[[], A],
+            aggregate_id: UUID,
+            expected_version: int | None,
+            change: Callable[[A], object],
+        ) -> Written[Any]: ...

@@ -29,6 +29,7 @@ from application.group_commit import GroupCommitter
 from application.mfa import MfaCommands
 from application.result import Written
 from application.sessions import SessionCommands
+from application.webhooks import UrlCheck, WebhookCommands
 from domain.error import NotFound
 from domain.task import Task, TaskNotFound
 
@@ -49,16 +50,33 @@ class CreateTask:
     tags: tuple[str, ...] = ()
 
 
-class Ledger(AccountCommands, SessionCommands, ApiKeyCommands, MfaCommands, Application[UUID]):
-    """Command handlers for users (``AccountCommands``) and tasks, written through group commit."""
+class Ledger(
+    AccountCommands,
+    SessionCommands,
+    ApiKeyCommands,
+    MfaCommands,
+    WebhookCommands,
+    Application[UUID],
+):
+    """Command handlers for users (``AccountCommands``) and tasks, written through group commit.
+
+    ``check_webhook_url`` is the SSRF guard webhook URLs pass before they are saved (the
+    composition root gives ``interfaces.webhook_guard.check_url``); without it only their syntax
+    is checked.
+    """
 
     name = "ledgerflow"
 
     def __init__(
-        self, env: Mapping[str, str] | None = None, *, credentials: CredentialVault
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        credentials: CredentialVault,
+        check_webhook_url: UrlCheck | None = None,
     ) -> None:
         super().__init__(env)
         self.credentials = credentials
+        self.check_webhook_url = check_webhook_url or (lambda url: None)
         self._committer = GroupCommitter(self)
         self._stripes = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
@@ -144,18 +162,30 @@ class Ledger(AccountCommands, SessionCommands, ApiKeyCommands, MfaCommands, Appl
         expected_version: int | None,
         change: Callable[[Task], None],
     ) -> Written[Task]:
+        return self._change(
+            context, lambda: self.get_task(owner_id, task_id), task_id, expected_version, change
+        )
+
+    def _change(
+        self,
+        context: CommandContext,
+        load: Callable[[], A],
+        aggregate_id: UUID,
+        expected_version: int | None,
+        change: Callable[[A], object],
+    ) -> Written[A]:
         # Changes of one aggregate are serialised inside this process (a striped lock), so
         # only writers in other processes can race. Without If-Match a lost race is retried on
         # fresh state, so no change is lost silently; with If-Match the caller asked for exactly
         # that version, so a race is reported.
-        with self._stripes[hash(task_id) % len(self._stripes)]:
+        with self._stripes[hash(aggregate_id) % len(self._stripes)]:
             for attempt in range(CONFLICT_RETRIES):
-                task = self.get_task(owner_id, task_id)
-                if expected_version is not None and task.version != expected_version:
-                    raise StaleVersion(expected_version, task.version)
-                change(task)
+                aggregate = load()
+                if expected_version is not None and aggregate.version != expected_version:
+                    raise StaleVersion(expected_version, aggregate.version)
+                change(aggregate)
                 try:
-                    return Written(task, self._commit(context, task))
+                    return Written(aggregate, self._commit(context, aggregate))
                 except ConcurrentChange:
                     if expected_version is not None or attempt == CONFLICT_RETRIES - 1:
                         raise

@@ -1,12 +1,14 @@
 """The Webhook aggregate: an endpoint that receives the events of its owner (Standard Webhooks).
 
 The signing secret is stored sealed by the caller (never in clear in an event); a rotation keeps
-the previous secret so that both sign deliveries until the receiver has switched.
+the previous secret valid for ``ROTATION_GRACE`` (24 h) so that both sign deliveries until the
+receiver has switched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -18,6 +20,8 @@ from domain.value import bounded_text
 
 URL_MAX = 2000
 PATTERNS_MAX = 50
+DESCRIPTION_MAX = 500
+ROTATION_GRACE = timedelta(hours=24)
 
 
 class WebhookNotFound(NotFound):
@@ -51,6 +55,11 @@ def event_patterns(value: Iterable[str]) -> list[str]:
     return patterns
 
 
+def webhook_description(value: str) -> str:
+    """A free-text description, possibly empty."""
+    return bounded_text("description", value, max_length=DESCRIPTION_MAX, required=False)
+
+
 class Webhook(Aggregate):
     """Where and what to deliver for one owner."""
 
@@ -58,11 +67,18 @@ class Webhook(Aggregate):
 
     class Created(Aggregate.Created):
         TOPIC = "webhook.created"
+        class_version = 2
         owner_id: UUID
         url: str
         events: list[str]
         description: str
         secret: str
+        enabled: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 webhooks were always created enabled."""
+            state["enabled"] = True
 
     class Updated(Aggregate.Event):
         TOPIC = "webhook.updated"
@@ -70,7 +86,17 @@ class Webhook(Aggregate):
 
     class SecretRotated(Aggregate.Event):
         TOPIC = "webhook.secret_rotated"
+        class_version = 2
         secret: str
+        previous_valid_until: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 kept no end for the previous secret: it is the rotation time plus the grace."""
+            state["previous_valid_until"] = state["timestamp"] + ROTATION_GRACE
+
+    class Enabled(Aggregate.Event):
+        TOPIC = "webhook.enabled"
 
     class Disabled(Aggregate.Event):
         TOPIC = "webhook.disabled"
@@ -81,7 +107,13 @@ class Webhook(Aggregate):
 
     @event(Created)
     def __init__(
-        self, owner_id: UUID, url: str, events: list[str], description: str, secret: str
+        self,
+        owner_id: UUID,
+        url: str,
+        events: list[str],
+        description: str,
+        secret: str,
+        enabled: bool,
     ) -> None:
         self.owner_id = owner_id
         self.url = url
@@ -89,38 +121,62 @@ class Webhook(Aggregate):
         self.description = description
         self.secret = secret
         self.previous_secret: str | None = None
-        self.enabled = True
+        self.previous_valid_until: datetime | None = None
+        self.enabled = enabled
         self.disabled_reason: str | None = None
         self.deleted = False
 
     @classmethod
     def create(
-        cls, owner_id: UUID, url: str, events: Iterable[str], secret: str, description: str = ""
+        cls,
+        owner_id: UUID,
+        url: str,
+        events: Iterable[str],
+        secret: str,
+        description: str = "",
+        enabled: bool = True,
     ) -> Webhook:
-        """Check the values and create an enabled webhook; ``secret`` is sealed by the caller."""
+        """Check the values and create the webhook; ``secret`` is sealed by the caller."""
         return cls(
             owner_id=owner_id,
             url=endpoint_url(url),
             events=event_patterns(events),
-            description=bounded_text("description", description, max_length=500, required=False),
+            description=webhook_description(description),
             secret=bounded_text("secret", secret, max_length=4096),
+            enabled=bool(enabled),
         )
 
-    def update(self, url: str | None = None, events: Iterable[str] | None = None) -> None:
-        """Change the URL or the patterns; re-enables nothing, emits nothing when unchanged."""
+    def update(
+        self,
+        url: str | None = None,
+        events: Iterable[str] | None = None,
+        description: str | None = None,
+    ) -> None:
+        """Change the URL, the patterns or the description; emits nothing when unchanged."""
         self._ensure_not_deleted()
         changes: dict[str, Any] = {}
         if url is not None and endpoint_url(url) != self.url:
             changes["url"] = endpoint_url(url)
         if events is not None and event_patterns(events) != self.events:
             changes["events"] = event_patterns(events)
+        if description is not None and webhook_description(description) != self.description:
+            changes["description"] = webhook_description(description)
         if changes:
             self._update(changes=changes)
 
-    def rotate_secret(self, secret: str) -> None:
-        """Sign with ``secret`` from now on; the current one stays valid beside it."""
+    def rotate_secret(self, secret: str, now: datetime) -> None:
+        """Sign with ``secret`` from now on; the current one stays valid beside it for 24 h."""
         self._ensure_not_deleted()
-        self._rotate(secret=bounded_text("secret", secret, max_length=4096))
+        self._rotate(
+            secret=bounded_text("secret", secret, max_length=4096),
+            previous_valid_until=now + ROTATION_GRACE,
+        )
+
+    def enable(self) -> None:
+        """Deliver again (after the owner or the dispatcher disabled it); no-op when enabled."""
+        self._ensure_not_deleted()
+        if not self.enabled:
+            self._enable()
 
     def disable(self, reason: str) -> None:
         """Stop deliveries (after a 410 or a long run of failures)."""
@@ -134,9 +190,17 @@ class Webhook(Aggregate):
         self._ensure_not_deleted()
         self._delete()
 
-    def signing_secrets(self) -> list[str]:
-        """The sealed secrets that sign a delivery: the current one, then the previous one."""
-        return [s for s in (self.secret, self.previous_secret) if s is not None]
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The sealed secrets that sign a delivery at ``now``: the current one, then the previous
+        one while it is still valid."""
+        until = self.previous_valid_until
+        if self.previous_secret is not None and until is not None and now < until:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
+
+    def visible_to(self, user_id: UUID) -> bool:
+        """True when ``user_id`` owns this (not deleted) webhook."""
+        return self.owner_id == user_id and not self.deleted
 
     def _ensure_not_deleted(self) -> None:
         if self.deleted:
@@ -148,9 +212,15 @@ class Webhook(Aggregate):
             setattr(self, key, value)
 
     @event(SecretRotated)
-    def _rotate(self, secret: str) -> None:
+    def _rotate(self, secret: str, previous_valid_until: datetime) -> None:
         self.previous_secret = self.secret
+        self.previous_valid_until = previous_valid_until
         self.secret = secret
+
+    @event(Enabled)
+    def _enable(self) -> None:
+        self.enabled = True
+        self.disabled_reason = None
 
     @event(Disabled)
     def _disable(self, reason: str) -> None:

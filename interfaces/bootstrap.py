@@ -17,6 +17,7 @@ from application.ledger import Ledger
 from application.token import TokenIssuer
 from application.webhook_retry import CircuitBreaker, RetrySchedule
 from application.webhooks import open_secret
+from domain.webhook import WebhookNotFound
 from interfaces import event_store
 from interfaces.bus import EventBus, LocalBus, RedisBus
 from interfaces.embedded_postgres import EmbeddedPostgres
@@ -31,7 +32,6 @@ from interfaces.webhook_dispatcher import (
 )
 from interfaces.webhook_guard import check_url
 from interfaces.webhook_outbox import DeliveryOutbox
-from domain.webhook import WebhookNotFound
 from projections.api_key import ApiKeyProjection, ApiKeyQueries
 from projections.audit import AuditLog
 from projections.event_feed import EventFeed, EventFeedProjection
@@ -40,6 +40,7 @@ from projections.session import SessionProjection, SessionQueries
 from projections.task import TaskProjection, TaskQueries
 from projections.user import UserProjection, UserQueries
 from projections.watch import PositionWatch
+from projections.webhook import WebhookProjection, WebhookQueries
 from projections.webhook_delivery import WebhookDeliveries, WebhookDeliveryProjection
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ USERS = "users"
 SESSIONS = "sessions"
 API_KEYS = "api_keys"
 EVENT_FEED = "event_feed"
+WEBHOOKS = "webhooks"
 
 
 def eventsourcing_env(database_url: str, pool_size: int) -> dict[str, str]:
@@ -82,6 +84,7 @@ def projections() -> list[Projection]:
         SessionProjection(SESSIONS),
         ApiKeyProjection(API_KEYS),
         EventFeedProjection(EVENT_FEED),
+        WebhookProjection(WEBHOOKS),
         WebhookDeliveryProjection(),
     ]
 
@@ -99,6 +102,7 @@ class Container:
     users: UserQueries
     sessions: SessionQueries
     api_keys: ApiKeyQueries
+    webhooks: WebhookQueries
     audit: AuditLog
     watch: PositionWatch
     runners: list[ProjectionRunner]
@@ -183,7 +187,12 @@ def build(settings: Settings | None = None) -> Container:
         min_length=settings.password_min_length,
         refuse_common=settings.password_refuse_common,
     )
-    ledger = Ledger(eventsourcing_env(database_url, settings.db_pool_size), credentials=vault)
+    allowed_hosts = list(settings.webhook_allowed_hosts)
+    ledger = Ledger(
+        eventsourcing_env(database_url, settings.db_pool_size),
+        credentials=vault,
+        check_webhook_url=lambda url: check_url(url, allowed_hosts),
+    )
     info = conninfo(database_url)
     pool: ConnectionPool[Any] = ConnectionPool(
         info, min_size=2, max_size=settings.db_pool_size, open=True, name="queries"
@@ -212,6 +221,7 @@ def build(settings: Settings | None = None) -> Container:
         users=UserQueries(pool, USERS),
         sessions=SessionQueries(pool, SESSIONS),
         api_keys=ApiKeyQueries(pool, API_KEYS),
+        webhooks=WebhookQueries(pool, WEBHOOKS),
         audit=AuditLog(pool, events_table, ledger.mapper),
         watch=PositionWatch(info),
         runners=runners,

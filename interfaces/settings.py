@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from application.webhook_retry import DEFAULT_SCHEDULE
 
@@ -71,6 +71,18 @@ class Settings(BaseSettings):
     webhook_disable_after: timedelta = Field(
         default=timedelta(days=5), description="continuous failure that disables an endpoint"
     )
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated host names, IPs or CIDRs that webhooks may reach although"
+        " they are not public (SSRF allow list), e.g. 127.0.0.1,10.0.0.0/8",
+    )
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

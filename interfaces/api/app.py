@@ -31,10 +31,10 @@ from interfaces.api.routes import (
     tasks,
     tokens,
     users,
+    webhook_deliveries,
     ws,
 )
 from interfaces.api.routes import history as task_history
-from interfaces.api.routes import webhook_deliveries
 from interfaces.bootstrap import API_KEYS, SESSIONS, USERS, Container
 
 DESCRIPTION = """Ledgerflow: an event-sourced backend for orchestrating work.

@@ -73,6 +73,7 @@ def server_env(**extra: str) -> dict[str, str]:
         **env,
         "LEDGERFLOW_SECRET_KEY": TEST_SECRET,
         "LEDGERFLOW_LOG_LEVEL": "warning",
+        "LEDGERFLOW_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # receivers of the tests listen there
         **limits,
         **extra,
     }

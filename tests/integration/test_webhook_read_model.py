@@ -1,0 +1,89 @@
+"""The webhooks read model on real PostgreSQL: what the owner and the delivery side read."""
+
+from datetime import timedelta
+from uuid import uuid4
+
+import psycopg
+import pytest
+
+from application.context import CommandContext
+from application.webhooks import open_secret
+from interfaces.bootstrap import WEBHOOKS
+from interfaces.webhook_guard import UnsafeWebhookURL
+
+URL = "http://127.0.0.1:9/hook"
+
+
+def settled(container):
+    container.watch.wait_for(WEBHOOKS, container.ledger.recorder.max_notification_id(), timeout=10)
+
+
+def row(database_url, webhook_id):
+    with psycopg.connect(database_url) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as c:
+        return c.execute("SELECT * FROM webhooks WHERE id = %s", (webhook_id,)).fetchone()
+
+
+def test_a_created_webhook_has_its_row_with_the_sealed_secret(container, database_url):
+    owner = uuid4()
+    ctx = CommandContext.for_user(owner)
+    written, secret = container.ledger.create_webhook(
+        ctx, owner, URL, ["task.*", "user.*"], "ci hook"
+    )
+    settled(container)
+    stored = row(database_url, written.aggregate.id)
+    assert stored["owner_id"] == owner and stored["url"] == URL
+    assert stored["events"] == ["task.*", "user.*"] and stored["description"] == "ci hook"
+    assert stored["enabled"] is True and stored["disabled_reason"] is None
+    assert stored["version"] == 1 and stored["previous_secret"] is None
+    assert stored["secret"] != secret
+    assert open_secret(stored["secret"], container.ledger.credentials) == secret
+
+
+def test_the_owner_queries_list_and_get_without_any_secret(container):
+    owner, other = uuid4(), uuid4()
+    ctx = CommandContext.for_user(owner)
+    ids = [container.ledger.create_webhook(ctx, owner, URL, ["*"])[0].aggregate.id for _ in "abc"]
+    container.ledger.create_webhook(CommandContext.for_user(other), other, URL, ["*"])
+    settled(container)
+    page = container.webhooks.list(owner, limit=2)
+    assert page.total == 3 and [r["id"] for r in page.webhooks] == ids[::-1][:2]
+    assert container.webhooks.list(owner, limit=2, offset=5).total == 3
+    one = container.webhooks.get(owner, ids[0])
+    assert one is not None and not any("secret" in column for column in one)
+    assert container.webhooks.get(other, ids[0]) is None
+
+
+def test_rotation_disable_enable_and_delete_reach_the_row(container, database_url):
+    owner = uuid4()
+    ctx = CommandContext.for_user(owner)
+    ledger = container.ledger
+    hook_id = ledger.create_webhook(ctx, owner, URL, ["task.*"])[0].aggregate.id
+    settled(container)
+    first_sealed = row(database_url, hook_id)["secret"]
+    rotated, new_secret = ledger.rotate_webhook_secret(ctx, owner, hook_id)
+    ledger.disable_webhook(hook_id, "failing since 2026-11-29T10:00:00Z")
+    settled(container)
+    stored = row(database_url, hook_id)
+    assert stored["previous_secret"] == first_sealed
+    assert open_secret(stored["secret"], ledger.credentials) == new_secret
+    grace = stored["previous_secret_expires_at"] - rotated.aggregate.modified_on
+    assert timedelta(hours=23, minutes=59) < grace <= timedelta(hours=24)
+    assert stored["enabled"] is False
+    assert stored["disabled_reason"] == "failing since 2026-11-29T10:00:00Z"
+    ledger.update_webhook(ctx, owner, hook_id, enabled=True, events=["task.completed"])
+    settled(container)
+    stored = row(database_url, hook_id)
+    assert stored["enabled"] is True and stored["disabled_reason"] is None
+    assert stored["events"] == ["task.completed"] and stored["version"] == 5
+    ledger.delete_webhook(ctx, owner, hook_id)
+    settled(container)
+    assert row(database_url, hook_id) is None
+
+
+def test_an_unsafe_url_is_refused_by_the_built_ledger(container):
+    owner = uuid4()
+    with pytest.raises(UnsafeWebhookURL):
+        container.ledger.create_webhook(
+            CommandContext.for_user(owner), owner, "http://192.168.1.1/", ["*"]
+        )
+    assert container.ledger.recorder.max_notification_id() in (None, 0)
