@@ -126,7 +126,7 @@ class WebhookDispatcher:
     ) -> None:
         self.outbox = outbox
         self._conninfo = conninfo
-        self._make_sender = make_sender
+        self.make_sender = make_sender
         self._disable = disable
         self.schedule = schedule
         self.gates = gates
@@ -164,8 +164,9 @@ class WebhookDispatcher:
 
     # The work
 
-    def run_once(self, sender: Sender) -> int:
+    def run_once(self, sender: Sender | None = None) -> int:
         """Deliver everything due now, in the calling thread; return how many were tried."""
+        sender = sender or self.make_sender()
         tried = 0
         while self.step(sender):
             tried += 1
@@ -206,7 +207,7 @@ class WebhookDispatcher:
         self.outbox.forget_failures(webhook)
 
     def _work(self) -> None:
-        sender = self._make_sender()
+        sender = self.make_sender()
         while not self._stop.is_set():
             seen = self._generation
             try:
