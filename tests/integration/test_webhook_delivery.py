@@ -3,6 +3,7 @@ with a real receiver, a 410, Redis down, and a dispatcher killed mid-batch."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -283,3 +284,58 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing(
         container.close()
     assert cut_at < 100
     assert {e["data"]["name"] for e in receiver.events()} == {f"t{n}" for n in range(100)}
+
+
+def test_a_receiver_down_for_a_day_gets_every_delivery_on_the_schedule(
+    database_url: str,
+) -> None:
+    from freezegun import freeze_time
+
+    schedule = [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
+    container = hooks_container(
+        database_url,
+        webhook_dispatcher=False,
+        webhook_retry_schedule=schedule,
+        webhook_retry_jitter=0.1,  # the 8th attempt then falls after the day, the 7th before
+        webhook_breaker_failures=1000,  # the breaker has its own tests; here only the schedule
+    )
+    receiver = Receiver()  # not started: the endpoint is down
+    try:
+        owner = uuid4()
+        subscribe(container, receiver, owner)
+        for n in range(3):
+            container.ledger.create_task(CTX, owner, f"t{n}")
+        fanned_out(container)
+        dispatcher = webhook_dispatcher(container)
+        start = datetime.now(UTC) + timedelta(seconds=1)
+        with freeze_time(start, ignore=["psycopg", "psycopg_pool", "httpx", "httpcore"]) as frozen:
+            while (due := _next_due(database_url)) is not None:
+                if due >= start + timedelta(days=1) and receiver._server is None:
+                    receiver.start()  # back after a day
+                frozen.move_to(max(due, datetime.now(UTC)))
+                dispatcher.run_once()
+        dispatcher.stop()
+    finally:
+        receiver.stop()
+        container.close()
+    assert sorted(e["data"]["name"] for e in receiver.events()) == ["t0", "t1", "t2"]
+    attempts = rows(
+        database_url,
+        "SELECT delivery_id, array_agg(at ORDER BY n), array_agg(status_code ORDER BY n)"
+        " FROM webhook_attempts GROUP BY delivery_id",
+    )
+    assert len(attempts) == 3
+    for _, times, codes in attempts:
+        assert codes == [None] * 7 + [204]
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+        for gap, planned in zip(gaps, schedule[1:], strict=True):
+            assert planned * 0.9 <= gap <= planned * 1.1 + 1
+        assert times[-1] - times[0] >= timedelta(days=1) - timedelta(seconds=1)
+
+
+def _next_due(database_url: str) -> datetime | None:
+    found = rows(
+        database_url,
+        "SELECT min(next_attempt_at) FROM webhook_deliveries WHERE status IN ('pending', 'failed')",
+    )
+    return found[0][0] if found else None
