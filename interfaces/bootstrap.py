@@ -236,8 +236,13 @@ def webhook_dispatcher(container: Container, **overrides: Any) -> WebhookDispatc
     """A dispatcher over the container's database, configured by its settings."""
     settings = container.settings
     ledger = container.ledger
+    # Losing the last commits in a crash only means sending those deliveries again (at least
+    # once), so the dispatcher's writes need not wait for the disk.
     pool: ConnectionPool[Any] = ConnectionPool(
-        conninfo(container.database_url),
+        make_conninfo(
+            conninfo(container.database_url),
+            options="-c timezone=UTC -c synchronous_commit=off",
+        ),
         min_size=1,
         max_size=settings.webhook_workers + 1,
         open=True,

@@ -118,6 +118,7 @@ class WebhookDispatcher:
         gates: EndpointGates,
         *,
         workers: int = 8,
+        batch: int = 5,
         lease: timedelta = timedelta(seconds=60),
         disable_after: timedelta = timedelta(days=5),
         poll_interval: float = 1.0,
@@ -131,6 +132,7 @@ class WebhookDispatcher:
         self.schedule = schedule
         self.gates = gates
         self._workers = workers
+        self._batch = batch
         self._lease = lease
         self._disable_after = disable_after
         self._poll = poll_interval
@@ -173,20 +175,24 @@ class WebhookDispatcher:
         return tried
 
     def step(self, sender: Sender) -> bool:
-        """Claim one due delivery and try it; False when nothing could be claimed."""
+        """Claim a few due deliveries and try them in turn; False when none could be claimed."""
         at = self._clock()
-        claimed = self.outbox.claim(at, self._lease, self.gates.closed(at))
-        if not claimed:
-            return False
-        delivery = claimed[0]
+        claimed = self.outbox.claim(at, self._lease, self.gates.closed(at), self._batch)
+        for delivery in claimed:
+            self._try(sender, delivery)
+        return bool(claimed)
+
+    def _try(self, sender: Sender, delivery: Claimed) -> None:
+        at = self._clock()
         if not self.gates.enter(delivery.webhook_id, at):
+            # The endpoint's slots filled up or its breaker opened: another worker, or later.
             self.outbox.release(delivery.id)
-            return False
+            return
         outcome = sender.send(delivery, at)
         done = self._clock()
         self.gates.leave(delivery.webhook_id, outcome.ok, done)
         self._record(delivery, outcome, done)
-        return True
+        self._nudge()  # a slot is free again: idle workers may take the endpoint's next one
 
     def _record(self, delivery: Claimed, outcome: Outcome, at: datetime) -> None:
         made = delivery.attempts + 1

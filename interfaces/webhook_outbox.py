@@ -32,6 +32,26 @@ RETURNING d.id, d.webhook_id, d.attempts, d.envelope, w.url, w.secret, w.previou
           w.previous_secret_expires_at
 """
 
+# The attempt, the delivery and the endpoint's health (when it started failing without a
+# success since) together, in one round trip.
+_RECORD = """
+WITH attempt AS (
+    INSERT INTO webhook_attempts VALUES (%(id)s, %(n)s, %(at)s, %(code)s, %(ms)s, %(error)s)
+    ON CONFLICT DO NOTHING
+), delivery AS (
+    UPDATE webhook_deliveries SET status = %(status)s, attempts = attempts + 1,
+        next_attempt_at = coalesce(%(next_at)s, next_attempt_at), lease_until = NULL,
+        last_status_code = %(code)s, last_error = %(error)s, updated_at = %(at)s
+    WHERE id = %(id)s
+)
+INSERT INTO webhook_health AS h VALUES (%(webhook)s,
+    CASE WHEN %(ok)s THEN NULL ELSE %(at)s END, CASE WHEN %(ok)s THEN %(at)s END)
+ON CONFLICT (webhook_id) DO UPDATE SET
+    failing_since = CASE WHEN %(ok)s THEN NULL ELSE coalesce(h.failing_since, %(at)s) END,
+    last_success_at = CASE WHEN %(ok)s THEN %(at)s ELSE h.last_success_at END
+RETURNING failing_since
+"""
+
 
 @dataclass(frozen=True)
 class Claimed:
@@ -93,46 +113,24 @@ class DeliveryOutbox:
     def record(
         self, claimed: Claimed, outcome: Outcome, at: datetime, next_at: datetime | None
     ) -> datetime | None:
-        """Store the attempt and the delivery's new state; return since when the endpoint has
-        been failing without a success (None after a success)."""
+        """Store the attempt, the delivery's new state and the endpoint's health in ONE
+        statement; return since when the endpoint has been failing (None after a success)."""
         status = "succeeded" if outcome.ok else "dead" if next_at is None else "failed"
-        with self._pool.connection() as conn, conn.transaction():
-            conn.execute(
-                "INSERT INTO webhook_attempts VALUES (%s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT DO NOTHING",
-                (
-                    claimed.id,
-                    claimed.attempts + 1,
-                    at,
-                    outcome.status_code,
-                    outcome.latency_ms,
-                    outcome.error,
-                ),
-            )
-            conn.execute(
-                "UPDATE webhook_deliveries SET status = %s, attempts = attempts + 1,"
-                " next_attempt_at = coalesce(%s, next_attempt_at), lease_until = NULL,"
-                " last_status_code = %s, last_error = %s, updated_at = %s WHERE id = %s",
-                (status, next_at, outcome.status_code, outcome.error, at, claimed.id),
-            )
-            return self._health(conn, claimed.webhook_id, outcome.ok, at)
-
-    @staticmethod
-    def _health(conn: Any, webhook: UUID, ok: bool, at: datetime) -> datetime | None:
-        if ok:
-            conn.execute(
-                "INSERT INTO webhook_health VALUES (%s, NULL, %s) ON CONFLICT (webhook_id)"
-                " DO UPDATE SET failing_since = NULL, last_success_at = excluded.last_success_at",
-                (webhook, at),
-            )
-            return None
-        row = conn.execute(
-            "INSERT INTO webhook_health VALUES (%s, %s, NULL) ON CONFLICT (webhook_id)"
-            " DO UPDATE SET failing_since = coalesce(webhook_health.failing_since,"
-            " excluded.failing_since) RETURNING failing_since",
-            (webhook, at),
-        ).fetchone()
-        return row[0] if row else at
+        params = {
+            "id": claimed.id,
+            "n": claimed.attempts + 1,
+            "at": at,
+            "code": outcome.status_code,
+            "ms": outcome.latency_ms,
+            "error": outcome.error,
+            "status": status,
+            "next_at": next_at,
+            "webhook": claimed.webhook_id,
+            "ok": outcome.ok,
+        }
+        with self._pool.connection() as conn:
+            row = conn.execute(_RECORD, params).fetchone()
+        return None if outcome.ok else (row[0] if row else at)
 
     def forget_failures(self, webhook: UUID) -> None:
         """Start counting continuous failure afresh (after the webhook was disabled)."""

@@ -21,6 +21,7 @@ class Received:
     webhook_id: str
     payload: dict[str, Any]
     headers: dict[str, str]
+    body: bytes = b""
     at: float = field(default_factory=time.monotonic)
 
 
@@ -76,7 +77,7 @@ class Receiver:
             with self._lock:
                 self.rejected.append(str(error))
             return 400, {}
-        got = Received(lowered["webhook-id"], payload, lowered)
+        got = Received(lowered["webhook-id"], payload, lowered, body)
         with self._lock:
             self.received.append(got)
         if self.answer is not None:
