@@ -10,7 +10,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.error import InvalidValue, NotFound
 from domain.value import bounded_text
 
-SCOPES = frozenset({"tasks:read", "tasks:write", "profile:read"})
+SCOPES = frozenset({"tasks:read", "tasks:write", "profile:read", "webhooks:read", "webhooks:write"})
 
 
 class ApiKeyNotFound(NotFound):

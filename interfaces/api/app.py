@@ -35,6 +35,7 @@ from interfaces.api.routes import (
     ws,
 )
 from interfaces.api.routes import history as task_history
+from interfaces.api.routes import webhooks as webhook_endpoints
 from interfaces.bootstrap import API_KEYS, SESSIONS, USERS, Container
 
 DESCRIPTION = """Ledgerflow: an event-sourced backend for orchestrating work.
@@ -129,6 +130,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     app.include_router(task_history.router)
     app.include_router(audit.router)
     app.include_router(webhook_deliveries.router)
+    app.include_router(webhook_endpoints.router)
     app.add_middleware(
         RateLimit,
         rate=settings.rate_limit,

@@ -6,6 +6,7 @@ the thread pool, a hop per dependency that cost ~40 ms per request under load (m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
@@ -25,6 +26,7 @@ from projections.api_key import ApiKeyQueries
 from projections.session import SessionQueries
 from projections.task import TaskQueries
 from projections.user import UserQueries
+from projections.webhook import WebhookQueries
 
 _authorization = APIKeyHeader(
     name="Authorization",
@@ -66,6 +68,11 @@ async def session_queries(request: Request) -> SessionQueries:
 async def api_key_queries(request: Request) -> ApiKeyQueries:
     """The API keys read model."""
     return _built(request).api_keys
+
+
+async def webhook_queries(request: Request) -> WebhookQueries:
+    """The webhooks read model."""
+    return _built(request).webhooks
 
 
 async def principals(request: Request) -> Principals:
@@ -120,6 +127,8 @@ def _scope_of(request: Request) -> str:
     path, method = getattr(route, "path", ""), request.method
     if path.startswith("/api/v1/tasks"):
         return "tasks:read" if method == "GET" else "tasks:write"
+    if path.startswith("/api/v1/webhooks"):
+        return "webhooks:read" if method == "GET" else "webhooks:write"
     if method == "GET" and path in ("/me", "/api/v1/auth/me"):
         return "profile:read"
     return "session-only"  # no key has it: account and admin routes need a real sign-in
@@ -157,6 +166,25 @@ async def min_position(
     return max(header or 0, query or 0) or None
 
 
+@dataclass(frozen=True)
+class Paging:
+    """The page a list asks for, as ``limit``/``offset`` (``page``/``per_page`` accepted too)."""
+
+    limit: int
+    offset: int
+
+
+async def paging(
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    page: Annotated[int | None, Query(ge=1, description="1-based page (with per_page)")] = None,
+    per_page: Annotated[int | None, Query(ge=1, le=200)] = None,
+) -> Paging:
+    """``limit`` and ``offset`` of a list request; ``page``/``per_page`` win when given."""
+    limit = per_page or limit
+    return Paging(limit, offset if page is None else (page - 1) * limit)
+
+
 LedgerDep = Annotated[Ledger, Depends(ledger)]
 TasksDep = Annotated[TaskQueries, Depends(task_queries)]
 ConsistencyDep = Annotated[Consistency, Depends(consistency)]
@@ -168,5 +196,7 @@ UsersDep = Annotated[UserQueries, Depends(user_queries)]
 PrincipalsDep = Annotated[Principals, Depends(principals)]
 SessionsDep = Annotated[SessionQueries, Depends(session_queries)]
 ApiKeysDep = Annotated[ApiKeyQueries, Depends(api_key_queries)]
+WebhooksDep = Annotated[WebhookQueries, Depends(webhook_queries)]
 Context = Annotated[CommandContext, Depends(command_context)]
 MinPosition = Annotated[int | None, Depends(min_position)]
+PagingDep = Annotated[Paging, Depends(paging)]

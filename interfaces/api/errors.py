@@ -29,6 +29,7 @@ from application.error import (
 )
 from domain.error import Conflict, DomainError, InvalidValue, NotFound
 from domain.user import UsernameTaken
+from interfaces.webhook_guard import UnsafeWebhookURL
 from projections.watch import ProjectionNotCaughtUp
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class TooManyAttempts(Exception):
 STATUS: dict[type[Exception], tuple[int, str]] = {
     InvalidValue: (422, "INVALID_VALUE"),
     WeakPassword: (422, "WEAK_PASSWORD"),
+    UnsafeWebhookURL: (422, "UNSAFE_WEBHOOK_URL"),
     UsernameTaken: (400, "USERNAME_TAKEN"),  # Behflow: "400 Bad Request: Username already exists"
     NotFound: (404, "NOT_FOUND"),
     StaleVersion: (412, "STALE_VERSION"),

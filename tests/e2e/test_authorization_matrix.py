@@ -52,6 +52,12 @@ ROUTES = {
     ("post", "/api/v1/auth/mfa/setup"): AUTHENTICATED,
     ("post", "/api/v1/auth/mfa/verify"): AUTHENTICATED,
     ("post", "/api/v1/auth/mfa/disable"): AUTHENTICATED,
+    ("get", "/api/v1/webhooks"): AUTHENTICATED,
+    ("post", "/api/v1/webhooks"): WRITER,
+    ("get", "/api/v1/webhooks/{webhook_id}"): OWNER_READER,
+    ("put", "/api/v1/webhooks/{webhook_id}"): OWNER_WRITER,
+    ("delete", "/api/v1/webhooks/{webhook_id}"): OWNER_WRITER,
+    ("post", "/api/v1/webhooks/{webhook_id}/rotate-secret"): OWNER_WRITER,
 }
 PROFILE_READ = {("get", "/me"), ("get", "/api/v1/auth/me")}
 BODIES = {
@@ -64,6 +70,8 @@ BODIES = {
     ("post", "/api/v1/api-keys"): {"name": "probe", "scopes": ["tasks:read"]},
     ("post", "/api/v1/auth/mfa/verify"): {"code": "000000"},
     ("post", "/api/v1/auth/mfa/disable"): {"code": "000000"},
+    ("post", "/api/v1/webhooks"): {"url": "http://127.0.0.1:9/hook", "events": ["task.*"]},
+    ("put", "/api/v1/webhooks/{webhook_id}"): {"description": "probe"},
 }
 PASSWORD = "correct-horse-9"
 
@@ -96,6 +104,12 @@ class World:
         self.viewer = self.login("matrix_viewer")
         task = httpx.post(f"{base_url}/api/v1/tasks", json={"name": "owned"}, headers=self.owner)
         self.task_id = task.json()["task_id"]
+        hook = httpx.post(
+            f"{base_url}/api/v1/webhooks",
+            json={"url": "http://127.0.0.1:9/owned", "events": ["task.*"]},
+            headers=self.owner,
+        )
+        self.webhook_id = hook.json()["webhook_id"]
         self.owner_id = httpx.get(f"{base_url}/me", headers=self.owner).json()["user_id"]
         deactivated = self.account("matrix_deactivated")
         deactivated_id = httpx.get(f"{base_url}/me", headers=deactivated).json()["user_id"]
@@ -145,6 +159,7 @@ class World:
             path.replace("{task_id}", self.task_id)
             .replace("{user_id}", self.owner_id)
             .replace("{api_key_id}", self.key_id)
+            .replace("{webhook_id}", self.webhook_id)
         )
         return httpx.request(
             method, f"{self.base_url}{url}", headers=headers, json=BODIES.get((method, path))
@@ -205,6 +220,11 @@ def test_a_member_gets_403_on_every_admin_route(world, routes):
 def test_the_owner_can_still_read_the_task(world):
     answer = world.call("get", "/api/v1/tasks/{task_id}", world.owner)
     assert answer.status_code == 200 and answer.json()["name"] == "owned"
+
+
+def test_the_owners_webhook_is_unchanged_by_the_probes(world):
+    answer = world.call("get", "/api/v1/webhooks/{webhook_id}", world.owner)
+    assert answer.status_code == 200 and answer.json()["version"] == 1
 
 
 def test_an_api_key_without_the_scope_is_403_everywhere_but_its_scope(world, routes):

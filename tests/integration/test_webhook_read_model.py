@@ -8,8 +8,9 @@ import pytest
 
 from application.context import CommandContext
 from application.webhooks import open_secret
-from interfaces.bootstrap import WEBHOOKS
+from interfaces.bootstrap import WEBHOOKS, conninfo
 from interfaces.webhook_guard import UnsafeWebhookURL
+from projections.rebuild import Rebuild
 
 URL = "http://127.0.0.1:9/hook"
 
@@ -87,3 +88,27 @@ def test_an_unsafe_url_is_refused_by_the_built_ledger(container):
             CommandContext.for_user(owner), owner, "http://192.168.1.1/", ["*"]
         )
     assert container.ledger.recorder.max_notification_id() in (None, 0)
+
+
+def test_a_rebuild_of_the_webhooks_read_model_is_identical_to_the_live_one(container):
+    owner = uuid4()
+    ctx = CommandContext.for_user(owner)
+    ledger = container.ledger
+    ids = [ledger.create_webhook(ctx, owner, URL, ["*"])[0].aggregate.id for _ in range(4)]
+    ledger.rotate_webhook_secret(ctx, owner, ids[0])
+    ledger.disable_webhook(ids[1], "410")
+    ledger.update_webhook(ctx, owner, ids[2], enabled=False, description="paused")
+    ledger.delete_webhook(ctx, owner, ids[3])
+    settled(container)
+    live = next(r for r in container.runners if r.projection.name == WEBHOOKS)
+    rebuild = Rebuild(
+        conninfo(container.database_url),
+        live.projection,
+        ledger.recorder,
+        ledger.mapper,
+        ledger.recorder.channel_name,
+    )
+    with psycopg.connect(conninfo(container.database_url), autocommit=True) as conn:
+        rebuild.build(conn)
+        swapped = rebuild.swap(conn)
+    assert swapped.identical and swapped.new_rows == 3

@@ -39,3 +39,21 @@ def test_production_starts_with_a_private_secret(monkeypatch):
     monkeypatch.setenv("LEDGERFLOW_ENVIRONMENT", "production")
     monkeypatch.setenv("LEDGERFLOW_SECRET_KEY", "x" * 40)
     assert Settings().environment == "production"
+
+
+@pytest.mark.parametrize(
+    ("given", "hosts"),
+    [
+        ("127.0.0.1, 10.0.0.0/8,hooks.internal", ["127.0.0.1", "10.0.0.0/8", "hooks.internal"]),
+        ('["127.0.0.1", "fd00::/8"]', ["127.0.0.1", "fd00::/8"]),
+        ("", []),
+    ],
+)
+def test_webhook_allowed_hosts_are_comma_separated_or_a_json_list(monkeypatch, given, hosts):
+    monkeypatch.setenv("LEDGERFLOW_WEBHOOK_ALLOWED_HOSTS", given)
+    assert Settings().webhook_allowed_hosts == hosts
+
+
+def test_no_webhook_host_is_allowed_by_default(monkeypatch):
+    monkeypatch.delenv("LEDGERFLOW_WEBHOOK_ALLOWED_HOSTS", raising=False)
+    assert Settings().webhook_allowed_hosts == []

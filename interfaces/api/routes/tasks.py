@@ -18,6 +18,7 @@ from interfaces.api.deps import (
     CurrentUserId,
     LedgerDep,
     MinPosition,
+    PagingDep,
     TasksDep,
     Writer,
 )
@@ -64,18 +65,12 @@ def list_tasks(
     tasks: TasksDep,
     consistency: ConsistencyDep,
     min_position: MinPosition,
+    paging: PagingDep,
     status: TaskStatus | None = None,
     priority: TaskPriority | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    page: Annotated[int | None, Query(ge=1, description="1-based page (with per_page)")] = None,
-    per_page: Annotated[int | None, Query(ge=1, le=200)] = None,
 ) -> Response:
     """The authenticated user's tasks, newest first, filtered by status and priority."""
-    if per_page is not None:
-        limit = per_page
-    if page is not None:
-        offset = (page - 1) * limit
+    limit, offset = paging.limit, paging.offset
     consistency.settle(TASKS, user_id, min_position)
     found = tasks.list(user_id, status and status.value, priority and priority.value, limit, offset)
     page_out = TaskListOut.model_validate(
