@@ -197,10 +197,13 @@ class WebhookDeliveries:
         """Queue one delivery again, now, whatever its state; False if it is not the webhook's."""
         return self._requeue("id = %s", (delivery,), webhook, at) == 1
 
-    def recover(self, webhook: UUID, since: datetime, at: datetime) -> int:
-        """Queue again every failed or dead delivery created since ``since``; how many."""
+    def recover(self, webhook: UUID, since: datetime | None, at: datetime) -> int:
+        """Queue again every failed or dead delivery created since ``since`` (None: all)."""
         return self._requeue(
-            "status IN ('failed', 'dead') AND created_at >= %s", (since,), webhook, at
+            "status IN ('failed', 'dead') AND (%s::timestamptz IS NULL OR created_at >= %s)",
+            (since, since),
+            webhook,
+            at,
         )
 
     def _requeue(self, where: str, params: tuple[Any, ...], webhook: UUID, at: datetime) -> int:

@@ -32,6 +32,7 @@ def server(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         LEDGERFLOW_WEBHOOK_ALLOWED_HOSTS="127.0.0.1",
         LEDGERFLOW_WEBHOOK_RETRY_SCHEDULE="[0, 0.2, 0.2]",
         LEDGERFLOW_WEBHOOK_RETRY_JITTER="0",
+        LEDGERFLOW_WEBHOOK_BREAKER_FAILURES="100",  # the breaker has its own tests
     )
     running = start_server(env, tmp_path_factory.mktemp("server") / "server.log")
     yield running

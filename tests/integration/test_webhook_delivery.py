@@ -339,3 +339,32 @@ def _next_due(database_url: str) -> datetime | None:
         "SELECT min(next_attempt_at) FROM webhook_deliveries WHERE status IN ('pending', 'failed')",
     )
     return found[0][0] if found else None
+
+
+def test_a_slow_endpoint_does_not_hold_up_another(database_url: str) -> None:
+    container = hooks_container(database_url, webhook_endpoint_concurrency=2, webhook_workers=4)
+    slow, fast = Receiver().start(), Receiver().start()
+
+    def stall(_: Any) -> tuple[int, dict[str, str]]:
+        time.sleep(1.0)
+        return 204, {}
+
+    slow.answer = stall
+    try:
+        slow_owner, fast_owner = uuid4(), uuid4()
+        subscribe(container, slow, slow_owner)
+        for n in range(8):
+            container.ledger.create_task(CTX, slow_owner, f"slow {n}")
+        wait_for(lambda: len(slow.received) >= 2)  # the slow endpoint has taken its workers
+        subscribe(container, fast, fast_owner)
+        for n in range(8):
+            container.ledger.create_task(CTX, fast_owner, f"fast {n}")
+        wait_for(lambda: len(fast.received) >= 8)
+        slow_when_fast_done = len(slow.received)
+        wait_for(lambda: len(slow.received) >= 8)
+    finally:
+        container.close()
+        slow.stop()
+        fast.stop()
+    # Eight 1 s answers two at a time take four rounds; the fast endpoint finished within them.
+    assert slow_when_fast_done < 8

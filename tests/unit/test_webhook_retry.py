@@ -111,3 +111,21 @@ def test_a_failed_trial_opens_again_for_twice_as_long() -> None:
     breaker.failed(trial_at)
     assert not breaker.allows(trial_at + timedelta(seconds=59))
     assert breaker.allows(trial_at + timedelta(seconds=61))
+
+
+def test_endpoint_gates_cap_sends_per_endpoint_and_skip_an_open_breaker() -> None:
+    from uuid import uuid4
+
+    from interfaces.webhook_dispatcher import EndpointGates
+
+    gates = EndpointGates(2, lambda: CircuitBreaker(threshold=1, cooldown=timedelta(seconds=30)))
+    busy, other = uuid4(), uuid4()
+    assert gates.enter(busy, T0) and gates.enter(busy, T0)
+    assert not gates.enter(busy, T0)
+    assert gates.closed(T0) == {busy}
+    assert gates.enter(other, T0)
+    gates.leave(other, ok=False, at=T0)
+    assert gates.closed(T0) == {busy, other}
+    assert other not in gates.closed(T0 + timedelta(seconds=31))
+    gates.leave(busy, ok=True, at=T0)
+    assert busy not in gates.closed(T0)

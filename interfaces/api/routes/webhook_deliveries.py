@@ -146,11 +146,12 @@ def retry_delivery(
 @router.post("/{webhook_id}/recover", status_code=status.HTTP_202_ACCEPTED, responses=WRITE)
 def recover(
     webhook_id: UUID,
-    since: AwareDatetime,
     me: Writer,
     deliveries: DeliveriesDep,
     consistency: ConsistencyDep,
+    since: AwareDatetime | None = None,
 ) -> QueuedOut:
-    """Send again every failed or dead delivery created since `since` (ISO 8601 with zone)."""
+    """Send again every failed or dead delivery created since `since` (ISO 8601 with a zone;
+    all of them without it)."""
     _own(deliveries, consistency, webhook_id, me)
     return QueuedOut(queued=deliveries.recover(webhook_id, since, webhook_retry.now()))
