@@ -265,6 +265,7 @@ def webhook_dispatcher(container: Container, **overrides: Any) -> WebhookDispatc
     values: dict[str, Any] = {
         "workers": settings.webhook_workers,
         "lease": timedelta(seconds=settings.webhook_lease_seconds),
+        "send_timeout": timedelta(seconds=settings.webhook_timeout_seconds),
         "disable_after": settings.webhook_disable_after,
         **overrides,
     }

@@ -88,6 +88,15 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Settings:
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError(
+                "LEDGERFLOW_WEBHOOK_LEASE_SECONDS must be longer than"
+                " LEDGERFLOW_WEBHOOK_TIMEOUT_SECONDS (a claim must outlast a send)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         secret = self.secret_key.get_secret_value()
         if self.environment != "development" and (secret == DEFAULT_SECRET or len(secret) < 32):

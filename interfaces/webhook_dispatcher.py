@@ -119,6 +119,7 @@ class WebhookDispatcher:
         *,
         workers: int = 8,
         batch: int = 5,
+        send_timeout: timedelta = timedelta(seconds=10),
         lease: timedelta = timedelta(seconds=60),
         disable_after: timedelta = timedelta(days=5),
         poll_interval: float = 1.0,
@@ -133,6 +134,7 @@ class WebhookDispatcher:
         self.gates = gates
         self._workers = workers
         self._batch = batch
+        self._send_timeout = send_timeout
         self._lease = lease
         self._disable_after = disable_after
         self._poll = poll_interval
@@ -179,13 +181,14 @@ class WebhookDispatcher:
         at = self._clock()
         claimed = self.outbox.claim(at, self._lease, self.gates.closed(at), self._batch)
         for delivery in claimed:
-            self._try(sender, delivery)
+            self._try(sender, delivery, at + self._lease)
         return bool(claimed)
 
-    def _try(self, sender: Sender, delivery: Claimed) -> None:
+    def _try(self, sender: Sender, delivery: Claimed, lease_until: datetime) -> None:
         at = self._clock()
-        if not self.gates.enter(delivery.webhook_id, at):
-            # The endpoint's slots filled up or its breaker opened: another worker, or later.
+        # A send that could outlast the lease might overlap another dispatcher's retake of it.
+        if at + self._send_timeout >= lease_until or not self.gates.enter(delivery.webhook_id, at):
+            # Or the endpoint's slots filled up, or its breaker opened: leave it for later.
             self.outbox.release(delivery.id)
             return
         outcome = sender.send(delivery, at)

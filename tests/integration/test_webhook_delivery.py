@@ -32,7 +32,8 @@ FAST = {
     "webhook_allowed_hosts": ["127.0.0.1"],
     "webhook_retry_schedule": [0, 0.2, 0.2],
     "webhook_retry_jitter": 0,
-    "webhook_lease_seconds": 2,
+    "webhook_lease_seconds": 3,
+    "webhook_timeout_seconds": 2,
 }
 
 
@@ -265,6 +266,7 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing(
         "LEDGERFLOW_SECRET_KEY": TEST_SECRET,
         "LEDGERFLOW_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
         "LEDGERFLOW_WEBHOOK_LEASE_SECONDS": "2",
+        "LEDGERFLOW_WEBHOOK_TIMEOUT_SECONDS": "1",
         "LEDGERFLOW_LOG_LEVEL": "warning",
     }
     worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)

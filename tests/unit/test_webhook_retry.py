@@ -129,3 +129,18 @@ def test_endpoint_gates_cap_sends_per_endpoint_and_skip_an_open_breaker() -> Non
     assert other not in gates.closed(T0 + timedelta(seconds=31))
     gates.leave(busy, ok=True, at=T0)
     assert busy not in gates.closed(T0)
+
+
+def test_webhook_settings_read_a_json_schedule_an_iso_duration_and_refuse_a_short_lease(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from interfaces.settings import Settings
+
+    monkeypatch.setenv("LEDGERFLOW_WEBHOOK_RETRY_SCHEDULE", "[0, 1.5, 60]")
+    monkeypatch.setenv("LEDGERFLOW_WEBHOOK_DISABLE_AFTER", "P2D")
+    settings = Settings()
+    assert settings.webhook_retry_schedule == [0, 1.5, 60]
+    assert settings.webhook_disable_after == timedelta(days=2)
+    monkeypatch.setenv("LEDGERFLOW_WEBHOOK_LEASE_SECONDS", "5")
+    with pytest.raises(ValueError, match="LEASE"):
+        Settings()
