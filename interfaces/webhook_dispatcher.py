@@ -186,9 +186,10 @@ class WebhookDispatcher:
 
     def _try(self, sender: Sender, delivery: Claimed, lease_until: datetime) -> None:
         at = self._clock()
-        # A send that could outlast the lease might overlap another dispatcher's retake of it.
-        if at + self._send_timeout >= lease_until or not self.gates.enter(delivery.webhook_id, at):
-            # Or the endpoint's slots filled up, or its breaker opened: leave it for later.
+        # Not when stopping, nor a send that could outlast the lease (another dispatcher may
+        # retake it then), nor past the endpoint's slots or its open breaker: leave it for later.
+        late = at + self._send_timeout >= lease_until
+        if self._stop.is_set() or late or not self.gates.enter(delivery.webhook_id, at):
             self.outbox.release(delivery.id)
             return
         outcome = sender.send(delivery, at)
@@ -224,6 +225,8 @@ class WebhookDispatcher:
                     continue
             except (psycopg.Error, OSError) as error:
                 log.warning("webhook dispatcher: %s; retrying", error)
+            except Exception:  # a worker must outlive any one delivery's surprise
+                log.exception("webhook dispatcher: unexpected error; carrying on")
             with self._news:
                 if self._generation == seen:
                     self._news.wait(self._poll)
