@@ -16,6 +16,8 @@ never rebuilt (a rebuild would send everything again).
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4, uuid5
@@ -27,7 +29,7 @@ from psycopg_pool import ConnectionPool
 
 from projections.envelope import envelope, event_type
 from projections.event_feed import type_matcher
-from projections.readers import Owners
+from projections.readers import Owners, owner_named_by
 
 WEBHOOK_DELIVERIES = "webhook_deliveries"
 STATUSES = ("pending", "failed", "succeeded", "dead")
@@ -64,6 +66,29 @@ def delivery_id(webhook_id: UUID, event_id: UUID) -> UUID:
     return uuid5(webhook_id, str(event_id))
 
 
+# One statement per event, no round trip (the group applies events in a pipeline): the
+# candidates (enabled webhooks whose patterns match the type, ids computed here) are kept when
+# their owner is the event's reader, named by the event or found in the owners table.
+_FAN_OUT = """
+INSERT INTO webhook_deliveries (id, webhook_id, event_id, position, event_type, envelope,
+                                next_attempt_at, created_at, updated_at)
+SELECT c.id, c.webhook_id, %(event)s, %(position)s, %(type)s, %(envelope)s, %(at)s, %(at)s, %(at)s
+FROM unnest(%(ids)s::uuid[], %(webhooks)s::uuid[], %(owners)s::uuid[]) AS c(id, webhook_id, owner)
+WHERE c.owner = coalesce(%(named)s::uuid,
+    (SELECT owner_id FROM webhook_deliveries_owners WHERE aggregate_id = %(aggregate)s))
+ON CONFLICT (id) DO NOTHING
+"""
+
+
+@dataclass(frozen=True)
+class Target:
+    """An enabled webhook as the fan-out knows it."""
+
+    webhook_id: UUID
+    owner_id: UUID
+    matches: re.Pattern[str]
+
+
 class WebhookDeliveryProjection:
     """Fans every readable event out into ``webhook_deliveries``."""
 
@@ -72,49 +97,76 @@ class WebhookDeliveryProjection:
 
     def __init__(self) -> None:
         self.owners = Owners(f"{WEBHOOK_DELIVERIES}_owners")
+        # The enabled webhooks, read from ``webhook_targets`` (only this projection writes it)
+        # when the runner takes the projection and whenever a batch is applied again after a
+        # failure (a position not above the last one seen), so it never holds rolled-back state.
+        self._targets: list[Target] | None = None
+        self._last = 0
 
     def create_tables(self, cur: psycopg.Cursor[Any]) -> None:
         """The targets, deliveries, attempts and health tables and the owners table."""
         for statement in TABLES:
             cur.execute(statement)
         self.owners.create_table(cur)
+        self._targets = None
 
     def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
-        """Follow webhook changes, then insert a delivery per matching webhook of the owner."""
+        """Follow webhook changes, then insert a delivery per matching webhook of the reader."""
+        if self._targets is None or position <= self._last:
+            self._targets = _load_targets(cur)
+        self._last = position
         kind = event_type(domain_event)
         if kind.startswith("webhook."):
             _follow_webhook(cur, kind, domain_event)
-        reader = self.owners.reader_of(cur, domain_event)
-        if reader is None:
-            return
-        targets = cur.execute(
-            "SELECT webhook_id, events FROM webhook_targets WHERE owner_id = %s AND enabled",
-            (reader,),
-        ).fetchall()
-        matching = [w for w, patterns in targets if type_matcher(patterns).fullmatch(kind)]
-        if not matching:
-            return
+            self._targets = None  # read again, with this change, at the next event
+        named = owner_named_by(domain_event)
+        if named is not None:
+            cur.execute(
+                "INSERT INTO webhook_deliveries_owners VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (domain_event.originator_id, named),
+            )
+        targets = self._targets if self._targets is not None else _load_targets(cur)
+        candidates = [
+            t
+            for t in targets
+            if t.matches.fullmatch(kind) and (named is None or t.owner_id == named)
+        ]
+        if candidates:
+            self._fan_out(cur, domain_event, position, kind, named, candidates)
+
+    @staticmethod
+    def _fan_out(
+        cur: psycopg.Cursor[Any],
+        domain_event: Any,
+        position: int,
+        kind: str,
+        named: UUID | None,
+        candidates: list[Target],
+    ) -> None:
         out = envelope(domain_event, position)
         event = UUID(out["event_id"])
-        cur.executemany(
-            "INSERT INTO webhook_deliveries (id, webhook_id, event_id, position, event_type,"
-            " envelope, next_attempt_at, created_at, updated_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-            [
-                (
-                    delivery_id(webhook, event),
-                    webhook,
-                    event,
-                    position,
-                    kind,
-                    Jsonb(out),
-                    domain_event.timestamp,
-                    domain_event.timestamp,
-                    domain_event.timestamp,
-                )
-                for webhook in matching
-            ],
+        cur.execute(
+            _FAN_OUT,
+            {
+                "event": event,
+                "position": position,
+                "type": kind,
+                "envelope": Jsonb(out),
+                "at": domain_event.timestamp,
+                "ids": [delivery_id(t.webhook_id, event) for t in candidates],
+                "webhooks": [t.webhook_id for t in candidates],
+                "owners": [t.owner_id for t in candidates],
+                "named": named,
+                "aggregate": domain_event.originator_id,
+            },
         )
+
+
+def _load_targets(cur: psycopg.Cursor[Any]) -> list[Target]:
+    rows = cur.execute(
+        "SELECT webhook_id, owner_id, events FROM webhook_targets WHERE enabled"
+    ).fetchall()
+    return [Target(w, o, type_matcher(patterns)) for w, o, patterns in rows]
 
 
 def _follow_webhook(cur: psycopg.Cursor[Any], kind: str, e: Any) -> None:
@@ -123,7 +175,7 @@ def _follow_webhook(cur: psycopg.Cursor[Any], kind: str, e: Any) -> None:
     if kind == "webhook.created":
         cur.execute(
             "INSERT INTO webhook_targets VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (webhook, e.owner_id, list(e.events), bool(getattr(e, "enabled", True))),
+            (webhook, e.owner_id, list(e.events), getattr(e, "enabled", True)),
         )
     elif kind == "webhook.updated":
         changes = dict(getattr(e, "changes", {}) or {})

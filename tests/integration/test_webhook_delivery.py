@@ -34,6 +34,7 @@ FAST = {
     "webhook_retry_jitter": 0,
     "webhook_lease_seconds": 3,
     "webhook_timeout_seconds": 2,
+    "webhook_breaker_failures": 100,  # the breaker has unit tests and the slow-endpoint test
 }
 
 
@@ -211,20 +212,25 @@ def test_a_410_disables_the_webhook_with_an_event(hooks: Container, receiver: Re
 
 
 def test_an_endpoint_failing_for_longer_than_allowed_is_disabled(
-    hooks: Container, receiver: Receiver
+    database_url: str, receiver: Receiver
 ) -> None:
+    # Six attempts at least 0.2 s apart span at least 1 s: more than the 0.5 s allowed.
+    hooks = hooks_container(
+        database_url, webhook_dispatcher=False, webhook_retry_schedule=[0] + [0.2] * 5
+    )
     owner = uuid4()
     hook = subscribe(hooks, receiver, owner)
     receiver.status = 503
-    for n in range(2):
-        hooks.ledger.create_task(CTX, owner, f"t{n}")
+    hooks.ledger.create_task(CTX, owner, "t")
     fanned_out(hooks)
     dispatcher = webhook_dispatcher(hooks, disable_after=timedelta(seconds=0.5))
     try:
         wait_for(lambda: (dispatcher.run_once(), not _enabled(hooks, owner, hook))[1])
+        reason = hooks.ledger.get_webhook(owner, hook).disabled_reason or ""
     finally:
         dispatcher.stop()
-    assert "failing continuously" in (hooks.ledger.get_webhook(owner, hook).disabled_reason or "")
+        hooks.close()
+    assert "failing continuously" in reason
 
 
 def _enabled(container: Container, owner: UUID, hook: UUID) -> bool:
