@@ -159,7 +159,7 @@ class WebhookDispatcher:
     def stop(self) -> None:
         """Finish the sends in flight and stop."""
         self._stop.set()
-        self._nudge()
+        self._nudge(everyone=True)
         for thread in self._threads:
             thread.join(timeout=15)
         self._threads.clear()
@@ -180,6 +180,8 @@ class WebhookDispatcher:
         """Claim a few due deliveries and try them in turn; False when none could be claimed."""
         at = self._clock()
         claimed = self.outbox.claim(at, self._lease, self.gates.closed(at), self._batch)
+        if claimed:
+            self._nudge()  # there may be more: let another worker look while these go out
         for delivery in claimed:
             self._try(sender, delivery, at + self._lease)
         return bool(claimed)
@@ -231,10 +233,11 @@ class WebhookDispatcher:
                 if self._generation == seen:
                     self._news.wait(self._poll)
 
-    def _nudge(self) -> None:
+    def _nudge(self, everyone: bool = False) -> None:
+        # One idle worker is enough: one that finds work nudges the next after each send.
         with self._news:
             self._generation += 1
-            self._news.notify_all()
+            self._news.notify_all() if everyone else self._news.notify()
 
     def _listen(self) -> None:
         # Wake the workers when the fan-out commits new deliveries or a route queues some.
