@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -14,6 +15,9 @@ from psycopg_pool import ConnectionPool
 from application.credential import CredentialVault
 from application.ledger import Ledger
 from application.token import TokenIssuer
+from application.webhook_retry import CircuitBreaker, RetrySchedule
+from application.webhooks import open_secret
+from domain.webhook import WebhookNotFound
 from interfaces import event_store
 from interfaces.bus import EventBus, LocalBus, RedisBus
 from interfaces.embedded_postgres import EmbeddedPostgres
@@ -21,7 +25,14 @@ from interfaces.event_chain import ChainSealer
 from interfaces.postgres_bus import PostgresBus
 from interfaces.relay import EventRelay, RelayRunner
 from interfaces.settings import Settings
+from interfaces.webhook_dispatcher import (
+    EndpointGates,
+    Sender,
+    WebhookDispatcher,
+    http_client,
+)
 from interfaces.webhook_guard import check_url
+from interfaces.webhook_outbox import DeliveryOutbox
 from projections.api_key import ApiKeyProjection, ApiKeyQueries
 from projections.audit import AuditLog
 from projections.event_feed import EventFeed, EventFeedProjection
@@ -31,6 +42,7 @@ from projections.task import TaskProjection, TaskQueries
 from projections.user import UserProjection, UserQueries
 from projections.watch import PositionWatch
 from projections.webhook import WebhookProjection, WebhookQueries
+from projections.webhook_delivery import WebhookDeliveries, WebhookDeliveryProjection
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +86,7 @@ def projections() -> list[Projection]:
         ApiKeyProjection(API_KEYS),
         EventFeedProjection(EVENT_FEED),
         WebhookProjection(WEBHOOKS),
+        WebhookDeliveryProjection(),
     ]
 
 
@@ -107,6 +120,7 @@ class Container:
     runners: list[ProjectionRunner]
     events: EventFeed
     bus: EventBus
+    webhook_deliveries: WebhookDeliveries
     embedded: EmbeddedPostgres | None = None
     _started: list[Any] = field(default_factory=list)
 
@@ -149,6 +163,15 @@ class Container:
         for follower in [group, *(r for r in self.runners if r not in grouped)]:
             follower.start()
             self._started.append(follower)
+        if self.settings.webhook_dispatcher:
+            self.start_dispatcher()
+
+    def start_dispatcher(self) -> WebhookDispatcher:
+        """Deliver webhooks from this process (beside the projections, or alone)."""
+        dispatcher = webhook_dispatcher(self)
+        dispatcher.start()
+        self._started.append(dispatcher)
+        return dispatcher
 
     def close(self) -> None:
         """Stop background work and release connections (and the embedded server)."""
@@ -217,5 +240,61 @@ def build(settings: Settings | None = None) -> Container:
         runners=runners,
         events=EventFeed(pool, EVENT_FEED),
         bus=bus,
+        webhook_deliveries=WebhookDeliveries(pool),
         embedded=embedded,
+    )
+
+
+def webhook_dispatcher(container: Container, **overrides: Any) -> WebhookDispatcher:
+    """A dispatcher over the container's database, configured by its settings."""
+    settings = container.settings
+    ledger = container.ledger
+    # Losing the last commits in a crash only means sending those deliveries again (at least
+    # once), so the dispatcher's writes need not wait for the disk.
+    pool: ConnectionPool[Any] = ConnectionPool(
+        make_conninfo(
+            conninfo(container.database_url),
+            options="-c timezone=UTC -c synchronous_commit=off",
+        ),
+        min_size=1,
+        max_size=settings.webhook_workers + 1,
+        open=True,
+        name="webhooks",
+    )
+
+    def sender() -> Sender:
+        return Sender(
+            http_client(settings.webhook_timeout_seconds),
+            lambda url: check_url(url, settings.webhook_allowed_hosts),
+            lambda sealed: open_secret(sealed, ledger.credentials),
+        )
+
+    def disable(webhook: UUID, reason: str) -> None:
+        try:
+            ledger.disable_webhook(webhook, reason)
+        except WebhookNotFound:
+            log.info("webhook %s was deleted before it could be disabled", webhook)
+
+    values: dict[str, Any] = {
+        "workers": settings.webhook_workers,
+        "lease": timedelta(seconds=settings.webhook_lease_seconds),
+        "send_timeout": timedelta(seconds=settings.webhook_timeout_seconds),
+        "disable_after": settings.webhook_disable_after,
+        **overrides,
+    }
+    return WebhookDispatcher(
+        DeliveryOutbox(pool),
+        conninfo(container.database_url),
+        sender,
+        disable,
+        RetrySchedule(tuple(settings.webhook_retry_schedule), settings.webhook_retry_jitter),
+        EndpointGates(
+            settings.webhook_endpoint_concurrency,
+            lambda: CircuitBreaker(
+                settings.webhook_breaker_failures,
+                timedelta(seconds=settings.webhook_breaker_cooldown_seconds),
+            ),
+        ),
+        on_close=pool.close,
+        **values,
     )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from application.webhook_retry import DEFAULT_SCHEDULE
 
 DEFAULT_SECRET = "ledgerflow-development-secret-change-me"  # noqa: S105 - refused outside development
 
@@ -52,6 +55,28 @@ class Settings(BaseSettings):
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0, description="WebSocket heartbeat")
     ws_outbox_size: int = Field(default=1000, ge=1, description="events a slow client may lag")
     log_level: str = "info"
+    # Webhook delivery (interfaces/webhook_dispatcher.py)
+    webhook_dispatcher: bool = Field(
+        default=True, description="deliver webhooks where the projections run"
+    )
+    webhook_retry_schedule: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_SCHEDULE),
+        description="delay in seconds before each attempt (JSON list); its length is the attempts",
+    )
+    webhook_retry_jitter: float = Field(default=0.2, ge=0, lt=1, description="± share of a delay")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="per attempt")
+    webhook_workers: int = Field(default=8, ge=1, description="concurrent deliveries per process")
+    webhook_endpoint_concurrency: int = Field(
+        default=4, ge=1, description="concurrent deliveries to one endpoint per process"
+    )
+    webhook_breaker_failures: int = Field(default=5, ge=1, description="failures that open it")
+    webhook_breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
+    webhook_lease_seconds: float = Field(
+        default=60.0, gt=0, description="a claimed delivery is retaken after this"
+    )
+    webhook_disable_after: timedelta = Field(
+        default=timedelta(days=5), description="continuous failure that disables an endpoint"
+    )
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="comma-separated host names, IPs or CIDRs that webhooks may reach although"
@@ -66,6 +91,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Settings:
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError(
+                "LEDGERFLOW_WEBHOOK_LEASE_SECONDS must be longer than"
+                " LEDGERFLOW_WEBHOOK_TIMEOUT_SECONDS (a claim must outlast a send)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -31,6 +31,7 @@ from interfaces.api.routes import (
     tasks,
     tokens,
     users,
+    webhook_deliveries,
     ws,
 )
 from interfaces.api.routes import history as task_history
@@ -128,6 +129,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         app.include_router(router)
     app.include_router(task_history.router)
     app.include_router(audit.router)
+    app.include_router(webhook_deliveries.router)
     app.include_router(webhook_endpoints.router)
     app.add_middleware(
         RateLimit,

@@ -58,6 +58,10 @@ ROUTES = {
     ("put", "/api/v1/webhooks/{webhook_id}"): OWNER_WRITER,
     ("delete", "/api/v1/webhooks/{webhook_id}"): OWNER_WRITER,
     ("post", "/api/v1/webhooks/{webhook_id}/rotate-secret"): OWNER_WRITER,
+    ("get", "/api/v1/webhooks/{webhook_id}/deliveries"): OWNER_READER,
+    ("post", "/api/v1/webhooks/{webhook_id}/test"): OWNER_WRITER,
+    ("post", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): OWNER_WRITER,
+    ("post", "/api/v1/webhooks/{webhook_id}/recover"): OWNER_WRITER,
 }
 PROFILE_READ = {("get", "/me"), ("get", "/api/v1/auth/me")}
 BODIES = {
@@ -160,6 +164,7 @@ class World:
             .replace("{user_id}", self.owner_id)
             .replace("{api_key_id}", self.key_id)
             .replace("{webhook_id}", self.webhook_id)
+            .replace("{delivery_id}", str(uuid.uuid4()))
         )
         return httpx.request(
             method, f"{self.base_url}{url}", headers=headers, json=BODIES.get((method, path))

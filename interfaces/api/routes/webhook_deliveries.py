@@ -1,0 +1,157 @@
+"""A webhook's deliveries: list them, send a test, retry one, recover the failed ones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from pydantic import AwareDatetime, BaseModel
+
+from application import webhook_retry
+from application.principal import Principal
+from domain.webhook import WebhookNotFound
+from interfaces.api.deps import ConsistencyDep, CurrentPrincipal, Writer
+from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
+from interfaces.bootstrap import Container
+from projections.webhook_delivery import WEBHOOK_DELIVERIES, WebhookDeliveries
+
+router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+DeliveryStatus = Literal["pending", "failed", "succeeded", "dead"]
+
+
+class DeliveryNotFound(WebhookNotFound):
+    """No such delivery of this webhook."""
+
+    kind = "webhook delivery"
+
+
+async def _deliveries(request: Request) -> WebhookDeliveries:
+    container: Container = request.app.state.container
+    return container.webhook_deliveries
+
+
+DeliveriesDep = Annotated[WebhookDeliveries, Depends(_deliveries)]
+
+
+class AttemptOut(BaseModel):
+    """One try: when, the answer's status code (none when no answer came), how long it took."""
+
+    n: int
+    at: datetime
+    status_code: int | None
+    latency_ms: float
+    error: str | None
+
+
+class DeliveryOut(BaseModel):
+    """One event for one webhook; ``webhook-id`` on the wire is ``msg_<delivery_id>``."""
+
+    delivery_id: UUID
+    webhook_id: UUID
+    event_id: UUID
+    event_type: str
+    position: int | None
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    attempt_log: list[AttemptOut]
+
+
+class DeliveryListOut(BaseModel):
+    """A page of deliveries, newest first."""
+
+    deliveries: list[DeliveryOut]
+    total: int
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class QueuedOut(BaseModel):
+    """Deliveries queued to be sent now."""
+
+    delivery_id: UUID | None = None
+    queued: int
+
+
+def _own(
+    deliveries: WebhookDeliveries, consistency: ConsistencyDep, webhook_id: UUID, me: Principal
+) -> None:
+    """404 unless the webhook exists and is the caller's (after their own writes are seen)."""
+    consistency.settle(WEBHOOK_DELIVERIES, me.user_id)
+    if deliveries.owner_of(webhook_id) != me.user_id:
+        raise WebhookNotFound(webhook_id)
+
+
+@router.get("/{webhook_id}/deliveries", responses={**AUTHED, 404: NOT_FOUND})
+def list_deliveries(
+    webhook_id: UUID,
+    me: CurrentPrincipal,
+    deliveries: DeliveriesDep,
+    consistency: ConsistencyDep,
+    status: DeliveryStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DeliveryListOut:
+    """The webhook's deliveries, newest first, each with its attempts (status code, latency)."""
+    _own(deliveries, consistency, webhook_id, me)
+    rows, total = deliveries.list(webhook_id, status, limit, offset)
+    return DeliveryListOut(
+        deliveries=[DeliveryOut.model_validate(r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+        has_more=offset + len(rows) < total,
+    )
+
+
+WRITE = {**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND}
+
+
+@router.post("/{webhook_id}/test", status_code=status.HTTP_202_ACCEPTED, responses=WRITE)
+def send_test(
+    webhook_id: UUID, me: Writer, deliveries: DeliveriesDep, consistency: ConsistencyDep
+) -> QueuedOut:
+    """Send a `webhook.test` event to the endpoint now; follow it in the deliveries."""
+    _own(deliveries, consistency, webhook_id, me)
+    sent = deliveries.send_test(webhook_id, f"user:{me.user_id}", webhook_retry.now())
+    return QueuedOut(delivery_id=sent, queued=1)
+
+
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=WRITE,
+)
+def retry_delivery(
+    webhook_id: UUID,
+    delivery_id: UUID,
+    me: Writer,
+    deliveries: DeliveriesDep,
+    consistency: ConsistencyDep,
+) -> QueuedOut:
+    """Send one delivery again now, whatever its state (a dead one gets one more attempt)."""
+    _own(deliveries, consistency, webhook_id, me)
+    if not deliveries.retry(webhook_id, delivery_id, webhook_retry.now()):
+        raise DeliveryNotFound(delivery_id)
+    return QueuedOut(delivery_id=delivery_id, queued=1)
+
+
+@router.post("/{webhook_id}/recover", status_code=status.HTTP_202_ACCEPTED, responses=WRITE)
+def recover(
+    webhook_id: UUID,
+    me: Writer,
+    deliveries: DeliveriesDep,
+    consistency: ConsistencyDep,
+    since: AwareDatetime | None = None,
+) -> QueuedOut:
+    """Send again every failed or dead delivery created since `since` (ISO 8601 with a zone;
+    all of them without it)."""
+    _own(deliveries, consistency, webhook_id, me)
+    return QueuedOut(queued=deliveries.recover(webhook_id, since, webhook_retry.now()))
