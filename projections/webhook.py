@@ -82,6 +82,11 @@ class WebhookProjection(TableProjection):
             "owner_id, created_at DESC, id",
         )
 
+    def apply_batch(self, cur: psycopg.Cursor[Any], events: list[tuple[int, Any]]) -> None:
+        """One by one: webhook events are rare, and a rotation reads the row's current secret."""
+        for position, domain_event in events:
+            self.apply(cur, domain_event, position)
+
     def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
         """Apply one webhook event."""
         handler = self._handlers.get(type(domain_event))
