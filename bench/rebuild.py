@@ -30,9 +30,8 @@ from typing import Any
 from uuid import uuid4
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from bench.run import SECRET, postgres
+from bench.run import SECRET, database_url, postgres
 from domain.task import Task
 from interfaces.bootstrap import TASKS, Container, build, conninfo
 from interfaces.event_chain import ChainSealer, verify
@@ -51,13 +50,6 @@ FIGURES = (
     "verify_events_per_s",
     "swap_seconds",
 )
-
-
-def database(server_url: str, name: str) -> str:
-    """The URL of database ``name`` on the server of ``server_url``."""
-    params: dict[str, Any] = conninfo_to_dict(server_url)
-    params["dbname"] = name
-    return make_conninfo(**params)
 
 
 @contextmanager
@@ -111,7 +103,7 @@ def make_template(server: str, events: int) -> tuple[str, dict[str, float]]:
     name = f"bench_rebuild_{uuid4().hex[:8]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    with container_on(database(server, name)) as container:
+    with container_on(database_url(server, name)) as container:
         rate = fill(container, events)
         live = next(r for r in container.runners if r.projection.name == TASKS)
         started = time.perf_counter()
@@ -205,7 +197,7 @@ def one_run(server: str, template: str, args: argparse.Namespace) -> dict[str, f
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     try:
         with (
-            container_on(database(server, name)) as container,
+            container_on(database_url(server, name)) as container,
             psycopg.connect(conninfo(container.database_url), autocommit=True) as conn,
         ):
             results = {"read_decode_events_per_s": read_and_decode(container, args.batch_size)}

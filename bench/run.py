@@ -75,13 +75,18 @@ def redis_server(given: str | None = None) -> Iterator[str]:
             server.shutdown()
 
 
+def database_url(server_url: str, name: str) -> str:
+    """The URL of database ``name`` on the server of ``server_url``."""
+    params: dict[str, Any] = conninfo_to_dict(server_url)
+    params["dbname"] = name
+    return make_conninfo(**params)
+
+
 def fresh_database(server_url: str) -> str:
     name = f"bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    params: dict[str, Any] = conninfo_to_dict(server_url)
-    params["dbname"] = name
-    return make_conninfo(**params)
+    return database_url(server_url, name)
 
 
 def pgbench_inserts(db_url: str, clients: int, seconds: int) -> float:
