@@ -61,8 +61,8 @@ class Ledger(
     """Command handlers for users (``AccountCommands``) and tasks, written through group commit.
 
     ``check_webhook_url`` is the SSRF guard webhook URLs pass before they are saved (the
-    composition root gives ``interfaces.webhook_guard.check_url``); without it only their syntax
-    is checked.
+    composition root gives ``interfaces.adapters.webhook_guard.check_url``); without it only
+    their syntax is checked.
     """
 
     name = "ledgerflow"

@@ -31,8 +31,8 @@ from application.context import CommandContext
 from bench.load import percentile
 from bench.run import SECRET, fresh_database, postgres, redis_server
 from domain.task import Task
+from interfaces.adapters.bus import CHANNEL
 from interfaces.bootstrap import build, conninfo
-from interfaces.bus import CHANNEL
 from interfaces.settings import Settings
 
 PASSWORD = "bench-password-123"

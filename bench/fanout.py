@@ -157,8 +157,8 @@ def profiled(pid: int, seconds: float, out: Path, enabled: bool) -> Iterator[Non
 
 
 PARTS = (  # where a py-spy sample of the API process belongs: the first marker in its stack
-    ("interfaces/relay.py", "relay (log -> bus)"),
-    ("interfaces/event_chain.py", "hash-chain sealer"),
+    ("interfaces/adapters/relay.py", "relay (log -> bus)"),
+    ("interfaces/adapters/event_chain.py", "hash-chain sealer"),
     ("projections/", "read models"),
     ("interfaces/api/live.py", "WebSocket fan-out"),
     ("websockets/", "WebSocket fan-out"),

@@ -33,8 +33,8 @@ import psycopg
 
 from bench.run import SECRET, database_url, postgres
 from domain.task import Task
+from interfaces.adapters.event_chain import ChainSealer, verify
 from interfaces.bootstrap import TASKS, Container, build, conninfo
-from interfaces.event_chain import ChainSealer, verify
 from interfaces.settings import Settings
 from projections.rebuild import DEFAULT_BATCH_SIZE, Rebuild
 from projections.runner import ProjectionRunner

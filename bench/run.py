@@ -47,7 +47,7 @@ def postgres(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    from interfaces.embedded_postgres import EmbeddedPostgres
+    from interfaces.adapters.embedded_postgres import EmbeddedPostgres
 
     with tempfile.TemporaryDirectory(prefix="ledgerflow-bench-") as tmp:
         server = EmbeddedPostgres(Path(tmp))

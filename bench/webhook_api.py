@@ -21,7 +21,7 @@ from argon2 import PasswordHasher
 from application.context import CommandContext
 from application.credential import CredentialVault
 from application.ledger import Ledger
-from interfaces.webhook_guard import check_url
+from interfaces.adapters.webhook_guard import check_url
 
 ALLOWED = ["127.0.0.1"]
 HOOK = "http://127.0.0.1:9/hook"

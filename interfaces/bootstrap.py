@@ -18,21 +18,21 @@ from application.token import TokenIssuer
 from application.webhook_retry import CircuitBreaker, RetrySchedule
 from application.webhooks import open_secret
 from domain.webhook import WebhookNotFound
-from interfaces import event_store
-from interfaces.bus import EventBus, LocalBus, RedisBus
-from interfaces.embedded_postgres import EmbeddedPostgres
-from interfaces.event_chain import ChainSealer
-from interfaces.postgres_bus import PostgresBus
-from interfaces.relay import EventRelay, RelayRunner
-from interfaces.settings import Settings
-from interfaces.webhook_dispatcher import (
+from interfaces.adapters import event_store
+from interfaces.adapters.bus import EventBus, LocalBus, RedisBus
+from interfaces.adapters.embedded_postgres import EmbeddedPostgres
+from interfaces.adapters.event_chain import ChainSealer
+from interfaces.adapters.postgres_bus import PostgresBus
+from interfaces.adapters.relay import EventRelay, RelayRunner
+from interfaces.adapters.webhook_dispatcher import (
     EndpointGates,
     Sender,
     WebhookDispatcher,
     http_client,
 )
-from interfaces.webhook_guard import check_url
-from interfaces.webhook_outbox import DeliveryOutbox
+from interfaces.adapters.webhook_guard import check_url
+from interfaces.adapters.webhook_outbox import DeliveryOutbox
+from interfaces.settings import Settings
 from projections.api_key import ApiKeyProjection, ApiKeyQueries
 from projections.audit import AuditLog
 from projections.event_feed import EventFeed, EventFeedProjection

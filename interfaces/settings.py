@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0, description="WebSocket heartbeat")
     ws_outbox_size: int = Field(default=1000, ge=1, description="events a slow client may lag")
     log_level: str = "info"
-    # Webhook delivery (interfaces/webhook_dispatcher.py)
+    # Webhook delivery (interfaces/adapters/webhook_dispatcher.py)
     webhook_dispatcher: bool = Field(
         default=True, description="deliver webhooks where the projections run"
     )

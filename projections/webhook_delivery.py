@@ -7,8 +7,8 @@ webhook of that owner whose patterns match, with id ``uuid5(webhook_id, event_id
 webhooks it knows come from the webhook events themselves (``webhook_targets``), so the fan-out
 of an event depends only on the log before it, never on another read model's progress.
 
-The dispatcher (``interfaces/webhook_dispatcher.py``) then works the rows: ``pending`` (never
-tried, or queued again), ``failed`` (the last attempt failed, another is scheduled),
+The dispatcher (``interfaces/adapters/webhook_dispatcher.py``) then works the rows: ``pending``
+(never tried, or queued again), ``failed`` (the last attempt failed, another is scheduled),
 ``succeeded``, ``dead`` (no attempt left, or its webhook was deleted). Every attempt is a row of
 ``webhook_attempts``. Unlike a pure read model these rows also carry delivery state, so they are
 never rebuilt (a rebuild would send everything again).

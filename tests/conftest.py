@@ -46,7 +46,7 @@ def pg_server_url() -> Iterator[str]:
     if given:
         yield given
         return
-    from interfaces.embedded_postgres import EmbeddedPostgres
+    from interfaces.adapters.embedded_postgres import EmbeddedPostgres
 
     # Not under pytest's basetemp: pytest deletes old basetemp dirs when other runs start, and
     # a concurrent run would pull the data directory from under a running server.

@@ -29,7 +29,7 @@ from application.error import (
 )
 from domain.error import Conflict, DomainError, InvalidValue, NotFound
 from domain.user import UsernameTaken
-from interfaces.webhook_guard import UnsafeWebhookURL
+from interfaces.adapters.webhook_guard import UnsafeWebhookURL
 from projections.watch import ProjectionNotCaughtUp
 
 log = logging.getLogger(__name__)

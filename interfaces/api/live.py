@@ -25,8 +25,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from application.api_keys import KEY_PREFIX
 from application.error import InvalidToken
+from interfaces.adapters.bus import EventBus
 from interfaces.bootstrap import Container
-from interfaces.bus import EventBus
 from projections.event_feed import FeedPage, type_matcher
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from websockets.sync.client import ClientConnection
 
-from interfaces.postgres_bus import LISTENER
+from interfaces.adapters.postgres_bus import LISTENER
 from tests.conftest import database_url_for
 from tests.e2e.conftest import server_env, start_server
 from tests.e2e.live_client import events_until, next_of, open_socket, register, subscribe

@@ -6,8 +6,8 @@ import psycopg
 import pytest
 
 from application.context import CommandContext
+from interfaces.adapters.event_chain import ChainSealer, verify
 from interfaces.bootstrap import build, conninfo
-from interfaces.event_chain import ChainSealer, verify
 from tests.conftest import make_settings
 
 CTX = CommandContext(actor="system:test")

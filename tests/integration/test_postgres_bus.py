@@ -12,9 +12,9 @@ import psycopg
 import pytest
 
 from application.context import CommandContext
+from interfaces.adapters.bus import BusUnavailable
+from interfaces.adapters.postgres_bus import LISTENER, NOTIFY_LIMIT, PUBLISHER, PostgresBus
 from interfaces.bootstrap import build, conninfo
-from interfaces.bus import BusUnavailable
-from interfaces.postgres_bus import LISTENER, NOTIFY_LIMIT, PUBLISHER, PostgresBus
 from tests.conftest import make_settings
 from tests.integration.helpers import wait_for
 

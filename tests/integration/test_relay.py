@@ -16,9 +16,9 @@ import redis
 
 from application.context import CommandContext
 from domain.task import Task
+from interfaces.adapters.bus import CHANNEL
+from interfaces.adapters.relay import RELAY
 from interfaces.bootstrap import build
-from interfaces.bus import CHANNEL
-from interfaces.relay import RELAY
 from tests.conftest import TEST_SECRET, make_settings
 from tests.integration.helpers import tracked, wait_for
 

@@ -19,8 +19,8 @@ import pytest
 
 from application.context import CommandContext
 from application.webhook_signing import delivery_id as signing_delivery_id
+from interfaces.adapters.webhook_outbox import DeliveryOutbox
 from interfaces.bootstrap import Container, build, conninfo, webhook_dispatcher
-from interfaces.webhook_outbox import DeliveryOutbox
 from projections.envelope import event_id
 from projections.webhook_delivery import WEBHOOK_DELIVERIES, delivery_id
 from tests.conftest import TEST_SECRET, make_settings

@@ -8,8 +8,8 @@ import pytest
 
 from application.context import CommandContext
 from application.webhooks import open_secret
+from interfaces.adapters.webhook_guard import UnsafeWebhookURL
 from interfaces.bootstrap import WEBHOOKS, conninfo
-from interfaces.webhook_guard import UnsafeWebhookURL
 from projections.rebuild import Rebuild
 
 URL = "http://127.0.0.1:9/hook"

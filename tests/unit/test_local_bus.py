@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from interfaces.bus import LocalBus
+from interfaces.adapters.bus import LocalBus
 
 
 def test_every_listener_gets_messages_published_from_another_thread_in_order():

@@ -16,7 +16,7 @@ from application.webhook_signing import signed_headers
 from application.webhooks import open_secret
 from domain.error import InvalidValue
 from domain.webhook import Webhook, WebhookNotFound
-from interfaces.webhook_guard import UnsafeWebhookURL, check_url
+from interfaces.adapters.webhook_guard import UnsafeWebhookURL, check_url
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 URL = "http://127.0.0.1:9/hook"

@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from interfaces.webhook_guard import UnsafeWebhookURL, check_url
+from interfaces.adapters.webhook_guard import UnsafeWebhookURL, check_url
 
 PUBLIC_V4, PUBLIC_V6 = "93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"
 

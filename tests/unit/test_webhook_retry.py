@@ -116,7 +116,7 @@ def test_a_failed_trial_opens_again_for_twice_as_long() -> None:
 def test_endpoint_gates_cap_sends_per_endpoint_and_skip_an_open_breaker() -> None:
     from uuid import uuid4
 
-    from interfaces.webhook_dispatcher import EndpointGates
+    from interfaces.adapters.webhook_dispatcher import EndpointGates
 
     gates = EndpointGates(2, lambda: CircuitBreaker(threshold=1, cooldown=timedelta(seconds=30)))
     busy, other = uuid4(), uuid4()

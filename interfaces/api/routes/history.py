@@ -9,11 +9,11 @@ from fastapi import APIRouter, Response
 
 from application.history import task_at, task_events
 from application.ledger import Ledger
+from interfaces.adapters.event_store import LedgerflowRecorder
 from interfaces.api.deps import CurrentUserId, LedgerDep
 from interfaces.api.errors import AUTHED, NOT_FOUND
 from interfaces.api.schemas import TaskOut
 from interfaces.api.schemas_history import EventOut, TaskHistoryOut
-from interfaces.event_store import LedgerflowRecorder
 from projections.envelope import envelope
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["history"])

@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from interfaces.cli_audit import events_table, operator
-from interfaces.cli_output import say, terminal
-from interfaces.event_transfer import StoreNotEmpty, export_records, import_lines
+from interfaces.adapters.event_transfer import StoreNotEmpty, export_records, import_lines
+from interfaces.cli.audit import events_table, operator
+from interfaces.cli.output import say, terminal
 from projections.envelope import envelope
 
 events = typer.Typer(help="Read, export and import the event log.", no_args_is_help=True)

@@ -12,9 +12,9 @@ from uuid import UUID
 import psycopg
 import typer
 
+from interfaces.adapters.event_chain import ChainSealer, verify
 from interfaces.bootstrap import Container, build, conninfo
-from interfaces.cli_output import say, table
-from interfaces.event_chain import ChainSealer, verify
+from interfaces.cli.output import say, table
 from interfaces.settings import Settings
 from projections.envelope import envelope, jsonable
 

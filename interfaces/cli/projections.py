@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
+from interfaces.adapters.event_chain import CHAIN
 from interfaces.bootstrap import Container, conninfo
-from interfaces.cli_audit import operator
-from interfaces.cli_output import say, table, terminal
-from interfaces.event_chain import CHAIN
+from interfaces.cli.audit import operator
+from interfaces.cli.output import say, table, terminal
 from projections.rebuild import DEFAULT_BATCH_SIZE, Progress, Rebuild, RebuildRaced
 from projections.runner import Projection
 

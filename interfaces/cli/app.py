@@ -11,8 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
-from interfaces import cli_audit, cli_events, cli_projections
 from interfaces.bootstrap import Container
+from interfaces.cli import audit as cli_audit
+from interfaces.cli import events as cli_events
+from interfaces.cli import projections as cli_projections
 from interfaces.settings import Settings
 
 cli = typer.Typer(

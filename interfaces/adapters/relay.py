@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from interfaces.bus import BusUnavailable, EventBus
+from interfaces.adapters.bus import BusUnavailable, EventBus
 from projections.envelope import envelope
 from projections.readers import Owners
 from projections.runner import ProjectionRunner

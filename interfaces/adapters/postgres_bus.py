@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from interfaces.bus import BusUnavailable
+from interfaces.adapters.bus import BusUnavailable
 
 log = logging.getLogger(__name__)
 CHANNEL = "ledgerflow_live"  # not "ledgerflow_events": the event store NOTIFYs on that one

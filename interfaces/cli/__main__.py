@@ -1,0 +1,5 @@
+"""``python -m interfaces.cli``: the same as the ``ledgerflow`` console script."""
+
+from interfaces.cli.app import main
+
+main()
