@@ -8,16 +8,16 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from application.context import CommandContext
-from application.core import LedgerCore
 from application.error import ConcurrentChange, InvalidCredentials, NotAllowed
+from application.handlers import Handlers
 from application.principal import Principal
 from application.result import Written
 from domain.error import InvalidValue
 from domain.user import AdminSeat, Role, User, Username, UsernameTaken, UserNotFound
 
 
-class AccountCommands(LedgerCore):
-    """Mixed into ``Ledger``: relies on its repository, ``_load`` and ``_commit``."""
+class AccountCommands(Handlers):
+    """The handlers of accounts: registration, roles, deactivation, passwords, profiles."""
 
     def register_user(
         self,

@@ -6,12 +6,16 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
 from application.context import CommandContext
-from application.core import LedgerCore
 from application.error import InvalidToken
+from application.handlers import Handlers
 from domain.api_key import ApiKey, ApiKeyNotFound
+
+if TYPE_CHECKING:
+    from application.ledger import Ledger
 
 KEY_PREFIX = "lf_"
 
@@ -36,8 +40,13 @@ def key_matches(stored_hash: str, secret: str) -> bool:
     return bool(secret) and hmac.compare_digest(stored_hash, key_hash(secret))
 
 
-class ApiKeyCommands(LedgerCore):
-    """Mixed into ``Ledger``: relies on its ``_load`` and ``_commit``."""
+class ApiKeyCommands(Handlers):
+    """The handlers of API keys: create and revoke. ``scopes`` are those a key may be given (the
+    composition root derives them from the features)."""
+
+    def __init__(self, ledger: Ledger, scopes: frozenset[str] = frozenset()) -> None:
+        super().__init__(ledger)
+        self.scopes = scopes
 
     def create_api_key(
         self,
@@ -59,6 +68,7 @@ class ApiKeyCommands(LedgerCore):
             text[:12],
             expires_at,
             datetime.now(UTC),
+            self.scopes,
         )
         return key, text, self._commit(context, key)
 

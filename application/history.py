@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from application.ledger import Ledger
+from application.task import TaskCommands
 from domain.error import InvalidValue
 from domain.task import Task, TaskNotFound
 
@@ -41,7 +42,7 @@ def task_at(
         if not eligible:
             raise TaskNotFound(task_id)
         version = eligible[-1]
-    task = ledger.get_task(owner_id, task_id, version=version)
+    task = ledger[TaskCommands].get_task(owner_id, task_id, version=version)
     if task.version != version:
         raise TaskNotFound(task_id)
     return task

@@ -6,20 +6,21 @@ from uuid import UUID
 
 import pyotp
 
+from application.accounts import AccountCommands
 from application.context import CommandContext
-from application.core import LedgerCore
 from application.error import InvalidCredentials, MfaRequired
+from application.handlers import Handlers
 from domain.user import User
 
 ISSUER = "Ledgerflow"
 
 
-class MfaCommands(LedgerCore):
-    """Mixed into ``Ledger``: relies on its ``credentials``, ``get_user`` and ``_commit``."""
+class MfaCommands(Handlers):
+    """The handlers of multi-factor sign-in."""
 
     def begin_mfa_setup(self, context: CommandContext, user_id: UUID) -> tuple[str, str]:
         """A new TOTP secret (stored sealed) and its otpauth:// URI, until confirmed."""
-        user = self.get_user(user_id)
+        user = self.ledger[AccountCommands].get_user(user_id)
         secret = pyotp.random_base32()
         user.start_mfa_setup(self.credentials.seal_secret(secret))
         self._commit(context, user)
@@ -28,7 +29,7 @@ class MfaCommands(LedgerCore):
 
     def confirm_mfa(self, context: CommandContext, user_id: UUID, code: str) -> None:
         """Turn MFA on with a code from the pending secret."""
-        user = self.get_user(user_id)
+        user = self.ledger[AccountCommands].get_user(user_id)
         if not self._code_is_valid(user, code):
             raise InvalidCredentials()
         user.enable_mfa()
@@ -36,7 +37,7 @@ class MfaCommands(LedgerCore):
 
     def disable_mfa(self, context: CommandContext, user_id: UUID, code: str) -> None:
         """Turn MFA off; needs a current code."""
-        user = self.get_user(user_id)
+        user = self.ledger[AccountCommands].get_user(user_id)
         if not (user.mfa_enabled and self._code_is_valid(user, code)):
             raise InvalidCredentials()
         user.disable_mfa()

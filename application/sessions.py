@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
+from application.accounts import AccountCommands
 from application.context import CommandContext
-from application.core import LedgerCore
 from application.error import InvalidToken
+from application.handlers import Handlers
 from domain.session import Session, SessionNotFound
 from domain.user import User, UserNotFound
 
@@ -28,8 +29,8 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class SessionCommands(LedgerCore):
-    """Mixed into ``Ledger``: relies on its ``_load``, ``_commit`` and ``get_user``."""
+class SessionCommands(Handlers):
+    """The handlers of sessions (refresh tokens, logout)."""
 
     def start_session(self, context: CommandContext, user: User) -> tuple[Session, str]:
         """A new session for an authenticated user and its first refresh token (shown once)."""
@@ -55,7 +56,7 @@ class SessionCommands(LedgerCore):
         ):
             raise InvalidToken()
         try:
-            user = self.get_user(session.user_id)
+            user = self.ledger[AccountCommands].get_user(session.user_id)
         except UserNotFound:
             raise InvalidToken() from None
         if not user.active:

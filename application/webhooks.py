@@ -13,15 +13,19 @@ from __future__ import annotations
 import binascii
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from application.context import CommandContext
-from application.core import LedgerCore
 from application.credential import CredentialVault
+from application.handlers import Handlers
 from application.result import Written
 from application.webhook_signing import new_secret, secret_key
 from domain.error import InvalidValue
 from domain.webhook import Webhook, WebhookNotFound
+
+if TYPE_CHECKING:
+    from application.ledger import Ledger
 
 UrlCheck = Callable[[str], None]
 SECRET_MIN_BYTES, SECRET_MAX_BYTES = 24, 64  # the Standard Webhooks recommendation
@@ -47,9 +51,16 @@ def given_secret(secret: str) -> str:
     return secret
 
 
-class WebhookCommands(LedgerCore):
-    """Mixed into ``Ledger``: relies on its ``credentials``, ``check_webhook_url`` and
-    ``_change`` / ``_commit``."""
+class WebhookCommands(Handlers):
+    """The handlers of webhook endpoints.
+
+    ``check_url`` is the SSRF guard webhook URLs pass before they are saved (the composition root
+    gives ``interfaces.adapters.webhook_guard.check_url``); without it only their syntax is checked.
+    """
+
+    def __init__(self, ledger: Ledger, check_url: UrlCheck | None = None) -> None:
+        super().__init__(ledger)
+        self.check_webhook_url = check_url or (lambda url: None)
 
     def create_webhook(
         self,

@@ -27,6 +27,7 @@ import psycopg
 import redis
 from websockets.sync.client import connect
 
+from application.accounts import AccountCommands
 from application.context import CommandContext
 from bench.load import percentile
 from bench.run import SECRET, fresh_database, postgres, redis_server
@@ -77,7 +78,9 @@ def backlog(container: Any, count: int) -> tuple[str, int]:
     """A user and ``count`` of their tasks; returns the username and the head position."""
     ctx = CommandContext(actor="system:bench")
     username = f"bench_{os.getpid()}"
-    user = container.ledger.register_user(ctx, username, PASSWORD, "B", "E").aggregate
+    user = (
+        container.ledger[AccountCommands].register_user(ctx, username, PASSWORD, "B", "E").aggregate
+    )
     tasks = [Task.create(user.id, f"task {i}", description="x" * 200) for i in range(count)]
     for start in range(0, count, 2000):
         container.ledger.save(*tasks[start : start + 2000])

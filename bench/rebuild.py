@@ -34,11 +34,13 @@ import psycopg
 from bench.run import SECRET, database_url, postgres
 from domain.task import Task
 from interfaces.adapters.event_chain import ChainSealer, verify
-from interfaces.bootstrap import TASKS, Container, build, conninfo
+from interfaces.bootstrap import Container, build, conninfo
 from interfaces.settings import Settings
 from projections.rebuild import DEFAULT_BATCH_SIZE, Rebuild
 from projections.runner import ProjectionRunner
 from projections.task import TaskProjection
+
+TASKS = "tasks"
 
 CHUNK = 25_000  # tasks per COPY transaction
 SHAPES = 2_000

@@ -21,6 +21,8 @@ from argon2 import PasswordHasher
 from application.context import CommandContext
 from application.credential import CredentialVault
 from application.ledger import Ledger
+from application.task import TaskCommands
+from application.webhooks import WebhookCommands
 from interfaces.adapters.webhook_guard import check_url
 
 ALLOWED = ["127.0.0.1"]
@@ -39,14 +41,18 @@ def rate(call: Callable[[], object], count: int) -> float:
 def one_run(commands: int) -> dict[str, float]:
     """One measurement of each figure, on a fresh ledger."""
     vault = CredentialVault("b" * 40, hasher=PasswordHasher(time_cost=1, memory_cost=1024))
-    ledger = Ledger(credentials=vault, check_webhook_url=lambda url: check_url(url, ALLOWED))
+    ledger = Ledger(credentials=vault)
+    ledger.register(WebhookCommands(ledger, lambda url: check_url(url, ALLOWED)))
     owner = uuid4()
     ctx = CommandContext.for_user(owner)
     try:
         return {
-            "create_task": rate(lambda: ledger.create_task(ctx, owner, "t"), commands),
+            "create_task": rate(
+                lambda: ledger[TaskCommands].create_task(ctx, owner, "t"), commands
+            ),
             "create_webhook": rate(
-                lambda: ledger.create_webhook(ctx, owner, HOOK, ["task.*"]), commands
+                lambda: ledger[WebhookCommands].create_webhook(ctx, owner, HOOK, ["task.*"]),
+                commands,
             ),
             "guard_ip_literal": rate(lambda: check_url(HOOK, ALLOWED), commands * 10),
             "guard_resolved_name": rate(lambda: check_url(NAMED, ALLOWED), commands),

@@ -28,6 +28,8 @@ from uuid import uuid4
 import httpx
 
 from application.context import CommandContext
+from application.task import TaskCommands
+from application.webhooks import WebhookCommands
 from bench.events import raw_publish_rate
 from bench.load import percentile
 from bench.run import SECRET, fresh_database, postgres, redis_server
@@ -66,14 +68,14 @@ def wait_until(predicate: Any, timeout: float = 300.0) -> None:
 def paced_latency(container: Container, base: str, count: int, rate: float) -> list[float]:
     """Milliseconds from commit to arrival of ``count`` tasks created at ``rate`` per second."""
     owner = uuid4()
-    container.ledger.create_webhook(CTX, owner, f"{base}/hook", ["task.created"])
+    container.ledger[WebhookCommands].create_webhook(CTX, owner, f"{base}/hook", ["task.created"])
     committed: dict[str, float] = {}
     started = time.perf_counter()
     for i in range(count):
         pause = started + i / rate - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-        task = container.ledger.create_task(CTX, owner, f"paced {i}").aggregate
+        task = container.ledger[TaskCommands].create_task(CTX, owner, f"paced {i}").aggregate
         committed[str(task.id)] = time.time()
     wait_until(lambda: len(arrivals(base)) >= count)
     got = arrivals(base)
@@ -84,7 +86,7 @@ def delivery_rate(container: Container, base: str, count: int) -> float:
     """Deliveries per second of a backlog of ``count`` to one endpoint."""
     httpx.post(f"{base}/reset")
     owner = uuid4()
-    container.ledger.create_webhook(CTX, owner, f"{base}/hook", ["task.created"])
+    container.ledger[WebhookCommands].create_webhook(CTX, owner, f"{base}/hook", ["task.created"])
     tasks = [Task.create(owner, f"backlog {i}") for i in range(count)]
     for start in range(0, count, 2000):
         container.ledger.save(*tasks[start : start + 2000])

@@ -10,8 +10,6 @@ from eventsourcing.domain import Aggregate, event
 from domain.error import InvalidValue, NotFound
 from domain.value import bounded_text
 
-SCOPES = frozenset({"tasks:read", "tasks:write", "profile:read", "webhooks:read", "webhooks:write"})
-
 
 class ApiKeyNotFound(NotFound):
     """No such API key, or not one of the actor's."""
@@ -66,12 +64,14 @@ class ApiKey(Aggregate):
         prefix: str,
         expires_at: datetime | None,
         now: datetime,
+        allowed: frozenset[str],
     ) -> ApiKey:
-        """Check the name, scopes and expiry, and record the key (its hash only)."""
-        unknown = sorted(set(scopes) - SCOPES)
+        """Check the name, scopes (each one of ``allowed``) and expiry, and record the key (its
+        hash only)."""
+        unknown = sorted(set(scopes) - allowed)
         if not scopes or unknown:
-            allowed = ", ".join(sorted(SCOPES))
-            raise InvalidValue("scopes", f"must be a non-empty list of: {allowed}")
+            names = ", ".join(sorted(allowed))
+            raise InvalidValue("scopes", f"must be a non-empty list of: {names}")
         if expires_at is not None and (expires_at.tzinfo is None or expires_at <= now):
             raise InvalidValue("expires_at", "must be a future time with a time zone")
         return cls._create(

@@ -57,6 +57,7 @@ class ApiKeyQueries:
     def __init__(self, pool: ConnectionPool[Any], table: str = "api_keys") -> None:
         self._pool = pool
         self._t = sql.Identifier(table)
+        self.name = table  # the read model a query waits for (read-your-writes)
 
     def lookup(self, key_id: UUID) -> dict[str, Any] | None:
         """What checking a presented key needs (owner, hash, scopes, expiry, revoked)."""

@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from projections.envelope import envelope
-from projections.readers import Owners
+from projections.readers import Owners, ReaderRules
 
 
 def like_pattern(pattern: str) -> str:
@@ -38,11 +38,11 @@ class EventFeedProjection:
 
     topics: tuple[str, ...] = ()  # every event
 
-    def __init__(self, name: str = "event_feed") -> None:
+    def __init__(self, rules: ReaderRules, name: str = "event_feed") -> None:
         self.name = name
         self._t = sql.Identifier(name)
         self._index = sql.Identifier(f"{name}_reader_position")
-        self.owners = Owners(f"{name}_owners")
+        self.owners = Owners(f"{name}_owners", rules)
         self._insert = sql.SQL(
             "INSERT INTO {} VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
         ).format(self._t)
@@ -100,7 +100,7 @@ class EventFeed:
 
     def __init__(self, pool: ConnectionPool[Any], name: str = "event_feed") -> None:
         self._pool = pool
-        self._name = name
+        self.name = name
         self._t = sql.Identifier(name)
 
     def read(
@@ -125,6 +125,6 @@ class EventFeed:
 
     def _tracked(self, conn: psycopg.Connection[Any]) -> int:
         row = conn.execute(
-            "SELECT position FROM ledgerflow_tracking WHERE name = %s", (self._name,)
+            "SELECT position FROM ledgerflow_tracking WHERE name = %s", (self.name,)
         ).fetchone()
         return int(row[0]) if row else 0

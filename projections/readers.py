@@ -1,41 +1,91 @@
-"""Who may read an event: the rule shared by the event feed and the live relay.
+"""Who may read an event: the rules each feature declares, used by the event feed, the relay
+and the webhook fan-out.
 
-Today a task's (and a webhook's) events are readable by its owner, and a user's, a username
-claim's and the admin seat's events by that user. Only creating events name the owner; for the
-later events of an aggregate the owner is remembered in an owners table (written in the caller's
-transaction, so it is exactly once too).
+A feature declares one ``ReaderRule`` per aggregate: the user its creating event names
+(``named_by``) may read every event of that aggregate; ``ReaderRule(Session, None)`` says no user
+reads them (internal events). Only creating events name the reader; for the later events of an
+aggregate it is remembered in an owners table (written in the caller's transaction, so it is exactly
+once too). ``ReaderRules.check`` fails loudly on an event type no rule covers, and a test walks
+every event class of the domain, so a new aggregate cannot silently vanish from the feed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import psycopg
+from eventsourcing.domain import AggregateCreated, AggregateEvent
 from psycopg import sql
 
-from domain.task import Task
-from domain.user import AdminSeat, User, Username
-from domain.webhook import Webhook
+Named = Callable[[Any], Any]
 
 
-def owner_named_by(domain_event: Any) -> UUID | None:
-    """The reader a creating event names itself (None for later events)."""
-    if isinstance(domain_event, (Task.Created, Webhook.Created)):
-        return UUID(str(domain_event.owner_id))
-    if isinstance(domain_event, User.Created):
-        return UUID(str(domain_event.originator_id))
-    if isinstance(domain_event, (Username.Created, AdminSeat.Created)):
-        return UUID(str(domain_event.user_id))
-    return None
+def event_classes(aggregate: type) -> list[type]:
+    """The event classes declared inside an aggregate class (those with a public ``TOPIC``)."""
+    return [
+        value
+        for value in vars(aggregate).values()
+        if isinstance(value, type)
+        and issubclass(value, AggregateEvent)
+        and getattr(value, "TOPIC", None)
+    ]
+
+
+def topic_of(event_class: type) -> str:
+    """The public type of an event class (``task.created``); '' when it has none."""
+    return str(getattr(event_class, "TOPIC", "") or "")
+
+
+@dataclass(frozen=True)
+class ReaderRule:
+    """Who may read the events of ``aggregate``: the user ``named_by(created_event)`` names, or
+    nobody when ``named_by`` is None."""
+
+    aggregate: type
+    named_by: Named | None
+
+    def topics(self) -> list[str]:
+        """The public types of the aggregate's events."""
+        return [topic_of(cls) for cls in event_classes(self.aggregate)]
+
+
+class UncoveredEvent(LookupError):
+    """An event type that no feature's reader rule covers."""
+
+
+class ReaderRules:
+    """Every feature's reader rule, looked up by event class."""
+
+    def __init__(self, rules: Iterable[ReaderRule]) -> None:
+        self.rules = tuple(rules)
+        # By public type: the library re-creates nested event classes, so classes may differ.
+        self._by_topic: dict[str, ReaderRule] = {
+            topic: rule for rule in self.rules for topic in rule.topics()
+        }
+
+    def covers(self, event_class: type) -> bool:
+        """Whether a rule says who reads events of this class."""
+        return topic_of(event_class) in self._by_topic
+
+    def named_by(self, domain_event: Any) -> UUID | None:
+        """The reader a creating event names (None for later events and unread aggregates)."""
+        rule = self._by_topic.get(topic_of(type(domain_event)))
+        if rule is None:
+            raise UncoveredEvent(f"no reader rule covers {type(domain_event).__qualname__}")
+        if rule.named_by is None or not isinstance(domain_event, AggregateCreated):
+            return None
+        return UUID(str(rule.named_by(domain_event)))
 
 
 class Owners:
     """The owner of every aggregate seen so far, in table ``<table>``."""
 
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, rules: ReaderRules) -> None:
         self._t = sql.Identifier(table)
+        self.rules = rules
 
     def create_table(self, cur: psycopg.Cursor[Any]) -> None:
         """Create the owners table."""
@@ -48,7 +98,7 @@ class Owners:
 
     def reader_of(self, cur: psycopg.Cursor[Any], domain_event: Any) -> UUID | None:
         """Who may read ``domain_event``; remembers the owner when the event names one."""
-        named = owner_named_by(domain_event)
+        named = self.rules.named_by(domain_event)
         if named is not None:
             cur.execute(
                 sql.SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(self._t),
@@ -78,7 +128,7 @@ class Owners:
         named_now: list[tuple[UUID, UUID]] = []
         readers: list[UUID | None] = []
         for event in domain_events:
-            named = owner_named_by(event)
+            named = self.rules.named_by(event)
             if named is not None and event.originator_id not in known:
                 known[event.originator_id] = named  # the first owner stays (ON CONFLICT DO NOTHING)
                 named_now.append((event.originator_id, named))

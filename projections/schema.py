@@ -1,5 +1,6 @@
 """Tables shared by every projection: where each one has got to in the log."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -7,15 +8,23 @@ import psycopg
 PROJECTION_CHANNEL = "ledgerflow_projection"
 
 
-def progress_message(names: list[str], position: int) -> str:
-    """The payload NOTIFYed on ``PROJECTION_CHANNEL``: ``name[,name…]:position``."""
-    return f"{','.join(names)}:{position}"
+def progress_message(names: list[str], position: int, changed: Sequence[str] = ()) -> str:
+    """The payload NOTIFYed on ``PROJECTION_CHANNEL``: ``name[,name…]:position``, then
+    ``!name[,name…]`` for the read models whose rows the batch changed (the others only moved)."""
+    moved = f"{','.join(names)}:{position}"
+    return f"{moved}!{','.join(changed)}" if changed else moved
 
 
 def parse_progress(payload: str) -> dict[str, int]:
     """The projections and the position a ``progress_message`` says they have committed."""
-    names, _, position = payload.rpartition(":")
+    names, _, position = payload.partition("!")[0].rpartition(":")
     return dict.fromkeys(names.split(","), int(position))
+
+
+def parse_changed(payload: str) -> set[str]:
+    """The read models a ``progress_message`` says have changed rows."""
+    changed = payload.partition("!")[2]
+    return set(changed.split(",")) if changed else set()
 
 
 def ensure_tracking_table(cur: psycopg.Cursor[Any]) -> None:

@@ -48,6 +48,7 @@ class SessionQueries:
     def __init__(self, pool: ConnectionPool[Any], table: str = "sessions") -> None:
         self._pool = pool
         self._t = sql.Identifier(table)
+        self.name = table  # the read model a query waits for (read-your-writes)
 
     def revoked(self, session_id: UUID) -> bool | None:
         """Whether the session is revoked; None when the read model does not know it yet."""

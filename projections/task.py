@@ -147,6 +147,7 @@ class TaskQueries:
     def __init__(self, pool: ConnectionPool[Any], table: str = "tasks") -> None:
         self._pool = pool
         self._t = sql.Identifier(table)
+        self.name = table  # the read model a query waits for (read-your-writes)
 
     def list(
         self,

@@ -112,6 +112,7 @@ class UserQueries:
     def __init__(self, pool: ConnectionPool[Any], table: str = "users") -> None:
         self._pool = pool
         self._t = sql.Identifier(table)
+        self.name = table  # the read model a query waits for (read-your-writes)
 
     def access(self, user_id: UUID) -> tuple[str, bool] | None:
         """The role and active flag of a user, or None when the read model does not know them."""

@@ -9,7 +9,12 @@ from collections.abc import Callable
 
 import psycopg
 
-from projections.schema import PROJECTION_CHANNEL, parse_progress, tracked_positions
+from projections.schema import (
+    PROJECTION_CHANNEL,
+    parse_changed,
+    parse_progress,
+    tracked_positions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +39,7 @@ class PositionWatch:
         self._reconnect_delay = reconnect_delay
         self._positions: dict[str, int] = {}
         self._changed = threading.Condition()
-        self._listeners: list[Callable[[str, int], None]] = []
+        self._listeners: list[Callable[[set[str]], None]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="position-watch", daemon=True)
 
@@ -47,8 +52,10 @@ class PositionWatch:
         self._stop.set()
         self._thread.join(timeout=5)
 
-    def add_listener(self, listener: Callable[[str, int], None]) -> None:
-        """Call ``listener(name, position)`` whenever a projection commits (in the watch thread)."""
+    def add_listener(self, listener: Callable[[set[str]], None]) -> None:
+        """Call ``listener(names)`` whenever a commit changed rows of the read models ``names``
+        (in the watch thread; commits that only moved a position are not reported), and with
+        every name after a reconnect (what changed meanwhile is unknown)."""
         self._listeners.append(listener)
 
     def position(self, name: str) -> int:
@@ -68,15 +75,15 @@ class PositionWatch:
                     )
                 self._changed.wait(remaining)
 
-    def _advance(self, positions: dict[str, int]) -> None:
+    def _advance(self, positions: dict[str, int], changed: set[str]) -> None:
         with self._changed:
             for name, position in positions.items():
                 if position > self._positions.get(name, 0):
                     self._positions[name] = position
             self._changed.notify_all()
-        for listener in self._listeners:
-            for name, position in positions.items():
-                listener(name, position)
+        if changed:
+            for listener in self._listeners:
+                listener(changed)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -84,10 +91,12 @@ class PositionWatch:
                 with psycopg.connect(self._conninfo, autocommit=True) as conn:
                     conn.execute(f'LISTEN "{PROJECTION_CHANNEL}"')
                     # Read after LISTEN so that no commit falls between the two.
-                    self._advance(tracked_positions(conn))
+                    known = tracked_positions(conn)
+                    self._advance(known, set(known) or {"*"})
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.1):
-                            self._advance(parse_progress(note.payload))
+                            payload = note.payload
+                            self._advance(parse_progress(payload), parse_changed(payload))
             except (psycopg.Error, ValueError) as error:
                 log.warning("position watch: %s; reconnecting", error)
                 self._stop.wait(self._reconnect_delay)

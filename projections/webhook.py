@@ -161,6 +161,7 @@ class WebhookQueries:
     def __init__(self, pool: ConnectionPool[Any], table: str = "webhooks") -> None:
         self._pool = pool
         self._t = sql.Identifier(table)
+        self.name = table  # the read model a query waits for (read-your-writes)
 
     def list(self, owner_id: UUID, limit: int = 50, offset: int = 0) -> WebhookPage:
         """The owner's webhooks, newest first."""

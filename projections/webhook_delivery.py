@@ -29,7 +29,7 @@ from psycopg_pool import ConnectionPool
 
 from projections.envelope import envelope, event_type
 from projections.event_feed import type_matcher
-from projections.readers import Owners, owner_named_by
+from projections.readers import Owners, ReaderRules
 
 WEBHOOK_DELIVERIES = "webhook_deliveries"
 STATUSES = ("pending", "failed", "succeeded", "dead")
@@ -95,8 +95,8 @@ class WebhookDeliveryProjection:
     topics: tuple[str, ...] = ()  # every event may be delivered
     name = WEBHOOK_DELIVERIES
 
-    def __init__(self) -> None:
-        self.owners = Owners(f"{WEBHOOK_DELIVERIES}_owners")
+    def __init__(self, rules: ReaderRules) -> None:
+        self.owners = Owners(f"{WEBHOOK_DELIVERIES}_owners", rules)
         # The enabled webhooks, read from ``webhook_targets`` (only this projection writes it)
         # when the runner takes the projection and whenever a batch is applied again after a
         # failure (a position not above the last one seen), so it never holds rolled-back state.
@@ -119,7 +119,7 @@ class WebhookDeliveryProjection:
         if kind.startswith("webhook."):
             _follow_webhook(cur, kind, domain_event)
             self._targets = None  # read again, with this change, at the next event
-        named = owner_named_by(domain_event)
+        named = self.owners.rules.named_by(domain_event)
         if named is not None:
             cur.execute(
                 "INSERT INTO webhook_deliveries_owners VALUES (%s, %s) ON CONFLICT DO NOTHING",

@@ -19,6 +19,7 @@ import psycopg
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from psycopg import sql
 
+from projections.log_reader import LogReader
 from projections.runner import ProjectionRunner
 from projections.schema import PROJECTION_CHANNEL, progress_message
 
@@ -68,46 +69,40 @@ class ChainSealer(ProjectionRunner):
         recorder: ApplicationRecorder,
         mapper: Mapper[Any],
         events_channel: str,
-        events_table: str,
         batch_size: int = 2000,
+        reader: LogReader | None = None,
     ) -> None:
-        super().__init__(conninfo, ChainTable(), recorder, mapper, events_channel, batch_size)
-        self._events = sql.Identifier(events_table)
+        super().__init__(
+            conninfo, ChainTable(), recorder, mapper, events_channel, batch_size, reader=reader
+        )
 
     def process_batch(self, conn: psycopg.Connection[Any]) -> int:
         """Hash the next batch of events and advance the tracking position in one transaction."""
-        head = self._recorder.max_notification_id() or 0
-        self._head = head
         with conn.transaction(), conn.cursor() as cur:
             row = cur.execute(
                 "SELECT position FROM ledgerflow_tracking WHERE name = %s FOR UPDATE", (CHAIN,)
             ).fetchone()
             position = row[0] if row else 0
-            if position >= head:
-                self._position = position
+            logged = self.reader.read_after(conn, position, self._batch_size)
+            if not logged:
+                self.position = self.head = position
                 return 0
             previous = last_hash(cur, position)
-            rows = cur.execute(
-                sql.SQL(
-                    "SELECT notification_id, originator_id, originator_version, topic, state"
-                    " FROM {} WHERE notification_id > %s AND notification_id <= %s"
-                    " ORDER BY notification_id LIMIT %s"
-                ).format(self._events),
-                (position, head, self._batch_size),
-            ).fetchall()
             sealed = []
-            for event in rows:
-                previous = link(previous, *event)
-                sealed.append((event[0], previous))
+            for e in logged:
+                previous = link(
+                    previous, e.position, e.originator_id, e.originator_version, e.topic, e.state
+                )
+                sealed.append((e.position, previous))
             copy = sql.SQL("COPY {} (position, hash) FROM STDIN").format(
                 sql.Identifier(CHAIN_TABLE)
             )
             with cur.copy(copy) as out:
-                for row in sealed:
-                    out.write_row(row)
-            # Commit order equals id order (the writers' table lock): an id below head that is
-            # missing was deleted, and verify reports it.
-            new_position = rows[-1][0] if len(rows) == self._batch_size else head
+                for sealed_row in sealed:
+                    out.write_row(sealed_row)
+            # Commit order equals id order (the writers' table lock): an id below the last one
+            # read that is missing was deleted, and verify reports it.
+            new_position = logged[-1].position
             cur.execute(
                 "UPDATE ledgerflow_tracking SET position = %s, updated_at = now() WHERE name = %s",
                 (new_position, CHAIN),
@@ -116,7 +111,7 @@ class ChainSealer(ProjectionRunner):
                 "SELECT pg_notify(%s, %s)",
                 (PROJECTION_CHANNEL, progress_message([CHAIN], new_position)),
             )
-        self._position = new_position
+        self.position = self.head = new_position
         return int(new_position - position)
 
 

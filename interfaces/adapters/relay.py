@@ -16,7 +16,7 @@ import psycopg
 
 from interfaces.adapters.bus import BusUnavailable, EventBus
 from projections.envelope import envelope
-from projections.readers import Owners
+from projections.readers import Owners, ReaderRules
 from projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)
@@ -28,10 +28,10 @@ class EventRelay:
 
     topics: tuple[str, ...] = ()  # every event
 
-    def __init__(self, bus: EventBus, name: str = RELAY) -> None:
+    def __init__(self, bus: EventBus, rules: ReaderRules, name: str = RELAY) -> None:
         self.name = name
         self.bus = bus
-        self.owners = Owners(f"{name}_owners")
+        self.owners = Owners(f"{name}_owners", rules)
         self._pending: list[tuple[int, str]] = []
 
     def create_tables(self, cur: psycopg.Cursor[Any]) -> None:
@@ -65,8 +65,8 @@ class RelayRunner(ProjectionRunner):
             try:
                 super().run()
             except BusUnavailable as error:
-                self._active = False
-                self._last_error = str(error)
+                self.active = False
+                self.last_error = str(error)
                 log.warning("relay: %s; retrying in %.1f s", error, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)

@@ -20,23 +20,12 @@ from interfaces.api.deps import bearer
 from interfaces.api.live import LiveHub
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateLimit
-from interfaces.api.routes import (
-    account,
-    api_keys,
-    audit,
-    auth,
-    events,
-    health,
-    mfa,
-    tasks,
-    tokens,
-    users,
-    webhook_deliveries,
-    ws,
-)
-from interfaces.api.routes import history as task_history
-from interfaces.api.routes import webhooks as webhook_endpoints
-from interfaces.bootstrap import API_KEYS, SESSIONS, USERS, Container
+from interfaces.api.routes import audit, events, health, ws
+from interfaces.container import Container
+from interfaces.feature import scope_table
+from projections.api_key import ApiKeyQueries
+from projections.session import SessionQueries
+from projections.user import UserQueries
 
 DESCRIPTION = """Ledgerflow: an event-sourced backend for orchestrating work.
 
@@ -44,6 +33,10 @@ Every change is an immutable event; commands answer with the log `position` that
 and queries wait (briefly) until their read model has applied the caller's own writes.
 Authenticate with `Authorization: Bearer <token>` or the bare token from `POST /login`.
 """
+
+
+# Routes that serve every feature: the events feed, WebSocket, audit and health.
+PLATFORM_ROUTERS = (events.router, health.router, ws.router, audit.router)
 
 
 class RequestId:
@@ -98,14 +91,15 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         positions = LocalPositions()
     else:
         positions = HeadPositions(container.ledger.recorder.max_notification_id)
-    app.state.principals = Principals(
-        container.users,
-        container.sessions,
-        container.api_keys,
-        container.ledger,
-        container.watch,
-        (USERS, SESSIONS, API_KEYS),
+    identity = (
+        container.query(UserQueries),
+        container.query(SessionQueries),
+        container.query(ApiKeyQueries),
     )
+    app.state.principals = Principals(*identity, container.ledger, container.watch)
+    app.state.tokens = container.tokens
+    app.state.audit = container.audit
+    app.state.scopes = scope_table(container.features)
     app.state.consistency = Consistency(
         container.watch, positions, container.settings.read_wait_timeout
     )
@@ -114,23 +108,11 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     )
     errors.install(app)
     app.state.live = LiveHub(container.bus, container.ledger.recorder.max_notification_id)
-    for router in (
-        auth.router,
-        tokens.router,
-        account.router,
-        mfa.router,
-        users.router,
-        api_keys.router,
-        tasks.router,
-        events.router,
-        health.router,
-        ws.router,
-    ):
+    for feature in container.features:
+        for router in feature.routers:
+            app.include_router(router)
+    for router in PLATFORM_ROUTERS:
         app.include_router(router)
-    app.include_router(task_history.router)
-    app.include_router(audit.router)
-    app.include_router(webhook_deliveries.router)
-    app.include_router(webhook_endpoints.router)
     app.add_middleware(
         RateLimit,
         rate=settings.rate_limit,

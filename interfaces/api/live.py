@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from application.api_keys import KEY_PREFIX
 from application.error import InvalidToken
 from interfaces.adapters.bus import EventBus
-from interfaces.bootstrap import Container
+from interfaces.container import Container
 from projections.event_feed import FeedPage, type_matcher
 
 log = logging.getLogger(__name__)

@@ -2,10 +2,12 @@
 
 A token's session (``sid``) must not be revoked (sessions read model, cached the same way).
 
-Role and active state come from the users read model, cached in-process. The cache entry of a user
-is dropped when this instance changes that user, and the whole cache when the users projection
-commits anything (every API instance hears that NOTIFY), so a deactivation or a role change takes
-effect everywhere as soon as the projection applies it. A user the read model does not know yet
+Role and active state come from the users read model, cached in-process, so the hot path makes no
+database lookup. The cache entry of a user is dropped when this instance changes that user, and the
+whole cache when a commit changes rows of the users, sessions or API keys read model (every API
+instance hears that NOTIFY; commits that only move their position do not count), so a
+deactivation, a role change or a revocation takes effect everywhere as soon as the projection
+applies it. A user the read model does not know yet
 (registered a moment ago) is read from the event store.
 """
 
@@ -18,6 +20,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from application.accounts import AccountCommands
 from application.api_keys import key_matches, parse_key
 from application.error import InvalidToken
 from application.ledger import Ledger
@@ -41,7 +44,6 @@ class Principals:
         keys: ApiKeyQueries,
         ledger: Ledger,
         watch: PositionWatch,
-        projections: tuple[str, ...],
     ) -> None:
         self._users = users
         self._sessions = sessions
@@ -51,7 +53,7 @@ class Principals:
         self._cache: dict[UUID, tuple[str, bool]] = {}
         self._revoked: dict[UUID, bool] = {}
         self._lock = threading.Lock()
-        self._projections = projections
+        self._projections = (users.name, sessions.name, keys.name)
         watch.add_listener(self._on_projection)
 
     def cached(self, claims: AccessClaims) -> Principal | None:
@@ -120,7 +122,7 @@ class Principals:
         state = self._users.access(user_id)
         if state is None:
             try:
-                user = self._ledger.get_user(user_id)
+                user = self._ledger[AccountCommands].get_user(user_id)
             except UserNotFound:
                 raise InvalidToken() from None
             state = (user.role, user.active)
@@ -138,8 +140,8 @@ class Principals:
         with self._lock:
             self._revoked.pop(session_id, None)
 
-    def _on_projection(self, name: str, position: int) -> None:
-        if name in self._projections:
+    def _on_projection(self, changed: set[str]) -> None:
+        if "*" in changed or not changed.isdisjoint(self._projections):
             with self._lock:
                 self._cache.clear()
                 self._revoked.clear()

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from domain.user import PERSON_NAME_MAX, Role
+from domain.user import PERSON_NAME_MAX, Role, User
 from interfaces.api.schemas import RegisterIn, StrictIn
 
 
@@ -65,3 +65,15 @@ class PasswordChangeIn(StrictIn):
 
     old_password: str = Field(max_length=1024)
     new_password: str = Field(min_length=1, max_length=1024)
+
+
+def account_out(user: User) -> AccountOut:
+    """A user's account as they and admins see it."""
+    return AccountOut(
+        user_id=user.id,
+        username=user.username,
+        name=user.name,
+        lastname=user.lastname,
+        role=Role(user.role),
+        active=user.active,
+    )

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from application.accounts import AccountCommands
 from interfaces.bootstrap import Container
 from interfaces.cli import audit as cli_audit
 from interfaces.cli import events as cli_events
@@ -148,7 +149,7 @@ def create_user(
 
     container = build(_settings(data_dir))
     try:
-        written = container.ledger.register_user(
+        written = container.ledger[AccountCommands].register_user(
             CommandContext.system("cli"),
             username,
             password,

@@ -89,7 +89,7 @@ def state_command(
         if not events:
             say(f"{aggregate_id} did not exist then", error=True)
             raise typer.Exit(1)
-        aggregate = container.ledger.repository.get(
+        aggregate: Any = container.ledger.repository.get(
             aggregate_id, version=events[-1].originator_version
         )
     state = {

@@ -7,20 +7,27 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 
+from application.accounts import AccountCommands
 from application.context import CommandContext
+from application.task import TaskCommands
 from domain.api_key import ApiKey
 from domain.session import Session
 from domain.task import Task
 from domain.user import User
 from interfaces.bootstrap import build, conninfo
+from interfaces.feature import reader_rules
+from interfaces.features import FEATURES
 from projections.api_key import ApiKeyProjection
 from projections.event_feed import EventFeedProjection
-from projections.runner import ProjectionGroup, ProjectionRunner
+from projections.group import ProjectionGroup
+from projections.runner import ProjectionRunner, reader_for
 from projections.session import SessionProjection
 from projections.task import TaskProjection
 from projections.user import UserProjection
 from tests.conftest import make_settings
 from tests.integration.test_projection import make_backlog
+
+RULES = reader_rules(FEATURES)
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 CTX = CommandContext(actor="system:test")
@@ -286,10 +293,7 @@ def test_the_group_and_a_runner_on_the_batch_path_build_the_same_tables_as_one_b
                         url, TaskProjection("tasks_group"), ledger.recorder, ledger.mapper, channel
                     )
                 ],
-                ledger.recorder,
-                ledger.mapper,
-                channel,
-                ledger.recorder.events_table_name,
+                reader_for(url, ledger.recorder, ledger.mapper, channel),
                 batch_size=700,
             )
             group.catch_up(conn)
@@ -317,12 +321,16 @@ def test_the_event_feed_in_batches_equals_the_feed_one_event_at_a_time(database_
     try:
         ledger = container.ledger
         for name in ("ann", "bob"):
-            user = ledger.register_user(CTX, name, f"{name}-password-1", name, "X").aggregate
+            user = (
+                ledger[AccountCommands]
+                .register_user(CTX, name, f"{name}-password-1", name, "X")
+                .aggregate
+            )
             for i in range(15):
-                task = ledger.create_task(CTX, user.id, f"{name} {i}").aggregate
-                ledger.update_task(CTX, user.id, task.id, {"status": "in_progress"})
+                task = ledger[TaskCommands].create_task(CTX, user.id, f"{name} {i}").aggregate
+                ledger[TaskCommands].update_task(CTX, user.id, task.id, {"status": "in_progress"})
                 if i % 4 == 0:
-                    ledger.delete_task(CTX, user.id, task.id)
+                    ledger[TaskCommands].delete_task(CTX, user.id, task.id)
         events = [
             (n.id, ledger.mapper.to_domain_event(n))
             for n in ledger.recorder.select_notifications(start=1, limit=10**6)
@@ -330,7 +338,10 @@ def test_the_event_feed_in_batches_equals_the_feed_one_event_at_a_time(database_
         rng = random.Random(7)
         with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
             with conn.cursor() as cur:
-                one, batched = EventFeedProjection("feed_one"), EventFeedProjection("feed_batched")
+                one, batched = (
+                    EventFeedProjection(RULES, "feed_one"),
+                    EventFeedProjection(RULES, "feed_batched"),
+                )
                 for projection in (one, batched):
                     projection.create_tables(cur)
                 for position, event in events:

@@ -5,7 +5,9 @@ from uuid import uuid4
 
 import psycopg
 
+from application.accounts import AccountCommands
 from application.context import CommandContext
+from application.task import TaskCommands
 from interfaces.bootstrap import build
 from tests.conftest import make_settings
 from tests.integration.cli import ledgerflow
@@ -17,9 +19,9 @@ def a_task_with_history(database_url):
     container = build(make_settings(database_url))
     try:
         owner = uuid4()
-        task = container.ledger.create_task(CTX, owner, "first name").aggregate
-        container.ledger.update_task(CTX, owner, task.id, {"name": "second name"})
-        container.ledger.update_task(CTX, owner, task.id, {"status": "completed"})
+        task = container.ledger[TaskCommands].create_task(CTX, owner, "first name").aggregate
+        container.ledger[TaskCommands].update_task(CTX, owner, task.id, {"name": "second name"})
+        container.ledger[TaskCommands].update_task(CTX, owner, task.id, {"status": "completed"})
         return task.id
     finally:
         container.close()
@@ -61,7 +63,11 @@ def test_state_rebuilds_an_aggregate_at_an_earlier_version(database_url):
 def test_state_of_a_user_never_prints_the_sealed_credential(database_url):
     container = build(make_settings(database_url))
     try:
-        user = container.ledger.register_user(CTX, "carol", "carol-pass-91", "C", "L").aggregate
+        user = (
+            container.ledger[AccountCommands]
+            .register_user(CTX, "carol", "carol-pass-91", "C", "L")
+            .aggregate
+        )
     finally:
         container.close()
     done = ledgerflow(database_url, "state", str(user.id))

@@ -10,7 +10,9 @@ from uuid import uuid4
 import psycopg
 import pytest
 
+from application.accounts import AccountCommands
 from application.context import CommandContext
+from application.task import TaskCommands
 from interfaces.bootstrap import build, conninfo
 from tests.conftest import fresh_database, make_settings
 from tests.integration.cli import ledgerflow, ledgerflow_process
@@ -29,17 +31,27 @@ def a_busy_log(database_url):
     """A user and 12 tasks, some renamed, completed or deleted."""
     container = build(make_settings(database_url))
     try:
-        owner = container.ledger.register_user(CTX, "exporter", "exporter-pw-1", "E", "X").aggregate
+        owner = (
+            container.ledger[AccountCommands]
+            .register_user(CTX, "exporter", "exporter-pw-1", "E", "X")
+            .aggregate
+        )
         for i in range(12):
-            task = container.ledger.create_task(
-                CTX, owner.id, f"task {i}", tags=[f"t{i}"]
-            ).aggregate
+            task = (
+                container.ledger[TaskCommands]
+                .create_task(CTX, owner.id, f"task {i}", tags=[f"t{i}"])
+                .aggregate
+            )
             if i % 3 == 0:
-                container.ledger.update_task(CTX, owner.id, task.id, {"name": f"renamed {i}"})
+                container.ledger[TaskCommands].update_task(
+                    CTX, owner.id, task.id, {"name": f"renamed {i}"}
+                )
             if i % 4 == 0:
-                container.ledger.update_task(CTX, owner.id, task.id, {"status": "completed"})
+                container.ledger[TaskCommands].update_task(
+                    CTX, owner.id, task.id, {"status": "completed"}
+                )
             if i % 5 == 0:
-                container.ledger.delete_task(CTX, owner.id, task.id)
+                container.ledger[TaskCommands].delete_task(CTX, owner.id, task.id)
     finally:
         container.close()
 
@@ -128,7 +140,7 @@ def test_tail_follow_prints_each_new_event_as_it_is_recorded_and_ctrl_c_exits_cl
         printed = lines_of(follower)
         owner = uuid4()
         for i in range(3):
-            task = container.ledger.create_task(CTX, owner, f"live {i}").aggregate
+            task = container.ledger[TaskCommands].create_task(CTX, owner, f"live {i}").aggregate
             shown = json.loads(printed.get(timeout=30))
             assert shown["type"] == "task.created" and shown["aggregate_id"] == str(task.id)
             assert shown["position"] == head + 1 + i

@@ -1,9 +1,10 @@
 """The operator commands colour their output on a terminal and print plain text into a pipe."""
 
-from interfaces.bootstrap import TASKS
 from tests.integration.cli import ledgerflow, ledgerflow_on_terminal
 from tests.integration.helpers import tracked, wait_for
 from tests.integration.test_projection import make_backlog
+
+TASKS = "tasks"
 
 ANSI = "\x1b["
 

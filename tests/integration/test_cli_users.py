@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+from application.accounts import AccountCommands
 from interfaces.bootstrap import build
 from tests.conftest import TEST_SECRET, make_settings
 
@@ -27,7 +28,7 @@ def test_the_cli_creates_an_admin_who_can_log_in(database_url):
     assert "operator (admin)" in done.stdout
     container = build(make_settings(database_url))
     try:
-        user = container.ledger.authenticate("operator", "operator-pass-1")
+        user = container.ledger[AccountCommands].authenticate("operator", "operator-pass-1")
         assert user.role == "admin"
     finally:
         container.close()

@@ -6,6 +6,7 @@ import psycopg
 import pytest
 
 from application.context import CommandContext
+from application.task import TaskCommands
 from interfaces.adapters.event_chain import ChainSealer, verify
 from interfaces.bootstrap import build, conninfo
 from tests.conftest import make_settings
@@ -20,8 +21,8 @@ def sealed_log(database_url):
     container = build(make_settings(database_url))
     owner = uuid4()
     for i in range(4):
-        task = container.ledger.create_task(CTX, owner, f"task {i}").aggregate
-        container.ledger.update_task(CTX, owner, task.id, {"status": "in_progress"})
+        task = container.ledger[TaskCommands].create_task(CTX, owner, f"task {i}").aggregate
+        container.ledger[TaskCommands].update_task(CTX, owner, task.id, {"status": "in_progress"})
     sealer = next(r for r in container.runners if isinstance(r, ChainSealer))
     with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
         sealer.catch_up(conn)
@@ -79,7 +80,7 @@ def test_an_altered_chain_row_is_found_too(sealed_log):
 
 def test_new_events_are_unsealed_until_the_sealer_runs_and_then_verify(sealed_log):
     container, conn = sealed_log
-    container.ledger.create_task(CTX, uuid4(), "late")
+    container.ledger[TaskCommands].create_task(CTX, uuid4(), "late")
     before = verify(conn, EVENTS)
     assert before.ok and before.unsealed == 1
     sealer = next(r for r in container.runners if isinstance(r, ChainSealer))

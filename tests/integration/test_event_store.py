@@ -8,6 +8,7 @@ import psycopg
 from application.context import CommandContext, metadata_of
 from application.credential import CredentialVault
 from application.ledger import Ledger
+from application.task import TaskCommands
 from domain.task import Task
 from interfaces.bootstrap import eventsourcing_env
 from tests.conftest import TEST_SECRET
@@ -22,10 +23,12 @@ def new_ledger(database_url):
 def test_events_are_read_back_in_the_order_they_were_appended(database_url):
     ledger = new_ledger(database_url)
     owner = uuid4()
-    created = ledger.create_task(CTX, owner, "first")
+    created = ledger[TaskCommands].create_task(CTX, owner, "first")
     task_id = created.aggregate.id
-    ledger.update_task(CTX, owner, task_id, {"name": "second", "status": "in_progress"})
-    ledger.delete_task(CTX, owner, task_id)
+    ledger[TaskCommands].update_task(
+        CTX, owner, task_id, {"name": "second", "status": "in_progress"}
+    )
+    ledger[TaskCommands].delete_task(CTX, owner, task_id)
     notifications = ledger.recorder.select_notifications(start=1, limit=10)
     assert [n.topic for n in notifications] == [
         "task.created",
@@ -43,7 +46,7 @@ def test_events_are_read_back_in_the_order_they_were_appended(database_url):
 
 def test_the_stored_topic_is_the_public_type_name_not_a_module_path(database_url):
     ledger = new_ledger(database_url)
-    ledger.create_task(CTX, uuid4(), "t")
+    ledger[TaskCommands].create_task(CTX, uuid4(), "t")
     with psycopg.connect(database_url) as conn:
         topics = [r[0] for r in conn.execute("SELECT topic FROM ledgerflow_events")]
     assert topics == ["task.created"]
@@ -69,7 +72,7 @@ def test_a_follower_never_misses_or_reorders_events_under_concurrent_writers(dat
 
     def write(ledger):
         for _ in range(150):
-            ledger.create_task(CTX, uuid4(), "concurrent")
+            ledger[TaskCommands].create_task(CTX, uuid4(), "concurrent")
 
     reader = threading.Thread(target=follow)
     reader.start()

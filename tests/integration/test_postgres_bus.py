@@ -11,7 +11,9 @@ import threading
 import psycopg
 import pytest
 
+from application.accounts import AccountCommands
 from application.context import CommandContext
+from application.task import TaskCommands
 from interfaces.adapters.bus import BusUnavailable
 from interfaces.adapters.postgres_bus import LISTENER, NOTIFY_LIMIT, PUBLISHER, PostgresBus
 from interfaces.bootstrap import build, conninfo
@@ -142,8 +144,12 @@ def test_the_relay_publishes_through_postgres_when_no_redis_is_configured(databa
     listener = Listener(container.bus)
     try:
         container.start()
-        user = container.ledger.register_user(CTX, "pgbus", "long-password-1", "A", "B").aggregate
-        container.ledger.create_task(CTX, user.id, "over postgres")
+        user = (
+            container.ledger[AccountCommands]
+            .register_user(CTX, "pgbus", "long-password-1", "A", "B")
+            .aggregate
+        )
+        container.ledger[TaskCommands].create_task(CTX, user.id, "over postgres")
         head = container.ledger.recorder.max_notification_id()
         wait_for(lambda: len(listener.messages) >= head)
         positions = [json.loads(m)["event"]["position"] for m in listener.messages]

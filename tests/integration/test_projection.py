@@ -10,10 +10,11 @@ import psycopg
 import pytest
 
 from application.context import CommandContext
+from application.task import TaskCommands
 from domain.task import Task
 from interfaces.bootstrap import build, conninfo
 from projections.runner import ProjectionRunner
-from projections.task import TaskProjection
+from projections.task import TaskProjection, TaskQueries
 from tests.conftest import TEST_SECRET, make_settings
 from tests.integration.helpers import table_digest, tracked, wait_for
 
@@ -59,16 +60,19 @@ def stopped(database_url):
 
 def test_the_read_model_matches_the_aggregates(container):
     owner = uuid4()
-    ids = [container.ledger.create_task(CTX, owner, f"t{i}").aggregate.id for i in range(5)]
-    container.ledger.update_task(CTX, owner, ids[0], {"status": "completed"})
-    container.ledger.delete_task(CTX, owner, ids[1])
+    ids = [
+        container.ledger[TaskCommands].create_task(CTX, owner, f"t{i}").aggregate.id
+        for i in range(5)
+    ]
+    container.ledger[TaskCommands].update_task(CTX, owner, ids[0], {"status": "completed"})
+    container.ledger[TaskCommands].delete_task(CTX, owner, ids[1])
     last = container.ledger.recorder.max_notification_id()
     container.watch.wait_for("tasks", last, timeout=10)
-    page = container.tasks.list(owner)
+    page = container.query(TaskQueries).list(owner)
     assert page.total == 4
     assert {r["task_id"] for r in page.tasks} == set(ids) - {ids[1]}
-    assert container.tasks.get(owner, ids[0])["status"] == "completed"
-    assert container.tasks.get(uuid4(), ids[0]) is None
+    assert container.query(TaskQueries).get(owner, ids[0])["status"] == "completed"
+    assert container.query(TaskQueries).get(uuid4(), ids[0]) is None
 
 
 def test_a_runner_killed_mid_batch_applies_every_event_exactly_once(stopped, database_url):
@@ -128,11 +132,13 @@ def test_a_batch_that_fails_leaves_no_trace_and_is_applied_once_later(stopped, d
 def test_rebuilding_from_the_log_gives_the_same_rows(container, database_url):
     owner = uuid4()
     for i in range(30):
-        written = container.ledger.create_task(CTX, owner, f"t{i}", tags=[f"x{i}"])
+        written = container.ledger[TaskCommands].create_task(CTX, owner, f"t{i}", tags=[f"x{i}"])
         if i % 2:
-            container.ledger.update_task(CTX, owner, written.aggregate.id, {"status": "blocked"})
+            container.ledger[TaskCommands].update_task(
+                CTX, owner, written.aggregate.id, {"status": "blocked"}
+            )
         if i % 7 == 0:
-            container.ledger.delete_task(CTX, owner, written.aggregate.id)
+            container.ledger[TaskCommands].delete_task(CTX, owner, written.aggregate.id)
     container.watch.wait_for("tasks", container.ledger.recorder.max_notification_id(), 10)
     rebuild = ProjectionRunner(
         conninfo(database_url),
@@ -148,7 +154,7 @@ def test_rebuilding_from_the_log_gives_the_same_rows(container, database_url):
 
 
 def test_only_one_runner_per_projection_is_active(stopped, database_url):
-    stopped.ledger.create_task(CTX, uuid4(), "t")
+    stopped.ledger[TaskCommands].create_task(CTX, uuid4(), "t")
     info = conninfo(database_url)
     first = ProjectionRunner(
         info,
@@ -181,7 +187,7 @@ def test_only_one_runner_per_projection_is_active(stopped, database_url):
 
 def test_a_runner_reports_its_lag_and_head(stopped, database_url):
     for i in range(3):
-        stopped.ledger.create_task(CTX, uuid4(), f"t{i}")
+        stopped.ledger[TaskCommands].create_task(CTX, uuid4(), f"t{i}")
     runner = ProjectionRunner(
         conninfo(database_url),
         TaskProjection(),

@@ -9,13 +9,16 @@ import psycopg
 import pytest
 
 from application.context import CommandContext
-from interfaces.bootstrap import TASKS, conninfo
+from application.task import TaskCommands
+from interfaces.bootstrap import conninfo
 from projections.rebuild import Rebuild, RebuildRaced
 from projections.runner import ProjectionRunner
-from projections.task import TaskProjection
+from projections.task import TaskProjection, TaskQueries
 from tests.integration.cli import ledgerflow, ledgerflow_process
 from tests.integration.helpers import table_digest, tracked, wait_for
 from tests.integration.test_projection import make_backlog
+
+TASKS = "tasks"
 
 CTX = CommandContext(actor="system:test")
 
@@ -76,7 +79,7 @@ def test_a_rebuild_during_writes_loses_nothing_and_the_live_runner_continues_aft
 
     def keep_writing():
         while not stop.is_set():
-            container.ledger.create_task(CTX, owner, "written during the rebuild")
+            container.ledger[TaskCommands].create_task(CTX, owner, "written during the rebuild")
 
     writer = threading.Thread(target=keep_writing)
     writer.start()
@@ -89,9 +92,9 @@ def test_a_rebuild_during_writes_loses_nothing_and_the_live_runner_continues_aft
         stop.set()
         writer.join()
     assert swapped.identical
-    after = container.ledger.create_task(CTX, owner, "after the swap")
+    after = container.ledger[TaskCommands].create_task(CTX, owner, "after the swap")
     wait_for(lambda: tracked(container.database_url, TASKS) >= after.position)
-    assert container.tasks.get(owner, after.aggregate.id) is not None
+    assert container.query(TaskQueries).get(owner, after.aggregate.id) is not None
     assert table_digest(container.database_url, "tasks") == from_scratch(container, "tasks_check")
 
 
@@ -153,7 +156,9 @@ def test_a_rebuild_killed_mid_way_leaves_the_old_table_serving_and_a_rerun_compl
     if stop == signal.SIGINT:
         assert job.returncode == 130 and "run the same command again to resume" in stderr
     assert table_digest(url, "tasks") == served
-    served_row = container.tasks.get(late.owner_id, late.id)  # the old table, still current
+    served_row = container.query(TaskQueries).get(
+        late.owner_id, late.id
+    )  # the old table, still current
     assert served_row["name"] == "renamed at the end of the log"
     rerun = ledgerflow(url, "projections", "rebuild", "tasks")
     assert rerun.returncode == 0, rerun.stderr

@@ -14,7 +14,9 @@ from uuid import uuid4
 import pytest
 import redis
 
+from application.accounts import AccountCommands
 from application.context import CommandContext
+from application.task import TaskCommands
 from domain.task import Task
 from interfaces.adapters.bus import CHANNEL
 from interfaces.adapters.relay import RELAY
@@ -76,9 +78,13 @@ def relay_of(container):
 
 def test_the_relay_publishes_every_event_once_in_order_with_its_reader(relayed, database_url):
     container, collector = relayed
-    user = container.ledger.register_user(CTX, "relayed", "long-password-1", "A", "B").aggregate
-    task = container.ledger.create_task(CTX, user.id, "relay me").aggregate
-    container.ledger.update_task(CTX, user.id, task.id, {"status": "completed"})
+    user = (
+        container.ledger[AccountCommands]
+        .register_user(CTX, "relayed", "long-password-1", "A", "B")
+        .aggregate
+    )
+    task = container.ledger[TaskCommands].create_task(CTX, user.id, "relay me").aggregate
+    container.ledger[TaskCommands].update_task(CTX, user.id, task.id, {"status": "completed"})
     head = container.ledger.recorder.max_notification_id()
     wait_for(lambda: len(collector.messages) >= head)
     assert collector.positions == list(range(1, head + 1))
@@ -96,11 +102,11 @@ def test_while_redis_is_down_the_relay_holds_its_position_and_publishes_after(
 ):
     container, collector = relayed
     owner = uuid4()
-    container.ledger.create_task(CTX, owner, "before")
+    container.ledger[TaskCommands].create_task(CTX, owner, "before")
     wait_for(lambda: collector.positions == [1])
     own_redis.stop()
     for i in range(20):
-        container.ledger.create_task(CTX, owner, f"during {i}")
+        container.ledger[TaskCommands].create_task(CTX, owner, f"during {i}")
     head = container.ledger.recorder.max_notification_id()
     wait_for(lambda: relay_of(container).status().last_error is not None)
     assert tracked(database_url, RELAY) == 1

@@ -18,7 +18,9 @@ import psycopg
 import pytest
 
 from application.context import CommandContext
+from application.task import TaskCommands
 from application.webhook_signing import delivery_id as signing_delivery_id
+from application.webhooks import WebhookCommands
 from interfaces.adapters.webhook_outbox import DeliveryOutbox
 from interfaces.bootstrap import Container, build, conninfo, webhook_dispatcher
 from projections.envelope import event_id
@@ -60,7 +62,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def subscribe(container: Container, receiver: Receiver, owner: UUID, *patterns: str) -> UUID:
-    written, secret = container.ledger.create_webhook(
+    written, secret = container.ledger[WebhookCommands].create_webhook(
         CTX, owner, receiver.url, list(patterns or ["task.*"])
     )
     receiver.secret = secret
@@ -89,8 +91,8 @@ def test_each_event_is_fanned_out_once_to_each_matching_webhook_of_its_owner(
     tasks_hook = subscribe(hooks, receiver, owner, "task.*")
     created_hook = subscribe(hooks, receiver, owner, "task.created")
     strangers = subscribe(hooks, receiver, stranger, "*")
-    task = hooks.ledger.create_task(CTX, owner, "one").aggregate
-    hooks.ledger.update_task(CTX, owner, task.id, {"name": "two"})
+    task = hooks.ledger[TaskCommands].create_task(CTX, owner, "one").aggregate
+    hooks.ledger[TaskCommands].update_task(CTX, owner, task.id, {"name": "two"})
     fanned_out(hooks)
     found = rows(
         hooks.database_url,
@@ -119,12 +121,12 @@ def test_a_disabled_or_deleted_webhook_gets_no_new_deliveries(
 ) -> None:
     owner = uuid4()
     hook = subscribe(hooks, receiver, owner)
-    hooks.ledger.disable_webhook(hook, "testing")
-    hooks.ledger.create_task(CTX, owner, "while disabled")
-    hooks.ledger.update_webhook(CTX, owner, hook, enabled=True)
-    hooks.ledger.create_task(CTX, owner, "after enabling")
-    hooks.ledger.delete_webhook(CTX, owner, hook)
-    hooks.ledger.create_task(CTX, owner, "after deleting")
+    hooks.ledger[WebhookCommands].disable_webhook(hook, "testing")
+    hooks.ledger[TaskCommands].create_task(CTX, owner, "while disabled")
+    hooks.ledger[WebhookCommands].update_webhook(CTX, owner, hook, enabled=True)
+    hooks.ledger[TaskCommands].create_task(CTX, owner, "after enabling")
+    hooks.ledger[WebhookCommands].delete_webhook(CTX, owner, hook)
+    hooks.ledger[TaskCommands].create_task(CTX, owner, "after deleting")
     fanned_out(hooks)
     found = rows(hooks.database_url, "SELECT envelope->'data'->>'name' FROM webhook_deliveries")
     assert found == [("after enabling",)]
@@ -136,7 +138,7 @@ def test_competing_claims_never_share_a_delivery_and_an_expired_lease_is_retaken
     owner = uuid4()
     subscribe(hooks, receiver, owner)
     for n in range(6):
-        hooks.ledger.create_task(CTX, owner, f"task {n}")
+        hooks.ledger[TaskCommands].create_task(CTX, owner, f"task {n}")
     fanned_out(hooks)
     first, second = DeliveryOutbox(hooks.pool), DeliveryOutbox(hooks.pool)
     now = datetime.now(UTC)
@@ -157,7 +159,10 @@ def test_the_dispatcher_delivers_every_event_signed_with_a_stable_webhook_id(
     try:
         owner = uuid4()
         hook = subscribe(container, receiver, owner)
-        tasks = [container.ledger.create_task(CTX, owner, f"t{n}").aggregate for n in range(20)]
+        tasks = [
+            container.ledger[TaskCommands].create_task(CTX, owner, f"t{n}").aggregate
+            for n in range(20)
+        ]
         wait_for(lambda: len(receiver.received) >= 20)
     finally:
         container.close()
@@ -175,7 +180,7 @@ def test_failures_are_retried_then_dead_and_every_attempt_is_recorded(
     owner = uuid4()
     subscribe(hooks, receiver, owner)
     receiver.status = 500
-    hooks.ledger.create_task(CTX, owner, "fails")
+    hooks.ledger[TaskCommands].create_task(CTX, owner, "fails")
     fanned_out(hooks)
     dispatcher = webhook_dispatcher(hooks)
     try:
@@ -197,14 +202,14 @@ def test_a_410_disables_the_webhook_with_an_event(hooks: Container, receiver: Re
     owner = uuid4()
     hook = subscribe(hooks, receiver, owner)
     receiver.status = 410
-    hooks.ledger.create_task(CTX, owner, "gone")
+    hooks.ledger[TaskCommands].create_task(CTX, owner, "gone")
     fanned_out(hooks)
     dispatcher = webhook_dispatcher(hooks)
     try:
         assert dispatcher.run_once() == 1
     finally:
         dispatcher.stop()
-    webhook = hooks.ledger.get_webhook(owner, hook)
+    webhook = hooks.ledger[WebhookCommands].get_webhook(owner, hook)
     assert not webhook.enabled
     assert "410" in (webhook.disabled_reason or "")
     # The failed delivery waits for the webhook to be enabled again rather than being dropped.
@@ -221,12 +226,12 @@ def test_an_endpoint_failing_for_longer_than_allowed_is_disabled(
     owner = uuid4()
     hook = subscribe(hooks, receiver, owner)
     receiver.status = 503
-    hooks.ledger.create_task(CTX, owner, "t")
+    hooks.ledger[TaskCommands].create_task(CTX, owner, "t")
     fanned_out(hooks)
     dispatcher = webhook_dispatcher(hooks, disable_after=timedelta(seconds=0.5))
     try:
         wait_for(lambda: (dispatcher.run_once(), not _enabled(hooks, owner, hook))[1])
-        reason = hooks.ledger.get_webhook(owner, hook).disabled_reason or ""
+        reason = hooks.ledger[WebhookCommands].get_webhook(owner, hook).disabled_reason or ""
     finally:
         dispatcher.stop()
         hooks.close()
@@ -234,7 +239,7 @@ def test_an_endpoint_failing_for_longer_than_allowed_is_disabled(
 
 
 def _enabled(container: Container, owner: UUID, hook: UUID) -> bool:
-    return bool(container.ledger.get_webhook(owner, hook).enabled)
+    return bool(container.ledger[WebhookCommands].get_webhook(owner, hook).enabled)
 
 
 def test_with_redis_down_every_event_is_still_delivered(
@@ -246,7 +251,7 @@ def test_with_redis_down_every_event_is_still_delivered(
         subscribe(container, receiver, owner)
         own_redis.stop()
         for n in range(10):
-            container.ledger.create_task(CTX, owner, f"t{n}")
+            container.ledger[TaskCommands].create_task(CTX, owner, f"t{n}")
         wait_for(lambda: len(set(receiver.ids())) >= 10)
         own_redis.start()
     finally:
@@ -278,7 +283,7 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing(
     worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
     try:
         for n in range(100):
-            container.ledger.create_task(CTX, owner, f"t{n}")
+            container.ledger[TaskCommands].create_task(CTX, owner, f"t{n}")
         wait_for(lambda: len(receiver.received) >= 10)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
@@ -312,7 +317,7 @@ def test_a_receiver_down_for_a_day_gets_every_delivery_on_the_schedule(
         owner = uuid4()
         subscribe(container, receiver, owner)
         for n in range(3):
-            container.ledger.create_task(CTX, owner, f"t{n}")
+            container.ledger[TaskCommands].create_task(CTX, owner, f"t{n}")
         fanned_out(container)
         dispatcher = webhook_dispatcher(container)
         start = datetime.now(UTC) + timedelta(seconds=1)
@@ -362,11 +367,11 @@ def test_a_slow_endpoint_does_not_hold_up_another(database_url: str) -> None:
         slow_owner, fast_owner = uuid4(), uuid4()
         subscribe(container, slow, slow_owner)
         for n in range(8):
-            container.ledger.create_task(CTX, slow_owner, f"slow {n}")
+            container.ledger[TaskCommands].create_task(CTX, slow_owner, f"slow {n}")
         wait_for(lambda: len(slow.received) >= 2)  # the slow endpoint has taken its workers
         subscribe(container, fast, fast_owner)
         for n in range(8):
-            container.ledger.create_task(CTX, fast_owner, f"fast {n}")
+            container.ledger[TaskCommands].create_task(CTX, fast_owner, f"fast {n}")
         wait_for(lambda: len(fast.received) >= 8)
         slow_when_fast_done = len(slow.received)
         wait_for(lambda: len(slow.received) >= 8)

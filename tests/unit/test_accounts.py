@@ -3,11 +3,14 @@
 import pytest
 from argon2 import PasswordHasher
 
+from application.accounts import AccountCommands
 from application.context import CommandContext
 from application.credential import CredentialVault
 from application.error import InvalidCredentials, NotAllowed
 from application.ledger import Ledger
+from application.mfa import MfaCommands
 from application.principal import Principal
+from application.sessions import SessionCommands
 from domain.user import UsernameTaken
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -22,7 +25,11 @@ def ledger():
 
 
 def register(ledger, username, role=None):
-    return ledger.register_user(CTX, username, "securepass123", "", "", role).aggregate
+    return (
+        ledger[AccountCommands]
+        .register_user(CTX, username, "securepass123", "", "", role)
+        .aggregate
+    )
 
 
 def as_principal(user):
@@ -32,7 +39,7 @@ def as_principal(user):
 def test_only_the_first_registered_user_becomes_admin(ledger):
     first, second = register(ledger, "first"), register(ledger, "second")
     assert (first.role, second.role) == ("admin", "member")
-    assert ledger.get_user(first.id).role == "admin"
+    assert ledger[AccountCommands].get_user(first.id).role == "admin"
 
 
 def test_a_username_taken_after_the_admin_seat_is_still_refused(ledger):
@@ -43,44 +50,48 @@ def test_a_username_taken_after_the_admin_seat_is_still_refused(ledger):
 
 def test_an_admin_creates_users_with_a_role_and_a_member_cannot(ledger):
     admin, member = register(ledger, "admin1"), register(ledger, "member1")
-    viewer = ledger.create_user(
-        CTX, as_principal(admin), "viewer1", "securepass123", "", "", "viewer"
-    ).aggregate
+    viewer = (
+        ledger[AccountCommands]
+        .create_user(CTX, as_principal(admin), "viewer1", "securepass123", "", "", "viewer")
+        .aggregate
+    )
     assert viewer.role == "viewer"
     with pytest.raises(NotAllowed):
-        ledger.create_user(CTX, as_principal(member), "x_user", "securepass123", "", "", "admin")
+        ledger[AccountCommands].create_user(
+            CTX, as_principal(member), "x_user", "securepass123", "", "", "admin"
+        )
 
 
 def test_a_deactivated_user_cannot_authenticate_until_reactivated(ledger):
     admin, member = register(ledger, "admin1"), register(ledger, "member1")
-    ledger.administer_user(CTX, as_principal(admin), member.id, active=False)
+    ledger[AccountCommands].administer_user(CTX, as_principal(admin), member.id, active=False)
     with pytest.raises(InvalidCredentials):
-        ledger.authenticate("member1", "securepass123")
-    ledger.administer_user(CTX, as_principal(admin), member.id, active=True)
-    assert ledger.authenticate("member1", "securepass123").id == member.id
+        ledger[AccountCommands].authenticate("member1", "securepass123")
+    ledger[AccountCommands].administer_user(CTX, as_principal(admin), member.id, active=True)
+    assert ledger[AccountCommands].authenticate("member1", "securepass123").id == member.id
 
 
 def test_an_admin_cannot_lock_themselves_out(ledger):
     admin = register(ledger, "admin1")
     with pytest.raises(NotAllowed):
-        ledger.administer_user(CTX, as_principal(admin), admin.id, active=False)
+        ledger[AccountCommands].administer_user(CTX, as_principal(admin), admin.id, active=False)
     with pytest.raises(NotAllowed):
-        ledger.administer_user(CTX, as_principal(admin), admin.id, role="viewer")
-    assert ledger.get_user(admin.id).role == "admin"
+        ledger[AccountCommands].administer_user(CTX, as_principal(admin), admin.id, role="viewer")
+    assert ledger[AccountCommands].get_user(admin.id).role == "admin"
 
 
 def test_changing_a_password_requires_the_old_one_and_the_policy(ledger):
     user = register(ledger, "admin1")
     with pytest.raises(InvalidCredentials):
-        ledger.change_password(CTX, user.id, "wrong-old", "new-password-1")
+        ledger[AccountCommands].change_password(CTX, user.id, "wrong-old", "new-password-1")
     from application.error import WeakPassword
 
     with pytest.raises(WeakPassword):
-        ledger.change_password(CTX, user.id, "securepass123", "short")
-    ledger.change_password(CTX, user.id, "securepass123", "new-password-1")
-    assert ledger.authenticate("admin1", "new-password-1").id == user.id
+        ledger[AccountCommands].change_password(CTX, user.id, "securepass123", "short")
+    ledger[AccountCommands].change_password(CTX, user.id, "securepass123", "new-password-1")
+    assert ledger[AccountCommands].authenticate("admin1", "new-password-1").id == user.id
     with pytest.raises(InvalidCredentials):
-        ledger.authenticate("admin1", "securepass123")
+        ledger[AccountCommands].authenticate("admin1", "securepass123")
 
 
 def test_a_viewer_principal_may_not_write():
@@ -93,8 +104,8 @@ def test_a_viewer_principal_may_not_write():
 
 def test_refresh_secrets_never_appear_in_the_event_log(ledger):
     user = register(ledger, "admin1")
-    _, refresh = ledger.start_session(CTX, user)
-    _, rotated, _ = ledger.refresh_session(CTX, refresh)
+    _, refresh = ledger[SessionCommands].start_session(CTX, user)
+    _, rotated, _ = ledger[SessionCommands].refresh_session(CTX, refresh)
     states = b"".join(n.state for n in ledger.recorder.select_notifications(start=1, limit=100))
     for token in (refresh, rotated):
         assert token.partition(".")[2].encode() not in states
@@ -104,10 +115,10 @@ def test_a_session_of_a_deactivated_user_cannot_be_refreshed(ledger):
     from application.error import InvalidToken
 
     admin, member = register(ledger, "admin1"), register(ledger, "member1")
-    _, refresh = ledger.start_session(CTX, member)
-    ledger.administer_user(CTX, as_principal(admin), member.id, active=False)
+    _, refresh = ledger[SessionCommands].start_session(CTX, member)
+    ledger[AccountCommands].administer_user(CTX, as_principal(admin), member.id, active=False)
     with pytest.raises(InvalidToken):
-        ledger.refresh_session(CTX, refresh)
+        ledger[SessionCommands].refresh_session(CTX, refresh)
 
 
 def test_the_totp_secret_is_sealed_in_the_event_log_and_never_in_an_envelope(ledger):
@@ -116,7 +127,7 @@ def test_the_totp_secret_is_sealed_in_the_event_log_and_never_in_an_envelope(led
     from projections.envelope import envelope
 
     user = register(ledger, "admin1")
-    secret, _ = ledger.begin_mfa_setup(CTX, user.id)
+    secret, _ = ledger[MfaCommands].begin_mfa_setup(CTX, user.id)
     notifications = ledger.recorder.select_notifications(start=1, limit=100)
     assert secret.encode() not in b"".join(n.state for n in notifications)
     for notification in notifications:

@@ -10,6 +10,7 @@ from eventsourcing.persistence import StoredEvent
 from application.context import CommandContext
 from application.credential import CredentialVault
 from application.ledger import Ledger
+from application.task import TaskCommands
 from domain.task import Task, TaskNotFound
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -41,7 +42,7 @@ def stored_v1_deletion(ledger, task):
 
 def test_a_task_deleted_event_stored_in_the_v1_shape_loads_with_an_empty_reason(ledger):
     owner = uuid4()
-    task = ledger.create_task(CTX, owner, "old").aggregate
+    task = ledger[TaskCommands].create_task(CTX, owner, "old").aggregate
     old = stored_v1_deletion(ledger, task)
     assert b"reason" not in old.state and b"class_version" not in old.state
     ledger.recorder.insert_events([old])
@@ -49,7 +50,7 @@ def test_a_task_deleted_event_stored_in_the_v1_shape_loads_with_an_empty_reason(
     assert isinstance(deleted, Task.Deleted) and deleted.reason == ""
     assert ledger.repository.get(task.id).deleted is True
     with pytest.raises(TaskNotFound):
-        ledger.get_task(owner, task.id)
+        ledger[TaskCommands].get_task(owner, task.id)
 
 
 def test_a_new_deletion_is_stored_as_v2_with_its_reason(ledger):

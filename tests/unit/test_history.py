@@ -10,6 +10,7 @@ from application.context import CommandContext
 from application.credential import CredentialVault
 from application.history import task_at, task_events
 from application.ledger import Ledger
+from application.task import TaskCommands
 from domain.error import InvalidValue
 from domain.task import TaskNotFound
 
@@ -37,7 +38,7 @@ def state(task):
 
 def scenario(ledger, owner):
     """Create and change a task, recording the live state and the time after each command."""
-    written = ledger.create_task(CTX, owner, "draft", priority="low", tags=["a"])
+    written = ledger[TaskCommands].create_task(CTX, owner, "draft", priority="low", tags=["a"])
     task_id = written.aggregate.id
     recorded = [(datetime.now(UTC), state(written.aggregate))]
     for changes in (
@@ -46,7 +47,7 @@ def scenario(ledger, owner):
         {"priority": "urgent", "description": "now with text"},
         {"status": "completed"},
     ):
-        written = ledger.update_task(CTX, owner, task_id, changes)
+        written = ledger[TaskCommands].update_task(CTX, owner, task_id, changes)
         recorded.append((datetime.now(UTC), state(written.aggregate)))
     return task_id, recorded
 
@@ -95,7 +96,7 @@ def test_the_history_lists_every_event_in_order_with_its_metadata(ledger):
 def test_a_deleted_tasks_history_stays_readable_by_its_owner_only(ledger):
     owner = uuid4()
     task_id, recorded = scenario(ledger, owner)
-    ledger.delete_task(CTX, owner, task_id)
+    ledger[TaskCommands].delete_task(CTX, owner, task_id)
     assert type(task_events(ledger, owner, task_id)[-1]).TOPIC == "task.deleted"
     with pytest.raises(TaskNotFound):
         task_events(ledger, uuid4(), task_id)

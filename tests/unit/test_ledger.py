@@ -6,10 +6,12 @@ from uuid import uuid4
 import pytest
 from argon2 import PasswordHasher
 
+from application.accounts import AccountCommands
 from application.context import CommandContext, metadata_of
 from application.credential import CredentialVault
 from application.error import ConcurrentChange, InvalidCredentials, StaleVersion, WeakPassword
 from application.ledger import Ledger
+from application.task import TaskCommands
 from domain.task import TaskNotFound
 from domain.user import UsernameTaken
 
@@ -29,7 +31,11 @@ def ctx():
 
 
 def register(ledger, ctx, username="johndoe"):
-    return ledger.register_user(ctx, username, "securepass123", "John", "Doe").aggregate
+    return (
+        ledger[AccountCommands]
+        .register_user(ctx, username, "securepass123", "John", "Doe")
+        .aggregate
+    )
 
 
 def stored_events(ledger):
@@ -38,7 +44,7 @@ def stored_events(ledger):
 
 def test_a_registered_user_can_authenticate(ledger, ctx):
     user = register(ledger, ctx)
-    assert ledger.authenticate("JohnDoe", "securepass123").id == user.id
+    assert ledger[AccountCommands].authenticate("JohnDoe", "securepass123").id == user.id
 
 
 def test_a_second_registration_of_the_same_username_is_refused(ledger, ctx):
@@ -60,14 +66,14 @@ def test_a_second_registration_of_the_same_username_is_refused(ledger, ctx):
 def test_a_wrong_password_and_an_unknown_user_get_the_same_error(ledger, ctx, username, password):
     register(ledger, ctx)
     with pytest.raises(InvalidCredentials) as refused:
-        ledger.authenticate(username, password)
+        ledger[AccountCommands].authenticate(username, password)
     assert str(refused.value) == "Invalid credentials"
 
 
 @pytest.mark.parametrize("password", ["short", "johndoe1", "x" * 1025, "password123", "Qwerty123"])
 def test_a_weak_password_is_refused_before_anything_is_stored(ledger, ctx, password):
     with pytest.raises(WeakPassword):
-        ledger.register_user(
+        ledger[AccountCommands].register_user(
             ctx, "johndoe1" if password == "johndoe1" else "johndoe", password, "", ""
         )
     assert stored_events(ledger) == []
@@ -82,7 +88,7 @@ def test_the_password_hash_never_appears_in_an_event_in_clear(ledger, ctx):
 
 def test_every_event_carries_actor_correlation_causation_and_request(ledger, ctx):
     user = register(ledger, ctx)
-    ledger.create_task(ctx, user.id, "Task")
+    ledger[TaskCommands].create_task(ctx, user.id, "Task")
     for notification in stored_events(ledger):
         meta = metadata_of(ledger.mapper.to_domain_event(notification))
         assert meta == {
@@ -95,65 +101,67 @@ def test_every_event_carries_actor_correlation_causation_and_request(ledger, ctx
 
 def test_commands_return_increasing_positions_and_versions(ledger, ctx):
     owner = uuid4()
-    created = ledger.create_task(ctx, owner, "Task")
-    updated = ledger.update_task(ctx, owner, created.aggregate.id, {"status": "completed"})
+    created = ledger[TaskCommands].create_task(ctx, owner, "Task")
+    updated = ledger[TaskCommands].update_task(
+        ctx, owner, created.aggregate.id, {"status": "completed"}
+    )
     assert updated.position > created.position > 0
     assert (created.version, updated.version) == (1, 2)
 
 
 def test_another_users_task_is_not_found(ledger, ctx):
-    task = ledger.create_task(ctx, uuid4(), "Task").aggregate
+    task = ledger[TaskCommands].create_task(ctx, uuid4(), "Task").aggregate
     stranger = uuid4()
     with pytest.raises(TaskNotFound):
-        ledger.get_task(stranger, task.id)
+        ledger[TaskCommands].get_task(stranger, task.id)
     with pytest.raises(TaskNotFound):
-        ledger.update_task(ctx, stranger, task.id, {"name": "mine now"})
+        ledger[TaskCommands].update_task(ctx, stranger, task.id, {"name": "mine now"})
     with pytest.raises(TaskNotFound):
-        ledger.delete_task(ctx, stranger, task.id)
+        ledger[TaskCommands].delete_task(ctx, stranger, task.id)
 
 
 def test_an_id_of_another_kind_of_aggregate_is_not_a_task(ledger, ctx):
     user = register(ledger, ctx)
     with pytest.raises(TaskNotFound):
-        ledger.get_task(user.id, user.id)
+        ledger[TaskCommands].get_task(user.id, user.id)
 
 
 def test_a_deleted_task_is_not_found(ledger, ctx):
     owner = uuid4()
-    task = ledger.create_task(ctx, owner, "Task").aggregate
-    ledger.delete_task(ctx, owner, task.id)
+    task = ledger[TaskCommands].create_task(ctx, owner, "Task").aggregate
+    ledger[TaskCommands].delete_task(ctx, owner, task.id)
     with pytest.raises(TaskNotFound):
-        ledger.get_task(owner, task.id)
+        ledger[TaskCommands].get_task(owner, task.id)
 
 
 def test_a_stale_expected_version_is_refused(ledger, ctx):
     owner = uuid4()
-    task = ledger.create_task(ctx, owner, "Task").aggregate
-    ledger.update_task(ctx, owner, task.id, {"name": "v2"}, expected_version=1)
+    task = ledger[TaskCommands].create_task(ctx, owner, "Task").aggregate
+    ledger[TaskCommands].update_task(ctx, owner, task.id, {"name": "v2"}, expected_version=1)
     with pytest.raises(StaleVersion):
-        ledger.update_task(ctx, owner, task.id, {"name": "v3"}, expected_version=1)
+        ledger[TaskCommands].update_task(ctx, owner, task.id, {"name": "v3"}, expected_version=1)
     with pytest.raises(StaleVersion):
-        ledger.delete_task(ctx, owner, task.id, expected_version=1)
-    assert ledger.get_task(owner, task.id).name == "v2"
+        ledger[TaskCommands].delete_task(ctx, owner, task.id, expected_version=1)
+    assert ledger[TaskCommands].get_task(owner, task.id).name == "v2"
 
 
 def test_an_earlier_version_of_a_task_can_be_read(ledger, ctx):
     owner = uuid4()
-    task = ledger.create_task(ctx, owner, "first").aggregate
-    ledger.update_task(ctx, owner, task.id, {"name": "second"})
-    assert ledger.get_task(owner, task.id, version=1).name == "first"
+    task = ledger[TaskCommands].create_task(ctx, owner, "first").aggregate
+    ledger[TaskCommands].update_task(ctx, owner, task.id, {"name": "second"})
+    assert ledger[TaskCommands].get_task(owner, task.id, version=1).name == "first"
 
 
 def test_concurrent_updates_without_if_match_are_all_applied(ledger, ctx):
     owner = uuid4()
-    task = ledger.create_task(ctx, owner, "Task").aggregate
+    task = ledger[TaskCommands].create_task(ctx, owner, "Task").aggregate
     barrier = threading.Barrier(8)
     errors = []
 
     def rename(i):
         barrier.wait()
         try:
-            ledger.update_task(ctx, owner, task.id, {"description": f"writer {i}"})
+            ledger[TaskCommands].update_task(ctx, owner, task.id, {"description": f"writer {i}"})
         except Exception as error:  # collected: an exception in a thread would be lost
             errors.append(error)
 
@@ -163,12 +171,12 @@ def test_concurrent_updates_without_if_match_are_all_applied(ledger, ctx):
     for t in threads:
         t.join()
     assert errors == []
-    assert ledger.get_task(owner, task.id).version == 1 + 8
+    assert ledger[TaskCommands].get_task(owner, task.id).version == 1 + 8
 
 
 def test_a_conflicting_write_with_if_match_is_reported_not_retried(ledger, ctx, monkeypatch):
     owner = uuid4()
-    task = ledger.create_task(ctx, owner, "Task").aggregate
+    task = ledger[TaskCommands].create_task(ctx, owner, "Task").aggregate
     original = ledger._committer.submit
     calls = []
 
@@ -182,5 +190,5 @@ def test_a_conflicting_write_with_if_match_is_reported_not_retried(ledger, ctx, 
 
     monkeypatch.setattr(ledger._committer, "submit", sneaky)
     with pytest.raises(ConcurrentChange):
-        ledger.update_task(ctx, owner, task.id, {"name": "mine"}, expected_version=1)
-    assert ledger.get_task(owner, task.id).name == "sneaked in"
+        ledger[TaskCommands].update_task(ctx, owner, task.id, {"name": "mine"}, expected_version=1)
+    assert ledger[TaskCommands].get_task(owner, task.id).name == "sneaked in"

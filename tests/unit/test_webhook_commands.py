@@ -13,7 +13,7 @@ from application.credential import CredentialVault
 from application.error import StaleVersion
 from application.ledger import Ledger
 from application.webhook_signing import signed_headers
-from application.webhooks import open_secret
+from application.webhooks import WebhookCommands, open_secret
 from domain.error import InvalidValue
 from domain.webhook import Webhook, WebhookNotFound
 from interfaces.adapters.webhook_guard import UnsafeWebhookURL, check_url
@@ -24,10 +24,8 @@ URL = "http://127.0.0.1:9/hook"
 
 @pytest.fixture
 def ledger():
-    app = Ledger(
-        credentials=CredentialVault("secret", hasher=FAST),
-        check_webhook_url=lambda url: check_url(url, ["127.0.0.1"]),
-    )
+    app = Ledger(credentials=CredentialVault("secret", hasher=FAST))
+    app.register(WebhookCommands(app, lambda url: check_url(url, ["127.0.0.1"])))
     yield app
     app.close()
 
@@ -47,7 +45,7 @@ def stored_topics(ledger):
 
 
 def create(ledger, ctx, owner, **extra):
-    return ledger.create_webhook(ctx, owner, URL, ["task.*"], **extra)
+    return ledger[WebhookCommands].create_webhook(ctx, owner, URL, ["task.*"], **extra)
 
 
 def test_a_new_webhook_gets_a_whsec_secret_that_is_stored_only_sealed(ledger, ctx, owner):
@@ -69,14 +67,16 @@ def test_a_signature_made_with_the_opened_secret_verifies_with_standardwebhooks(
 
 def test_an_unsafe_url_is_refused_and_nothing_is_saved(ledger, ctx, owner):
     with pytest.raises(UnsafeWebhookURL, match="private"):
-        ledger.create_webhook(ctx, owner, "http://10.0.0.1/hook", ["task.*"])
+        ledger[WebhookCommands].create_webhook(ctx, owner, "http://10.0.0.1/hook", ["task.*"])
     assert stored_topics(ledger) == []
 
 
 def test_changing_the_url_to_an_unsafe_one_is_refused_and_nothing_is_saved(ledger, ctx, owner):
     hook = create(ledger, ctx, owner)[0].aggregate
     with pytest.raises(UnsafeWebhookURL):
-        ledger.update_webhook(ctx, owner, hook.id, url="http://[::1]/x", description="new")
+        ledger[WebhookCommands].update_webhook(
+            ctx, owner, hook.id, url="http://[::1]/x", description="new"
+        )
     assert stored_topics(ledger) == ["webhook.created"]
 
 
@@ -89,7 +89,7 @@ def test_an_owner_chosen_secret_must_be_a_valid_whsec(ledger, ctx, owner):
 
 def test_the_owner_updates_url_events_and_description_in_one_event(ledger, ctx, owner):
     hook = create(ledger, ctx, owner)[0].aggregate
-    written = ledger.update_webhook(
+    written = ledger[WebhookCommands].update_webhook(
         ctx, owner, hook.id, url="http://127.0.0.1:10/h", events=["task.created"], description="d"
     )
     assert written.version == 2 and written.aggregate.url == "http://127.0.0.1:10/h"
@@ -98,29 +98,31 @@ def test_the_owner_updates_url_events_and_description_in_one_event(ledger, ctx, 
 
 def test_enabling_a_webhook_the_dispatcher_disabled_records_webhook_enabled(ledger, ctx, owner):
     hook = create(ledger, ctx, owner)[0].aggregate
-    disabled = ledger.disable_webhook(hook.id, "endpoint answered 410 Gone")
+    disabled = ledger[WebhookCommands].disable_webhook(hook.id, "endpoint answered 410 Gone")
     assert disabled is not None and not disabled.aggregate.enabled
     first, last = list(ledger.events.get(hook.id))
     assert metadata_of(first)["actor"] == f"user:{owner}"
     assert metadata_of(last)["actor"] == "system:webhook-dispatcher"
     assert last.reason == "endpoint answered 410 Gone"
-    assert ledger.disable_webhook(hook.id, "again") is None
-    written = ledger.update_webhook(ctx, owner, hook.id, enabled=True)
+    assert ledger[WebhookCommands].disable_webhook(hook.id, "again") is None
+    written = ledger[WebhookCommands].update_webhook(ctx, owner, hook.id, enabled=True)
     assert written.aggregate.enabled and written.aggregate.disabled_reason is None
     assert stored_topics(ledger)[-2:] == ["webhook.disabled", "webhook.enabled"]
 
 
 def test_the_owner_disables_with_a_reason_saying_so(ledger, ctx, owner):
     hook = create(ledger, ctx, owner)[0].aggregate
-    written = ledger.update_webhook(ctx, owner, hook.id, enabled=False)
+    written = ledger[WebhookCommands].update_webhook(ctx, owner, hook.id, enabled=False)
     assert written.aggregate.disabled_reason == "disabled by its owner"
-    again = ledger.update_webhook(ctx, owner, hook.id, enabled=False)
+    again = ledger[WebhookCommands].update_webhook(ctx, owner, hook.id, enabled=False)
     assert again.version == written.version
 
 
 def test_rotation_returns_a_new_secret_and_keeps_the_old_one_for_24_hours(ledger, ctx, owner):
     written, first = create(ledger, ctx, owner)
-    rotated, second = ledger.rotate_webhook_secret(ctx, owner, written.aggregate.id)
+    rotated, second = ledger[WebhookCommands].rotate_webhook_secret(
+        ctx, owner, written.aggregate.id
+    )
     hook = rotated.aggregate
     assert second != first and second.startswith("whsec_")
     now = datetime.now(UTC)
@@ -135,27 +137,29 @@ def test_another_users_webhook_is_not_found_for_every_command(ledger, ctx, owner
     stranger = uuid4()
     other = CommandContext.for_user(stranger)
     with pytest.raises(WebhookNotFound):
-        ledger.update_webhook(other, stranger, hook.id, description="x")
+        ledger[WebhookCommands].update_webhook(other, stranger, hook.id, description="x")
     with pytest.raises(WebhookNotFound):
-        ledger.rotate_webhook_secret(other, stranger, hook.id)
+        ledger[WebhookCommands].rotate_webhook_secret(other, stranger, hook.id)
     with pytest.raises(WebhookNotFound):
-        ledger.delete_webhook(other, stranger, hook.id)
+        ledger[WebhookCommands].delete_webhook(other, stranger, hook.id)
     assert stored_topics(ledger) == ["webhook.created"]
 
 
 def test_a_stale_expected_version_is_refused(ledger, ctx, owner):
     hook = create(ledger, ctx, owner)[0].aggregate
     with pytest.raises(StaleVersion):
-        ledger.update_webhook(ctx, owner, hook.id, description="x", expected_version=3)
+        ledger[WebhookCommands].update_webhook(
+            ctx, owner, hook.id, description="x", expected_version=3
+        )
 
 
 def test_a_deleted_webhook_is_gone_for_every_command(ledger, ctx, owner):
     hook = create(ledger, ctx, owner)[0].aggregate
-    ledger.delete_webhook(ctx, owner, hook.id, expected_version=1)
+    ledger[WebhookCommands].delete_webhook(ctx, owner, hook.id, expected_version=1)
     with pytest.raises(WebhookNotFound):
-        ledger.get_webhook(owner, hook.id)
+        ledger[WebhookCommands].get_webhook(owner, hook.id)
     with pytest.raises(WebhookNotFound):
-        ledger.disable_webhook(hook.id, "410")
+        ledger[WebhookCommands].disable_webhook(hook.id, "410")
     assert stored_topics(ledger) == ["webhook.created", "webhook.deleted"]
 
 
@@ -188,7 +192,7 @@ def stored_v1(ledger, owner, hook_id, when):
 def test_v1_webhook_events_load_enabled_and_with_a_24_hour_grace(ledger, owner):
     hook_id, when = uuid4(), datetime(2026, 11, 1, tzinfo=UTC)
     ledger.recorder.insert_events(stored_v1(ledger, owner, hook_id, when))
-    hook = ledger.get_webhook(owner, hook_id)
+    hook = ledger[WebhookCommands].get_webhook(owner, hook_id)
     assert isinstance(hook, Webhook) and hook.enabled
     assert hook.previous_valid_until == when + timedelta(hours=24)
     assert hook.signing_secrets(when) == ["sealed-2", "sealed-1"]

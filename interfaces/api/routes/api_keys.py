@@ -9,22 +9,23 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
+from application.api_keys import ApiKeyCommands
 from application.error import NotAllowed
 from application.principal import Principal
-from domain.api_key import SCOPES
 from interfaces.api.deps import (
-    ApiKeysDep,
     ConsistencyDep,
     LedgerDep,
     PrincipalsDep,
     current_principal,
+    queries,
 )
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
 from interfaces.api.schemas import StrictIn
-from interfaces.bootstrap import API_KEYS
+from projections.api_key import ApiKeyQueries
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
+ApiKeysDep = Annotated[ApiKeyQueries, Depends(queries(ApiKeyQueries))]
 SIGNED_IN = {**AUTHED, 403: FORBIDDEN}
 
 
@@ -42,7 +43,9 @@ class ApiKeyIn(StrictIn):
     """A new key."""
 
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[str] = Field(min_length=1, description=f"any of {sorted(SCOPES)}")
+    scopes: list[str] = Field(
+        min_length=1, description="e.g. tasks:read, tasks:write, webhooks:read, profile:read"
+    )
     expires_at: AwareDatetime | None = None
 
 
@@ -80,7 +83,7 @@ def create_api_key(
     consistency: ConsistencyDep,
 ) -> ApiKeyCreatedOut:
     """Create a key acting for you within its scopes; copy `key` now, it is not shown again."""
-    key, text, position = app.create_api_key(
+    key, text, position = app[ApiKeyCommands].create_api_key(
         context, me.user_id, body.name, body.scopes, body.expires_at
     )
     consistency.wrote(me.user_id, position)
@@ -99,7 +102,7 @@ def create_api_key(
 @router.get("", responses=SIGNED_IN)
 def list_api_keys(me: SignedInUser, keys: ApiKeysDep, consistency: ConsistencyDep) -> ApiKeyListOut:
     """Your keys, masked."""
-    consistency.settle(API_KEYS, me.user_id)
+    consistency.settle(keys.name, me.user_id)
     rows = keys.list_for(me.user_id)
     return ApiKeyListOut(api_keys=[ApiKeyOut.model_validate(r) for r in rows], total=len(rows))
 
@@ -112,10 +115,11 @@ def revoke_api_key(
     context: ContextDep,
     consistency: ConsistencyDep,
     principals: PrincipalsDep,
+    keys: ApiKeysDep,
 ) -> Response:
     """Revoke one of your keys; it stops working at once on every instance."""
-    position = app.revoke_api_key(context, me.user_id, api_key_id)
+    position = app[ApiKeyCommands].revoke_api_key(context, me.user_id, api_key_id)
     consistency.wrote(me.user_id, position)
-    consistency.settle(API_KEYS, me.user_id)
+    consistency.settle(keys.name, me.user_id)
     principals.forget_key(api_key_id)
     return Response(status_code=204)

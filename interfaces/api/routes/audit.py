@@ -48,7 +48,7 @@ def audit_filter(
 
 def audit_log(request: Request) -> AuditLog:
     """The audit query over the event log."""
-    found: AuditLog = request.app.state.container.audit
+    found: AuditLog = request.app.state.audit
     return found
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from interfaces.api.deps import ConsistencyDep, CurrentUserId, MinPosition, container
+from interfaces.api.deps import ConsistencyDep, CurrentUserId, EventFeedDep, MinPosition
 from interfaces.api.errors import AUTHED
-from interfaces.bootstrap import EVENT_FEED, Container
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -30,7 +29,7 @@ def type_patterns(types: list[str] | None) -> list[str]:
 @router.get("", responses=AUTHED)
 def list_events(
     user_id: CurrentUserId,
-    built: Annotated[Container, Depends(container)],
+    feed: EventFeedDep,
     consistency: ConsistencyDep,
     min_position: MinPosition,
     after: Annotated[int, Query(ge=0, description="return events after this position")] = 0,
@@ -43,6 +42,6 @@ def list_events(
 
     Pass `next_after` as `after` for the next page; it also moves past events you may not read.
     """
-    consistency.settle(EVENT_FEED, user_id, min_position)
-    page = built.events.read(user_id, after, type_patterns(types), limit)
+    consistency.settle(feed.name, user_id, min_position)
+    page = feed.read(user_id, after, type_patterns(types), limit)
     return EventPageOut(events=page.events, next_after=page.next_after, has_more=page.has_more)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from interfaces.api.deps import container
+from interfaces.api.deps import ContainerDep
 from interfaces.api.schemas import HealthOut
-from interfaces.bootstrap import Container
+from interfaces.container import Container
 from projections.schema import tracked_positions
 
 router = APIRouter(tags=["health"])
@@ -32,7 +32,7 @@ def _checks(built: Container) -> dict[str, Any]:
 
 
 @router.get("/health", responses={503: {"model": HealthOut, "description": "Unhealthy"}})
-def health(built: Annotated[Container, Depends(container)]) -> HealthOut:
+def health(built: ContainerDep) -> HealthOut:
     """Is the API up, and can it reach its database?"""
     now = datetime.now(UTC)
     try:

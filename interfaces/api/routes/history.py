@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
-from application.history import task_at, task_events
-from application.ledger import Ledger
+from application.history import task_events
 from interfaces.adapters.event_store import LedgerflowRecorder
 from interfaces.api.deps import CurrentUserId, LedgerDep
 from interfaces.api.errors import AUTHED, NOT_FOUND
-from interfaces.api.schemas import TaskOut
 from interfaces.api.schemas_history import EventOut, TaskHistoryOut
 from projections.envelope import envelope
 
@@ -31,26 +28,4 @@ def task_history(task_id: UUID, user_id: CurrentUserId, app: LedgerDep) -> TaskH
             EventOut.model_validate(envelope(e, positions.get(e.originator_version)))
             for e in events
         ],
-    )
-
-
-def past_task(
-    app: Ledger,
-    user_id: UUID,
-    task_id: UUID,
-    as_of: datetime | None,
-    version: int | None,
-    response: Response,
-) -> TaskOut:
-    """The task rebuilt from its events at ``version`` or ``as_of`` (the write model)."""
-    task = task_at(app, user_id, task_id, version=version, as_of=as_of)
-    response.headers["ETag"] = f'"{task.version}"'
-    fields = ("name", "description", "status", "priority", "due_date", "tags", "version")
-    return TaskOut.model_validate(
-        {
-            "task_id": task.id,
-            "created_at": task.created_on,
-            "updated_at": task.modified_on,
-            **{name: getattr(task, name) for name in fields},
-        }
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from application.mfa import MfaCommands
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.deps import CurrentUserId, LedgerDep
 from interfaces.api.errors import AUTHED, CONFLICT
@@ -29,7 +30,7 @@ class MfaCodeIn(StrictIn):
 @router.post("/setup", responses={**AUTHED, 409: CONFLICT})
 def setup_mfa(user_id: CurrentUserId, app: LedgerDep, context: ContextDep) -> MfaSetupOut:
     """Start MFA setup; it is active only after /verify accepts a code."""
-    secret, uri = app.begin_mfa_setup(context, user_id)
+    secret, uri = app[MfaCommands].begin_mfa_setup(context, user_id)
     return MfaSetupOut(secret=secret, otpauth_uri=uri)
 
 
@@ -38,7 +39,7 @@ def verify_mfa(
     body: MfaCodeIn, user_id: CurrentUserId, app: LedgerDep, context: ContextDep
 ) -> Response:
     """Confirm the setup with a code: from now on login needs `totp_code`."""
-    app.confirm_mfa(context, user_id, body.code)
+    app[MfaCommands].confirm_mfa(context, user_id, body.code)
     return Response(status_code=204)
 
 
@@ -47,5 +48,5 @@ def disable_mfa(
     body: MfaCodeIn, user_id: CurrentUserId, app: LedgerDep, context: ContextDep
 ) -> Response:
     """Turn MFA off; needs a current code."""
-    app.disable_mfa(context, user_id, body.code)
+    app[MfaCommands].disable_mfa(context, user_id, body.code)
     return Response(status_code=204)

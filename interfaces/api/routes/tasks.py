@@ -6,37 +6,32 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from application.ledger import CreateTask
+from application.history import task_at
+from application.ledger import Ledger
 from application.result import Written
+from application.task import CreateTask, TaskCommands
 from domain.task import Task, TaskNotFound, TaskPriority, TaskStatus
 from interfaces.api.consistency import POSITION_HEADER
 from interfaces.api.deps import (
     ConsistencyDep,
     Context,
     CurrentUserId,
+    IfMatch,
     LedgerDep,
     MinPosition,
     PagingDep,
-    TasksDep,
     Writer,
+    expected_version,
+    queries,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
-from interfaces.api.routes.history import past_task
 from interfaces.api.schemas import TaskIn, TaskListOut, TaskOut, TaskUpdateIn, TaskWrittenOut
-from interfaces.bootstrap import TASKS
+from projections.task import TaskQueries
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
-IfMatch = Annotated[str | None, Header(description="the task's ETag; 412 when stale")]
-
-
-def expected_version(if_match: str | None) -> int | None:
-    """The version an If-Match header asks for (``*`` or absent: any)."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() else -1
+TasksDep = Annotated[TaskQueries, Depends(queries(TaskQueries))]
 
 
 def written_out(written: Written[Task], response: Response) -> TaskWrittenOut:
@@ -71,7 +66,7 @@ def list_tasks(
 ) -> Response:
     """The authenticated user's tasks, newest first, filtered by status and priority."""
     limit, offset = paging.limit, paging.offset
-    consistency.settle(TASKS, user_id, min_position)
+    consistency.settle(tasks.name, user_id, min_position)
     found = tasks.list(user_id, status and status.value, priority and priority.value, limit, offset)
     page_out = TaskListOut.model_validate(
         {
@@ -101,7 +96,7 @@ async def create_task(
     command = CreateTask(
         user_id, body.name, body.description, body.priority.value, body.due_date, tuple(body.tags)
     )
-    written = await app.create_task_async(context, command)
+    written = await app[TaskCommands].create_task_async(context, command)
     await consistency.wrote_async(user_id, written.position)
     return written_out(written, response)
 
@@ -122,7 +117,7 @@ def get_task(
     version."""
     if as_of is not None or version is not None:
         return past_task(app, user_id, task_id, as_of, version, response)
-    consistency.settle(TASKS, user_id, min_position)
+    consistency.settle(tasks.name, user_id, min_position)
     row = tasks.get(user_id, task_id)
     if row is None:
         raise TaskNotFound(task_id)
@@ -145,7 +140,9 @@ def update_task(
 ) -> TaskWrittenOut:
     """Change some fields of a task; send If-Match with its ETag to refuse a stale write."""
     user_id = writer.user_id
-    written = app.update_task(context, user_id, task_id, body.changes(), expected_version(if_match))
+    written = app[TaskCommands].update_task(
+        context, user_id, task_id, body.changes(), expected_version(if_match)
+    )
     consistency.wrote(user_id, written.position)
     return written_out(written, response)
 
@@ -165,6 +162,28 @@ def delete_task(
 ) -> Response:
     """Delete a task; it then answers 404."""
     user_id = writer.user_id
-    written = app.delete_task(context, user_id, task_id, expected_version(if_match))
+    written = app[TaskCommands].delete_task(context, user_id, task_id, expected_version(if_match))
     consistency.wrote(user_id, written.position)
     return Response(status_code=204, headers={POSITION_HEADER: str(written.position)})
+
+
+def past_task(
+    app: Ledger,
+    user_id: UUID,
+    task_id: UUID,
+    as_of: datetime | None,
+    version: int | None,
+    response: Response,
+) -> TaskOut:
+    """The task rebuilt from its events at ``version`` or ``as_of`` (the write model)."""
+    task = task_at(app, user_id, task_id, version=version, as_of=as_of)
+    response.headers["ETag"] = f'"{task.version}"'
+    fields = ("name", "description", "status", "priority", "due_date", "tags", "version")
+    return TaskOut.model_validate(
+        {
+            "task_id": task.id,
+            "created_at": task.created_on,
+            "updated_at": task.modified_on,
+            **{name: getattr(task, name) for name in fields},
+        }
+    )

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import JSONResponse
 
 from application.context import CommandContext
 from application.error import InvalidCredentials, InvalidToken
-from interfaces.api.deps import ConsistencyDep, CurrentUserId, LedgerDep, PrincipalsDep
+from application.sessions import SessionCommands
+from application.token import TokenIssuer
+from interfaces.api.deps import ConsistencyDep, CurrentUserId, LedgerDep, PrincipalsDep, queries
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.errors import AUTHED, INVALID, RATE_LIMITED, UNAUTHORIZED, TooManyAttempts
-from interfaces.api.routes.auth import SignedIn, signed_in, user_out
 from interfaces.api.schemas import LoginIn, RefreshIn, TokenPairOut
-from interfaces.bootstrap import SESSIONS
+from interfaces.api.sign_in import SignedIn, signed_in, user_out
+from projections.session import SessionQueries
 
 router = APIRouter(tags=["auth"])
 PUBLIC: dict[int | str, dict[str, Any]] = {401: UNAUTHORIZED, 422: INVALID, 429: RATE_LIMITED}
@@ -37,8 +39,8 @@ def refreshed(request: Request, app: LedgerDep, refresh_token: str) -> SignedIn:
         request_id=request.state.request_id,
         correlation_id=request.state.request_id,
     )
-    session, new_refresh, user = app.refresh_session(context, refresh_token)
-    tokens = request.app.state.container.tokens
+    session, new_refresh, user = app[SessionCommands].refresh_session(context, refresh_token)
+    tokens: TokenIssuer = request.app.state.tokens
     return SignedIn(
         user, tokens.issue(user.id, session_id=session.id), new_refresh, tokens.ttl_seconds
     )
@@ -64,14 +66,15 @@ def logout(
     context: ContextDep,
     consistency: ConsistencyDep,
     principals: PrincipalsDep,
+    sessions: Annotated[SessionQueries, Depends(queries(SessionQueries))],
 ) -> Response:
     """End this session: its access and refresh tokens stop working at once, everywhere."""
     session_id = request.state.session_id
     if session_id is not None:
-        position = app.end_session(context, user_id, session_id)
+        position = app[SessionCommands].end_session(context, user_id, session_id)
         # Answer once the sessions read model, which every instance checks, has it.
         consistency.wrote(user_id, position)
-        consistency.settle(SESSIONS, user_id)
+        consistency.settle(sessions.name, user_id)
         principals.forget_session(session_id)
     return Response(status_code=204)
 

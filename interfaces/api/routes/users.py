@@ -5,23 +5,25 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
+from application.accounts import AccountCommands
 from domain.user import Role
-from interfaces.api.deps import Admin, ConsistencyDep, LedgerDep, PrincipalsDep, UsersDep
+from interfaces.api.deps import Admin, ConsistencyDep, LedgerDep, PrincipalsDep, queries
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.errors import AUTHED, BAD_REQUEST, FORBIDDEN, NOT_FOUND
-from interfaces.api.routes.account import account_out
 from interfaces.api.schemas_users import (
     AccountOut,
     AccountRowOut,
     UserCreateIn,
     UserListOut,
     UserPatchIn,
+    account_out,
 )
-from interfaces.bootstrap import USERS
+from projections.user import UserQueries
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
+UsersDep = Annotated[UserQueries, Depends(queries(UserQueries))]
 ADMIN_ONLY = {**AUTHED, 403: FORBIDDEN}
 
 
@@ -36,7 +38,7 @@ def list_users(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> UserListOut:
     """All users, oldest first, filtered by role and active state."""
-    consistency.settle(USERS, admin.user_id)
+    consistency.settle(users.name, admin.user_id)
     page = users.list(role and role.value, active, limit, offset)
     return UserListOut(
         users=[AccountRowOut.model_validate(row) for row in page.users],
@@ -56,7 +58,7 @@ def create_user(
     consistency: ConsistencyDep,
 ) -> AccountOut:
     """Create an account with a role (400 when the username exists)."""
-    written = app.create_user(
+    written = app[AccountCommands].create_user(
         context, admin, body.username, body.password, body.name, body.lastname, body.role.value
     )
     consistency.wrote(admin.user_id, written.position)
@@ -72,13 +74,14 @@ def administer_user(
     context: ContextDep,
     consistency: ConsistencyDep,
     principals: PrincipalsDep,
+    users: UsersDep,
 ) -> AccountOut:
     """Change a user's role or deactivate/reactivate them; takes effect on their tokens at once."""
-    written = app.administer_user(
+    written = app[AccountCommands].administer_user(
         context, admin, user_id, body.role and body.role.value, body.active
     )
     # Answer only once the users read model (which every instance checks tokens against) has it.
     consistency.wrote(admin.user_id, written.position)
-    consistency.settle(USERS, admin.user_id)
+    consistency.settle(users.name, admin.user_id)
     principals.forget(user_id)
     return account_out(written.aggregate)

@@ -6,15 +6,14 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import AwareDatetime, BaseModel
 
 from application import webhook_retry
 from application.principal import Principal
 from domain.webhook import WebhookNotFound
-from interfaces.api.deps import ConsistencyDep, CurrentPrincipal, Writer
+from interfaces.api.deps import ConsistencyDep, CurrentPrincipal, Writer, queries
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
-from interfaces.bootstrap import Container
 from projections.webhook_delivery import WEBHOOK_DELIVERIES, WebhookDeliveries
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -27,12 +26,7 @@ class DeliveryNotFound(WebhookNotFound):
     kind = "webhook delivery"
 
 
-async def _deliveries(request: Request) -> WebhookDeliveries:
-    container: Container = request.app.state.container
-    return container.webhook_deliveries
-
-
-DeliveriesDep = Annotated[WebhookDeliveries, Depends(_deliveries)]
+DeliveriesDep = Annotated[WebhookDeliveries, Depends(queries(WebhookDeliveries))]
 
 
 class AttemptOut(BaseModel):

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Depends, Header, Response, status
 from pydantic import BaseModel, Field, model_validator
 
 from application.result import Written
+from application.webhooks import WebhookCommands
 from domain.webhook import DESCRIPTION_MAX, PATTERNS_MAX, URL_MAX, Webhook, WebhookNotFound
 from interfaces.api.consistency import POSITION_HEADER
 from interfaces.api.deps import (
@@ -20,16 +21,17 @@ from interfaces.api.deps import (
     LedgerDep,
     MinPosition,
     PagingDep,
-    WebhooksDep,
     Writer,
+    expected_version,
+    queries,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
-from interfaces.api.routes.tasks import expected_version
 from interfaces.api.schemas import StrictIn
-from interfaces.bootstrap import WEBHOOKS
+from projections.webhook import WebhookQueries
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 IfMatch = Annotated[str | None, Header(description="the webhook's ETag; 412 when stale")]
+WebhooksDep = Annotated[WebhookQueries, Depends(queries(WebhookQueries))]
 CHANGE = {**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 412: STALE}
 Pattern = Annotated[str, Field(min_length=1, max_length=100)]
 URL_HELP = "http(s) URL whose host resolves to public addresses"
@@ -149,7 +151,7 @@ def create_webhook(
 
     The URL's host must resolve to public addresses (422 otherwise), unless the operator allows
     it in `LEDGERFLOW_WEBHOOK_ALLOWED_HOSTS`."""
-    written, secret = app.create_webhook(
+    written, secret = app[WebhookCommands].create_webhook(
         context,
         writer.user_id,
         body.url,
@@ -171,7 +173,7 @@ def list_webhooks(
     paging: PagingDep,
 ) -> WebhookListOut:
     """Your webhooks, newest first (secrets are never shown again)."""
-    consistency.settle(WEBHOOKS, user_id, min_position)
+    consistency.settle(webhooks.name, user_id, min_position)
     found = webhooks.list(user_id, paging.limit, paging.offset)
     return WebhookListOut(
         webhooks=[listed(row) for row in found.webhooks],
@@ -192,7 +194,7 @@ def get_webhook(
     response: Response,
 ) -> WebhookOut:
     """One of your webhooks."""
-    consistency.settle(WEBHOOKS, user_id, min_position)
+    consistency.settle(webhooks.name, user_id, min_position)
     row = webhooks.get(user_id, webhook_id)
     if row is None:
         raise WebhookNotFound(webhook_id)
@@ -213,7 +215,7 @@ def update_webhook(
 ) -> WebhookWrittenOut:
     """Change the URL, patterns, description or `enabled` (true re-enables a webhook that was
     disabled, also one the dispatcher disabled); If-Match refuses a stale write."""
-    written = app.update_webhook(
+    written = app[WebhookCommands].update_webhook(
         context,
         writer.user_id,
         webhook_id,
@@ -238,7 +240,7 @@ def rotate_webhook_secret(
     if_match: IfMatch = None,
 ) -> SecretRotatedOut:
     """A new signing secret, shown once; deliveries carry both signatures for 24 h."""
-    written, secret = app.rotate_webhook_secret(
+    written, secret = app[WebhookCommands].rotate_webhook_secret(
         context, writer.user_id, webhook_id, expected_version(if_match)
     )
     consistency.wrote(writer.user_id, written.position)
@@ -259,6 +261,8 @@ def delete_webhook(
     if_match: IfMatch = None,
 ) -> Response:
     """Delete one of your webhooks: no further deliveries; it then answers 404."""
-    written = app.delete_webhook(context, writer.user_id, webhook_id, expected_version(if_match))
+    written = app[WebhookCommands].delete_webhook(
+        context, writer.user_id, webhook_id, expected_version(if_match)
+    )
     consistency.wrote(writer.user_id, written.position)
     return Response(status_code=204, headers={POSITION_HEADER: str(written.position)})

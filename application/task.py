@@ -1,0 +1,109 @@
+"""Task commands: create, change and delete a task its owner can see."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from application.context import CommandContext
+from application.handlers import Handlers
+from application.result import Written
+from domain.task import Task, TaskNotFound
+
+
+@dataclass(frozen=True)
+class CreateTask:
+    """Create a task for its owner."""
+
+    owner_id: UUID
+    name: str
+    description: str = ""
+    priority: str = "medium"
+    due_date: datetime | None = None
+    tags: tuple[str, ...] = ()
+
+
+class TaskCommands(Handlers):
+    """The handlers of the tasks feature."""
+
+    def create_task(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        name: str,
+        description: str = "",
+        priority: str = "medium",
+        due_date: datetime | None = None,
+        tags: tuple[str, ...] | list[str] = (),
+    ) -> Written[Task]:
+        """Create a task owned by ``owner_id``."""
+        command = CreateTask(owner_id, name, description, priority, due_date, tuple(tags))
+        task, pending = self._submit_new_task(context, command)
+        return Written(task, pending.result())
+
+    async def create_task_async(
+        self, context: CommandContext, command: CreateTask
+    ) -> Written[Task]:
+        """``create_task`` for the event loop: no thread is held while the group commits."""
+        task, pending = self._submit_new_task(context, command)
+        return Written(task, await asyncio.wrap_future(pending))
+
+    def _submit_new_task(
+        self, context: CommandContext, command: CreateTask
+    ) -> tuple[Task, Future[int]]:
+        task = Task.create(
+            command.owner_id,
+            command.name,
+            command.description,
+            command.priority,
+            command.due_date,
+            command.tags,
+        )
+        return task, self._submit(context, task)
+
+    def update_task(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        task_id: UUID,
+        changes: Mapping[str, Any],
+        expected_version: int | None = None,
+    ) -> Written[Task]:
+        """Change fields and status of a task the owner can see."""
+        return self._change_task(
+            context, owner_id, task_id, expected_version, lambda t: t.update(changes)
+        )
+
+    def delete_task(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        task_id: UUID,
+        expected_version: int | None = None,
+    ) -> Written[Task]:
+        """Delete a task the owner can see."""
+        return self._change_task(context, owner_id, task_id, expected_version, Task.delete)
+
+    def get_task(self, owner_id: UUID, task_id: UUID, version: int | None = None) -> Task:
+        """A task the owner can see, now or at an earlier ``version``."""
+        task = self._load(Task, task_id, TaskNotFound, version)
+        if not task.visible_to(owner_id):
+            raise TaskNotFound(task_id)
+        return task
+
+    def _change_task(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        task_id: UUID,
+        expected_version: int | None,
+        change: Callable[[Task], None],
+    ) -> Written[Task]:
+        return self._change(
+            context, lambda: self.get_task(owner_id, task_id), task_id, expected_version, change
+        )

@@ -1,0 +1,98 @@
+"""A feature of Ledgerflow, declared once: everything the composition root needs to wire it.
+
+A feature is one aggregate (or a few that belong together) and what serves it: its command
+handlers (application), its read models and their queries (projections), its routers (api), the
+API-key scopes that guard its paths, its reader rules (who may read its events) and its reactors
+(process managers). ``interfaces/features/__init__.py`` lists the features; the runner set, the
+container's queries, the app's routers, the scope table and the reader rules are derived from that
+list. See docs/architecture.md, "Adding an aggregate".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter
+from psycopg_pool import ConnectionPool
+
+from application.handlers import Handlers
+from application.ledger import Ledger
+from interfaces.settings import Settings
+from projections.readers import ReaderRule, ReaderRules
+from projections.runner import Projection
+
+
+@dataclass(frozen=True)
+class ReadModel:
+    """A read model: how to build its projection, and the queries routes run on it."""
+
+    projection: Callable[[ReaderRules], Projection]
+    queries: Callable[[ConnectionPool[Any]], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The API-key scopes of the routes under ``prefix``: ``read`` for GET, ``write`` for the
+    rest (None: API keys cannot use those methods there)."""
+
+    prefix: str
+    read: str | None
+    write: str | None
+
+    def guards(self, path: str) -> bool:
+        """Whether a route path falls under this scope's prefix."""
+        return path == self.prefix or path.startswith(self.prefix + "/")
+
+    def names(self) -> set[str]:
+        """The scope names this entry grants."""
+        return {name for name in (self.read, self.write) if name}
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What a feature's ``wire`` may use: the settings and what is derived from every feature."""
+
+    settings: Settings
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature, declared in ``interfaces/features/<name>.py``."""
+
+    name: str
+    handlers: tuple[type[Handlers], ...] = ()
+    read_models: tuple[ReadModel, ...] = ()
+    routers: tuple[APIRouter, ...] = ()
+    scopes: tuple[Scope, ...] = ()
+    readers: tuple[ReaderRule, ...] = ()
+    # Handlers that need more than the ledger (settings, ports) are built here and registered.
+    wire: Callable[[Ledger, Wiring], Iterable[Handlers]] | None = None
+
+
+def reader_rules(features: Iterable[Feature]) -> ReaderRules:
+    """Every feature's reader rules together."""
+    return ReaderRules(rule for feature in features for rule in feature.readers)
+
+
+def scope_table(features: Iterable[Feature]) -> tuple[Scope, ...]:
+    """Every feature's scopes, longest prefix first (the most specific wins)."""
+    scopes = [scope for feature in features for scope in feature.scopes]
+    return tuple(sorted(scopes, key=lambda s: len(s.prefix), reverse=True))
+
+
+def scope_names(features: Iterable[Feature]) -> frozenset[str]:
+    """Every scope an API key may be given."""
+    return frozenset(name for scope in scope_table(features) for name in scope.names())
+
+
+def register_handlers(ledger: Ledger, settings: Settings, features: Sequence[Feature]) -> None:
+    """Build every feature's handlers once, with what they need."""
+    wiring = Wiring(settings, scope_names(features))
+    for feature in features:
+        for kind in feature.handlers:
+            ledger.register(kind(ledger))
+        for built in feature.wire(ledger, wiring) if feature.wire else ():
+            ledger.register(built)

@@ -1,0 +1,16 @@
+"""The sessions feature: refresh tokens that rotate, logout, OAuth2's token endpoint."""
+
+from application.sessions import SessionCommands
+from domain.session import Session
+from interfaces.api.routes import tokens
+from interfaces.feature import Feature, ReadModel
+from projections.readers import ReaderRule
+from projections.session import SessionProjection, SessionQueries
+
+FEATURE = Feature(
+    name="sessions",
+    handlers=(SessionCommands,),
+    read_models=(ReadModel(lambda rules: SessionProjection(), SessionQueries),),
+    routers=(tokens.router,),
+    readers=(ReaderRule(Session, None),),  # internal: no user reads session events
+)

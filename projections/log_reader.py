@@ -1,0 +1,173 @@
+"""One reader of the event log per process, shared by every follower.
+
+Followers (the read-model group, the relay, the chain sealer, reactors) each keep their own
+position, transaction and retry, but they ask this reader for the events after their position.
+It reads each stored event once, decodes it once and keeps a window of the newest events in
+memory, so followers that keep up are served from memory; one that fell behind the window is
+served by a direct read (not cached, so it cannot evict what the others need). One LISTEN
+connection wakes every follower when something is recorded; a poll on a timeout covers a lost
+notification.
+
+Commit order equals position order (the writers' table lock), so when a read returns events up to
+position ``p``, every event at or below ``p`` that will ever exist has been seen.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import Mapper, Notification
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+STOP_CHECK_INTERVAL = 0.1
+
+
+@dataclass(frozen=True)
+class Logged:
+    """One stored event: its position, public type, stored record and decoded domain event."""
+
+    position: int
+    topic: str
+    originator_id: UUID
+    originator_version: int
+    state: bytes
+    event: Any
+
+
+class LogReader:
+    """Reads the log for several followers at once; see the module docstring."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        mapper: Mapper[Any],
+        events_table: str,
+        events_channel: str,
+        window: int = 20_000,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self._conninfo = conninfo
+        self._mapper = mapper
+        self._channel = events_channel
+        self._window = window
+        self._poll_interval = poll_interval
+        self._select = sql.SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
+            " WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        ).format(sql.Identifier(events_table))
+        self._lock = threading.Lock()
+        # The window: every event with low < position <= high, in order.
+        self._events: list[Logged] = []
+        self._positions: list[int] = []
+        self._low = self._high = -1
+        self._news = threading.Condition()
+        self._generation = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.reads = 0  # database reads made (for tests and diagnostics)
+
+    # Reading
+
+    @property
+    def head(self) -> int:
+        """The highest position this reader has seen."""
+        return max(self._high, 0)
+
+    def read_after(self, conn: psycopg.Connection[Any], position: int, limit: int) -> list[Logged]:
+        """Up to ``limit`` events after ``position``, oldest first (from memory when it can).
+
+        ``conn`` is the caller's connection: the read joins the caller's transaction.
+        """
+        with self._lock:
+            if self._low <= position < self._high:
+                start = bisect.bisect_right(self._positions, position)
+                return self._events[start : start + limit]
+            fresh = self._fetch(conn, position, limit)
+            if fresh and (position == self._high or self._high < 0):
+                self._remember(position, fresh)
+            return fresh
+
+    def _fetch(self, conn: psycopg.Connection[Any], position: int, limit: int) -> list[Logged]:
+        self.reads += 1
+        rows = conn.execute(self._select, (position, limit)).fetchall()
+        return [self._decode(row) for row in rows]
+
+    def _decode(self, row: tuple[Any, ...]) -> Logged:
+        position, originator_id, version, topic, state = row
+        state = bytes(state)
+        notification = Notification(
+            id=position,
+            originator_id=originator_id,
+            originator_version=version,
+            topic=topic,
+            state=state,
+        )
+        event = self._mapper.to_domain_event(notification)
+        return Logged(position, topic, originator_id, version, state, event)
+
+    def _remember(self, position: int, fresh: list[Logged]) -> None:
+        if self._high < 0:
+            self._low = position
+        self._events.extend(fresh)
+        self._positions.extend(e.position for e in fresh)
+        self._high = fresh[-1].position
+        excess = len(self._events) - self._window
+        if excess > 0:
+            self._low = self._positions[excess - 1]
+            del self._events[:excess], self._positions[:excess]
+
+    # Waking followers
+
+    def wait_for_news(self, seen: int, timeout: float) -> int:
+        """Block until something is recorded after generation ``seen`` (or ``timeout``);
+        return the current generation."""
+        with self._news:
+            if self._generation == seen:
+                self._news.wait(timeout)
+            return self._generation
+
+    @property
+    def generation(self) -> int:
+        """A counter that moves whenever the log may have grown."""
+        return self._generation
+
+    def _wake(self) -> None:
+        with self._news:
+            self._generation += 1
+            self._news.notify_all()
+
+    def start(self) -> None:
+        """Listen for new events in a background thread until ``stop``."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._listen, name="log-reader", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop listening (followers then only poll)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._wake()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+                    self._wake()  # anything recorded before LISTEN is read by the next pass
+                    while not self._stop.is_set():
+                        if any(True for _ in conn.notifies(timeout=self._poll_interval)):
+                            self._wake()
+                        else:
+                            self._wake()  # the poll: a lost notification costs one interval
+            except psycopg.Error as error:
+                log.warning("log reader: %s; reconnecting", error)
+                self._wake()
+                self._stop.wait(0.5)

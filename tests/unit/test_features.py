@@ -1,0 +1,73 @@
+"""The feature list: every event has a reader rule, every scope and router comes from a feature."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import pytest
+from eventsourcing.domain import Aggregate
+
+import domain
+from interfaces.feature import reader_rules, scope_names, scope_table
+from interfaces.features import FEATURES
+from projections.readers import UncoveredEvent, event_classes
+
+
+def aggregates() -> list[type]:
+    """Every aggregate class the domain defines."""
+    for module in pkgutil.iter_modules(domain.__path__):
+        importlib.import_module(f"domain.{module.name}")
+    found, todo = [], list(Aggregate.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("domain."):
+            found.append(cls)
+    return found
+
+
+def test_every_event_type_of_the_domain_has_a_reader_rule():
+    rules = reader_rules(FEATURES)
+    uncovered = [
+        f"{aggregate.__qualname__}.{event.__name__}"
+        for aggregate in aggregates()
+        for event in event_classes(aggregate)
+        if not rules.covers(event)
+    ]
+    assert len([e for a in aggregates() for e in event_classes(a)]) >= 20
+    assert uncovered == [], f"add a ReaderRule to the feature of: {uncovered}"
+
+
+def test_an_event_no_rule_covers_is_an_error_not_a_silent_loss():
+    class Stray(Aggregate):
+        class Created(Aggregate.Created):
+            TOPIC = "stray.created"
+
+    with pytest.raises(UncoveredEvent):
+        reader_rules(FEATURES).named_by(Stray().collect_events()[0])
+
+
+def test_api_key_scopes_and_the_scope_table_come_from_the_features():
+    assert {"tasks:read", "tasks:write", "webhooks:read", "webhooks:write", "profile:read"} <= (
+        scope_names(FEATURES)
+    )
+    table = scope_table(FEATURES)
+    prefixes = [scope.prefix for scope in table]
+    assert prefixes == sorted(prefixes, key=len, reverse=True)
+    assert any(scope.guards("/api/v1/tasks/{task_id}") for scope in table)
+
+
+def test_feature_names_are_unique_and_every_router_is_declared_once():
+    names = [feature.name for feature in FEATURES]
+    routers = [id(router) for feature in FEATURES for router in feature.routers]
+    assert len(names) == len(set(names))
+    assert len(routers) == len(set(routers))
+
+
+def test_leaving_a_feature_out_leaves_its_events_uncovered():
+    from domain.task import Task
+
+    without_tasks = [feature for feature in FEATURES if feature.name != "tasks"]
+    assert not reader_rules(without_tasks).covers(Task.Created)
+    assert reader_rules(FEATURES).covers(Task.Created)
