@@ -1,6 +1,6 @@
 """The sessions feature: refresh tokens that rotate, logout, OAuth2's token endpoint."""
 
-from application.sessions import SessionCommands
+from application.sessions import DeactivationEndsSessions, SessionCommands
 from domain.session import Session
 from interfaces.api.routes import tokens
 from interfaces.feature import Feature, ReadModel
@@ -13,4 +13,5 @@ FEATURE = Feature(
     read_models=(ReadModel(lambda rules: SessionProjection(), SessionQueries),),
     routers=(tokens.router,),
     readers=(ReaderRule(Session, None),),  # internal: no user reads session events
+    reactors=(lambda ledger, query: DeactivationEndsSessions(ledger, query(SessionQueries)),),
 )
