@@ -28,6 +28,7 @@ def parse_changed(payload: str) -> set[str]:
     return set(changed.split(",")) if changed else set()
 
 
+_UPGRADED: set[str] = set()  # databases whose tracking table this process has brought up to date
 STUCK_COLUMNS = (
     ("stuck_position", "bigint"),
     ("stuck_type", "text"),
@@ -46,6 +47,9 @@ def ensure_tracking_table(cur: psycopg.Cursor[Any]) -> None:
         " position bigint NOT NULL DEFAULT 0,"
         f" updated_at timestamptz NOT NULL DEFAULT now(), {stuck})"
     )
+    database = cur.connection.info.dsn
+    if database in _UPGRADED:
+        return
     present = {
         row[0]
         for row in cur.execute(
@@ -61,6 +65,7 @@ def ensure_tracking_table(cur: psycopg.Cursor[Any]) -> None:
         " position bigint NOT NULL, reason text NOT NULL, actor text NOT NULL,"
         " at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (name, position))"
     )
+    _UPGRADED.add(database)
 
 
 @dataclass(frozen=True)
