@@ -21,6 +21,7 @@ from application.ledger import Ledger
 from application.principal import Principal
 from interfaces.api.consistency import MIN_POSITION_HEADER, Consistency
 from interfaces.api.principals import Principals
+from interfaces.api.query import OFFSET_MAX, PAGE_MAX, POSITION_MAX
 from interfaces.bootstrap import Container
 from projections.api_key import ApiKeyQueries
 from projections.session import SessionQueries
@@ -159,8 +160,8 @@ async def command_context(
 
 
 async def min_position(
-    header: Annotated[int | None, Header(alias=MIN_POSITION_HEADER, ge=0)] = None,
-    query: Annotated[int | None, Query(alias="min_position", ge=0)] = None,
+    header: Annotated[int | None, Header(alias=MIN_POSITION_HEADER, ge=0, le=POSITION_MAX)] = None,
+    query: Annotated[int | None, Query(alias="min_position", ge=0, le=POSITION_MAX)] = None,
 ) -> int | None:
     """A position the caller wants the read model to have reached before answering."""
     return max(header or 0, query or 0) or None
@@ -176,8 +177,10 @@ class Paging:
 
 async def paging(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    page: Annotated[int | None, Query(ge=1, description="1-based page (with per_page)")] = None,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
+    page: Annotated[
+        int | None, Query(ge=1, le=PAGE_MAX, description="1-based page (with per_page)")
+    ] = None,
     per_page: Annotated[int | None, Query(ge=1, le=200)] = None,
 ) -> Paging:
     """``limit`` and ``offset`` of a list request; ``page``/``per_page`` win when given."""

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from interfaces.api.deps import ConsistencyDep, CurrentUserId, MinPosition, container
 from interfaces.api.errors import AUTHED
+from interfaces.api.query import POSITION_MAX, type_patterns
 from interfaces.bootstrap import EVENT_FEED, Container
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
@@ -22,18 +23,15 @@ class EventPageOut(BaseModel):
     has_more: bool
 
 
-def type_patterns(types: list[str] | None) -> list[str]:
-    """``types`` given repeated or comma-separated, as a list of patterns."""
-    return [p.strip() for given in types or [] for p in given.split(",") if p.strip()]
-
-
 @router.get("", responses=AUTHED)
 def list_events(
     user_id: CurrentUserId,
     built: Annotated[Container, Depends(container)],
     consistency: ConsistencyDep,
     min_position: MinPosition,
-    after: Annotated[int, Query(ge=0, description="return events after this position")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=POSITION_MAX, description="return events after this position")
+    ] = 0,
     types: Annotated[
         list[str] | None, Query(description="type patterns, `*` as wildcard: `task.*`")
     ] = None,

@@ -23,6 +23,7 @@ from interfaces.api.deps import (
     Writer,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
+from interfaces.api.query import POSITION_MAX
 from interfaces.api.routes.history import past_task
 from interfaces.api.schemas import TaskIn, TaskListOut, TaskOut, TaskUpdateIn, TaskWrittenOut
 from interfaces.bootstrap import TASKS
@@ -36,7 +37,8 @@ def expected_version(if_match: str | None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     tag = if_match.strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() else -1
+    # isdigit() alone accepts "²", which int() refuses: only ASCII digits are a version
+    return int(tag) if tag.isascii() and tag.isdigit() else -1
 
 
 def written_out(written: Written[Task], response: Response) -> TaskWrittenOut:
@@ -116,7 +118,9 @@ def get_task(
     response: Response,
     app: LedgerDep,
     as_of: Annotated[datetime | None, Query(description="state at this time (ISO 8601)")] = None,
-    version: Annotated[int | None, Query(ge=1, description="state at this version")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=POSITION_MAX, description="state at this version")
+    ] = None,
 ) -> TaskOut:
     """One of the authenticated user's tasks; now, or rebuilt from its events as of a time or
     version."""

@@ -11,6 +11,7 @@ from domain.user import Role
 from interfaces.api.deps import Admin, ConsistencyDep, LedgerDep, PrincipalsDep, UsersDep
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.errors import AUTHED, BAD_REQUEST, FORBIDDEN, NOT_FOUND
+from interfaces.api.query import OFFSET_MAX
 from interfaces.api.routes.account import account_out
 from interfaces.api.schemas_users import (
     AccountOut,
@@ -33,7 +34,7 @@ def list_users(
     role: Role | None = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> UserListOut:
     """All users, oldest first, filtered by role and active state."""
     consistency.settle(USERS, admin.user_id)

@@ -14,6 +14,7 @@ from application.principal import Principal
 from domain.webhook import WebhookNotFound
 from interfaces.api.deps import ConsistencyDep, CurrentPrincipal, Writer
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
+from interfaces.api.query import OFFSET_MAX
 from interfaces.bootstrap import Container
 from projections.webhook_delivery import WEBHOOK_DELIVERIES, WebhookDeliveries
 
@@ -97,7 +98,7 @@ def list_deliveries(
     consistency: ConsistencyDep,
     status: DeliveryStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> DeliveryListOut:
     """The webhook's deliveries, newest first, each with its attempts (status code, latency)."""
     _own(deliveries, consistency, webhook_id, me)

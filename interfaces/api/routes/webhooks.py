@@ -11,7 +11,8 @@ from fastapi import APIRouter, Header, Response, status
 from pydantic import BaseModel, Field, model_validator
 
 from application.result import Written
-from domain.webhook import DESCRIPTION_MAX, PATTERNS_MAX, URL_MAX, Webhook, WebhookNotFound
+from domain.event_pattern import PATTERN_MAX_LENGTH, PATTERNS_MAX
+from domain.webhook import DESCRIPTION_MAX, URL_MAX, Webhook, WebhookNotFound
 from interfaces.api.consistency import POSITION_HEADER
 from interfaces.api.deps import (
     ConsistencyDep,
@@ -31,7 +32,7 @@ from interfaces.bootstrap import WEBHOOKS
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 IfMatch = Annotated[str | None, Header(description="the webhook's ETag; 412 when stale")]
 CHANGE = {**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 412: STALE}
-Pattern = Annotated[str, Field(min_length=1, max_length=100)]
+Pattern = Annotated[str, Field(min_length=1, max_length=PATTERN_MAX_LENGTH)]
 URL_HELP = "http(s) URL whose host resolves to public addresses"
 
 
