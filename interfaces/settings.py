@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     login_address_rate_limit: str = Field(
         default="30/minute", description="login attempts per client address"
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="largest request body and WebSocket message accepted (413 / close 1009)",
+    )
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0, description="WebSocket heartbeat")
     ws_outbox_size: int = Field(default=1000, ge=1, description="events a slow client may lag")
     log_level: str = "info"

@@ -20,6 +20,7 @@ from interfaces.api.deps import bearer
 from interfaces.api.live import LiveHub
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateLimit
+from interfaces.api.request_guard import RequestGuard
 from interfaces.api.routes import (
     account,
     api_keys,
@@ -87,6 +88,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         docs_url="/docs",
         redoc_url="/redoc",
         openapi_url="/openapi.json",
+        responses=errors.EVERY_ROUTE,
     )
     settings = container.settings
     app.state.container = container
@@ -131,6 +133,11 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(webhook_deliveries.router)
     app.include_router(webhook_endpoints.router)
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        schema=app.openapi,
+    )
     app.add_middleware(
         RateLimit,
         rate=settings.rate_limit,

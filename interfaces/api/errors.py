@@ -99,6 +99,16 @@ STALE = _doc("If-Match does not match the current version")
 INVALID = _doc("Validation error")
 UNAVAILABLE = _doc("A dependency is down or the read model is behind")
 RATE_LIMITED = _doc("Too many requests (see Retry-After and X-RateLimit-*)")
+TOO_LARGE = _doc("The request body exceeds LEDGERFLOW_MAX_BODY_BYTES")
+UNSUPPORTED = _doc("The body is not of the media type the route reads (JSON, or a form)")
+# What any route may answer before it runs (interfaces/api/request_guard.py, rate_limit.py).
+EVERY_ROUTE: dict[int | str, dict[str, Any]] = {
+    400: BAD_REQUEST,
+    413: TOO_LARGE,
+    415: UNSUPPORTED,
+    422: INVALID,
+    429: RATE_LIMITED,
+}
 AUTHED: dict[int | str, dict[str, Any]] = {
     401: UNAUTHORIZED,
     422: INVALID,

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from domain.user import Role
-from interfaces.api.deps import Admin, ConsistencyDep, LedgerDep, PrincipalsDep, UsersDep
+from interfaces.api.deps import (
+    Admin,
+    ConsistencyDep,
+    LedgerDep,
+    PagingDep,
+    PrincipalsDep,
+    UsersDep,
+)
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.errors import AUTHED, BAD_REQUEST, FORBIDDEN, NOT_FOUND
-from interfaces.api.query import OFFSET_MAX
 from interfaces.api.routes.account import account_out
 from interfaces.api.schemas_users import (
     AccountOut,
@@ -31,12 +36,12 @@ def list_users(
     admin: Admin,
     users: UsersDep,
     consistency: ConsistencyDep,
+    paging: PagingDep,
     role: Role | None = None,
     active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> UserListOut:
     """All users, oldest first, filtered by role and active state."""
+    limit, offset = paging.limit, paging.offset
     consistency.settle(USERS, admin.user_id)
     page = users.list(role and role.value, active, limit, offset)
     return UserListOut(

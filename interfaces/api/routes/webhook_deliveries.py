@@ -6,15 +6,14 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from pydantic import AwareDatetime, BaseModel
 
 from application import webhook_retry
 from application.principal import Principal
 from domain.webhook import WebhookNotFound
-from interfaces.api.deps import ConsistencyDep, CurrentPrincipal, Writer
+from interfaces.api.deps import ConsistencyDep, CurrentPrincipal, PagingDep, Writer
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
-from interfaces.api.query import OFFSET_MAX
 from interfaces.bootstrap import Container
 from projections.webhook_delivery import WEBHOOK_DELIVERIES, WebhookDeliveries
 
@@ -96,11 +95,11 @@ def list_deliveries(
     me: CurrentPrincipal,
     deliveries: DeliveriesDep,
     consistency: ConsistencyDep,
+    paging: PagingDep,
     status: DeliveryStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> DeliveryListOut:
     """The webhook's deliveries, newest first, each with its attempts (status code, latency)."""
+    limit, offset = paging.limit, paging.offset
     _own(deliveries, consistency, webhook_id, me)
     rows, total = deliveries.list(webhook_id, status, limit, offset)
     return DeliveryListOut(
