@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     read_wait_timeout: float = Field(
         default=5.0, gt=0, description="read-your-writes wait bound (s)"
     )
+    read_waits_per_principal: int = Field(
+        default=16, ge=1, description="reads of one principal that may wait for a read model"
+    )
     db_pool_size: int = Field(default=10, ge=1)
     rate_limit: str = Field(
         default="100/minute", description="requests per principal (limits syntax)"

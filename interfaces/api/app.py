@@ -109,7 +109,11 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         (USERS, SESSIONS, API_KEYS),
     )
     app.state.consistency = Consistency(
-        container.watch, positions, container.settings.read_wait_timeout
+        container.watch,
+        positions,
+        settings.read_wait_timeout,
+        container.ledger.recorder.max_notification_id,
+        settings.read_waits_per_principal,
     )
     app.state.login_throttle = LoginThrottle(
         settings.login_rate_limit, settings.login_address_rate_limit, settings.redis_url

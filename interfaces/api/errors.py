@@ -30,6 +30,7 @@ from application.error import (
 from domain.error import Conflict, DomainError, InvalidValue, NotFound
 from domain.user import UsernameTaken
 from interfaces.adapters.webhook_guard import UnsafeWebhookURL
+from interfaces.api.consistency import TooManyWaits
 from projections.watch import ProjectionNotCaughtUp
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     NotAllowed: (403, "FORBIDDEN"),
     ProjectionNotCaughtUp: (503, "READ_MODEL_BEHIND"),
     TooManyAttempts: (429, "RATE_LIMITED"),
+    TooManyWaits: (429, "TOO_MANY_WAITS"),
     psycopg.OperationalError: (503, "DATABASE_UNAVAILABLE"),
     psycopg_pool.PoolTimeout: (503, "DATABASE_UNAVAILABLE"),
     DomainError: (400, "BAD_REQUEST"),
@@ -137,7 +139,7 @@ async def _on_known(request: Request, error: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(error, TooManyAttempts):
+    if isinstance(error, TooManyAttempts | TooManyWaits):
         headers["Retry-After"] = str(error.retry_after)
     if status == 503:
         headers["Retry-After"] = "1"

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from interfaces.api.deps import ConsistencyDep, CurrentUserId, MinPosition, container
+from interfaces.api.deps import CurrentUserId, container
 from interfaces.api.errors import AUTHED
 from interfaces.api.query import POSITION_MAX, type_patterns
+from interfaces.api.read_wait import settled
 from interfaces.bootstrap import EVENT_FEED, Container
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
@@ -27,8 +28,7 @@ class EventPageOut(BaseModel):
 def list_events(
     user_id: CurrentUserId,
     built: Annotated[Container, Depends(container)],
-    consistency: ConsistencyDep,
-    min_position: MinPosition,
+    _: Annotated[None, settled(EVENT_FEED)],
     after: Annotated[
         int, Query(ge=0, le=POSITION_MAX, description="return events after this position")
     ] = 0,
@@ -41,6 +41,5 @@ def list_events(
 
     Pass `next_after` as `after` for the next page; it also moves past events you may not read.
     """
-    consistency.settle(EVENT_FEED, user_id, min_position)
     page = built.events.read(user_id, after, type_patterns(types), limit)
     return EventPageOut(events=page.events, next_after=page.next_after, has_more=page.has_more)

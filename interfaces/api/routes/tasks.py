@@ -17,13 +17,13 @@ from interfaces.api.deps import (
     Context,
     CurrentUserId,
     LedgerDep,
-    MinPosition,
     PagingDep,
     TasksDep,
     Writer,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
 from interfaces.api.query import POSITION_MAX
+from interfaces.api.read_wait import settled
 from interfaces.api.routes.history import past_task
 from interfaces.api.schemas import TaskIn, TaskListOut, TaskOut, TaskUpdateIn, TaskWrittenOut
 from interfaces.bootstrap import TASKS
@@ -65,15 +65,13 @@ def written_out(written: Written[Task], response: Response) -> TaskWrittenOut:
 def list_tasks(
     user_id: CurrentUserId,
     tasks: TasksDep,
-    consistency: ConsistencyDep,
-    min_position: MinPosition,
+    _: Annotated[None, settled(TASKS)],
     paging: PagingDep,
     status: TaskStatus | None = None,
     priority: TaskPriority | None = None,
 ) -> Response:
     """The authenticated user's tasks, newest first, filtered by status and priority."""
     limit, offset = paging.limit, paging.offset
-    consistency.settle(TASKS, user_id, min_position)
     found = tasks.list(user_id, status and status.value, priority and priority.value, limit, offset)
     page_out = TaskListOut.model_validate(
         {
@@ -113,8 +111,7 @@ def get_task(
     task_id: UUID,
     user_id: CurrentUserId,
     tasks: TasksDep,
-    consistency: ConsistencyDep,
-    min_position: MinPosition,
+    _: Annotated[None, settled(TASKS)],
     response: Response,
     app: LedgerDep,
     as_of: Annotated[datetime | None, Query(description="state at this time (ISO 8601)")] = None,
@@ -126,7 +123,6 @@ def get_task(
     version."""
     if as_of is not None or version is not None:
         return past_task(app, user_id, task_id, as_of, version, response)
-    consistency.settle(TASKS, user_id, min_position)
     row = tasks.get(user_id, task_id)
     if row is None:
         raise TaskNotFound(task_id)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, status
+from starlette.concurrency import run_in_threadpool
 
 from domain.user import Role
 from interfaces.api.deps import (
@@ -17,6 +19,7 @@ from interfaces.api.deps import (
 )
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.errors import AUTHED, BAD_REQUEST, FORBIDDEN, NOT_FOUND
+from interfaces.api.read_wait import settled
 from interfaces.api.routes.account import account_out
 from interfaces.api.schemas_users import (
     AccountOut,
@@ -35,14 +38,13 @@ ADMIN_ONLY = {**AUTHED, 403: FORBIDDEN}
 def list_users(
     admin: Admin,
     users: UsersDep,
-    consistency: ConsistencyDep,
+    _: Annotated[None, settled(USERS)],
     paging: PagingDep,
     role: Role | None = None,
     active: bool | None = None,
 ) -> UserListOut:
     """All users, oldest first, filtered by role and active state."""
     limit, offset = paging.limit, paging.offset
-    consistency.settle(USERS, admin.user_id)
     page = users.list(role and role.value, active, limit, offset)
     return UserListOut(
         users=[AccountRowOut.model_validate(row) for row in page.users],
@@ -70,7 +72,7 @@ def create_user(
 
 
 @router.patch("/{user_id}", responses={**ADMIN_ONLY, 404: NOT_FOUND})
-def administer_user(
+async def administer_user(
     user_id: UUID,
     body: UserPatchIn,
     admin: Admin,
@@ -80,11 +82,11 @@ def administer_user(
     principals: PrincipalsDep,
 ) -> AccountOut:
     """Change a user's role or deactivate/reactivate them; takes effect on their tokens at once."""
-    written = app.administer_user(
-        context, admin, user_id, body.role and body.role.value, body.active
+    written = await run_in_threadpool(
+        app.administer_user, context, admin, user_id, body.role and body.role.value, body.active
     )
     # Answer only once the users read model (which every instance checks tokens against) has it.
-    consistency.wrote(admin.user_id, written.position)
-    consistency.settle(USERS, admin.user_id)
+    await consistency.wrote_async(admin.user_id, written.position)
+    await consistency.settle_async(USERS, admin.user_id)
     principals.forget(user_id)
     return account_out(written.aggregate)

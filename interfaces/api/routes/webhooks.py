@@ -19,12 +19,12 @@ from interfaces.api.deps import (
     Context,
     CurrentUserId,
     LedgerDep,
-    MinPosition,
     PagingDep,
     WebhooksDep,
     Writer,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
+from interfaces.api.read_wait import settled
 from interfaces.api.routes.tasks import expected_version
 from interfaces.api.schemas import StrictIn
 from interfaces.bootstrap import WEBHOOKS
@@ -167,12 +167,10 @@ def create_webhook(
 def list_webhooks(
     user_id: CurrentUserId,
     webhooks: WebhooksDep,
-    consistency: ConsistencyDep,
-    min_position: MinPosition,
+    _: Annotated[None, settled(WEBHOOKS)],
     paging: PagingDep,
 ) -> WebhookListOut:
     """Your webhooks, newest first (secrets are never shown again)."""
-    consistency.settle(WEBHOOKS, user_id, min_position)
     found = webhooks.list(user_id, paging.limit, paging.offset)
     return WebhookListOut(
         webhooks=[listed(row) for row in found.webhooks],
@@ -188,12 +186,10 @@ def get_webhook(
     webhook_id: UUID,
     user_id: CurrentUserId,
     webhooks: WebhooksDep,
-    consistency: ConsistencyDep,
-    min_position: MinPosition,
+    _: Annotated[None, settled(WEBHOOKS)],
     response: Response,
 ) -> WebhookOut:
     """One of your webhooks."""
-    consistency.settle(WEBHOOKS, user_id, min_position)
     row = webhooks.get(user_id, webhook_id)
     if row is None:
         raise WebhookNotFound(webhook_id)

@@ -1,0 +1,28 @@
+"""The read-your-writes wait as a dependency of query routes, awaited before the route runs.
+
+Query routes are plain ``def`` functions run in the thread pool; waiting inside them held a pool
+thread for up to ``LEDGERFLOW_READ_WAIT_TIMEOUT``, so a few dozen reads of a future position from
+one user stalled everyone's requests (issue 11). As an ``async`` dependency the wait happens on
+the event loop, before FastAPI hands the route to a thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, Request
+
+from interfaces.api.consistency import Consistency
+from interfaces.api.deps import CurrentPrincipal, MinPosition
+
+
+def settled(projection: str) -> Any:
+    """A dependency: wait until ``projection`` has the caller's writes and ``min_position``."""
+
+    async def wait_for_read_model(
+        request: Request, principal: CurrentPrincipal, min_position: MinPosition
+    ) -> None:
+        consistency: Consistency = request.app.state.consistency
+        await consistency.settle_async(projection, principal.user_id, min_position)
+
+    return Depends(wait_for_read_model)
