@@ -49,12 +49,13 @@ class SessionQueries:
         self._pool = pool
         self._t = sql.Identifier(table)
 
-    def revoked(self, session_id: UUID) -> bool | None:
-        """Whether the session is revoked; None when the read model does not know it yet."""
-        query = sql.SQL("SELECT revoked FROM {} WHERE session_id = %s").format(self._t)
+    def state(self, session_id: UUID) -> tuple[UUID, bool] | None:
+        """The session's user and whether it is revoked; None when the read model does not know
+        it yet."""
+        query = sql.SQL("SELECT user_id, revoked FROM {} WHERE session_id = %s").format(self._t)
         with self._pool.connection() as conn:
             row = conn.execute(query, (session_id,)).fetchone()
-        return bool(row[0]) if row else None
+        return (row[0], bool(row[1])) if row else None
 
     def live_sessions(self, user_id: UUID) -> list[UUID]:
         """The ids of the user's sessions that are not revoked."""
