@@ -51,9 +51,15 @@ class Settings(BaseSettings):
     rate_limit: str = Field(
         default="100/minute", description="requests per principal (limits syntax)"
     )
-    login_rate_limit: str = Field(default="10/minute", description="login attempts per username")
+    login_rate_limit: str = Field(
+        default="10/minute", description="login attempts per username and client address"
+    )
     login_address_rate_limit: str = Field(
         default="30/minute", description="login attempts per client address"
+    )
+    login_username_rate_limit: str = Field(
+        default="100/minute",
+        description="login attempts per username from all addresses (a higher ceiling)",
     )
     max_body_bytes: int = Field(
         default=1024 * 1024,
@@ -91,7 +97,13 @@ class Settings(BaseSettings):
         " they are not public (SSRF allow list), e.g. 127.0.0.1,10.0.0.0/8",
     )
 
-    @field_validator("webhook_allowed_hosts", mode="before")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For and"
+        " X-Forwarded-Proto are believed; empty: nobody's (not even 127.0.0.1)",
+    )
+
+    @field_validator("webhook_allowed_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str) and value.lstrip().startswith("["):

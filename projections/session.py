@@ -57,6 +57,12 @@ class SessionQueries:
             row = conn.execute(query, (session_id,)).fetchone()
         return (row[0], bool(row[1])) if row else None
 
+    def revoked_among(self, session_ids: list[UUID]) -> set[UUID]:
+        """Which of ``session_ids`` are revoked (one query, for the open WebSockets)."""
+        query = sql.SQL("SELECT session_id FROM {} WHERE session_id = ANY(%s) AND revoked")
+        with self._pool.connection() as conn:
+            return {row[0] for row in conn.execute(query.format(self._t), (session_ids,))}
+
     def live_sessions(self, user_id: UUID) -> list[UUID]:
         """The ids of the user's sessions that are not revoked."""
         query = sql.SQL("SELECT session_id FROM {} WHERE user_id = %s AND NOT revoked").format(

@@ -6,8 +6,8 @@ import uuid
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from application.api_keys import KEY_PREFIX, parse_key
 from interfaces.api import errors
 from interfaces.api.consistency import (
     Consistency,
@@ -16,10 +16,10 @@ from interfaces.api.consistency import (
     PrincipalPositions,
     RedisPositions,
 )
-from interfaces.api.deps import bearer
-from interfaces.api.live import LiveHub
+from interfaces.api.live_hub import LiveHub
+from interfaces.api.live_revocation import SocketRevocation
 from interfaces.api.principals import Principals
-from interfaces.api.rate_limit import LoginThrottle, RateLimit
+from interfaces.api.rate_limit import LoginThrottle, RateKeys, RateLimit
 from interfaces.api.request_guard import RequestGuard
 from interfaces.api.routes import (
     account,
@@ -69,13 +69,6 @@ class RequestId:
         await self.app(scope, receive, send_with_id)
 
 
-def rate_key(container: Container, token: str) -> str:
-    """Whose budget a request spends: the API key's, else the token's user's."""
-    if token.startswith(KEY_PREFIX):
-        return f"key:{parse_key(token)[0]}"
-    return f"user:{container.tokens.verify(token)}"
-
-
 def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     """The API over an already built container (the caller starts and closes it).
 
@@ -116,10 +109,16 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         settings.read_waits_per_principal,
     )
     app.state.login_throttle = LoginThrottle(
-        settings.login_rate_limit, settings.login_address_rate_limit, settings.redis_url
+        settings.login_rate_limit,
+        settings.login_address_rate_limit,
+        settings.login_username_rate_limit,
+        settings.redis_url,
     )
     errors.install(app)
     app.state.live = LiveHub(container.bus, container.ledger.recorder.max_notification_id)
+    app.state.socket_revocation = SocketRevocation(
+        container.watch, container.sessions, container.users, (USERS, SESSIONS)
+    )
     for router in (
         auth.router,
         tokens.router,
@@ -146,7 +145,10 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         RateLimit,
         rate=settings.rate_limit,
         redis_url=settings.redis_url,
-        identify=lambda authorization: rate_key(container, bearer(authorization)),
+        identify=RateKeys(container.tokens, lambda key: app.state.principals.load_key(key).user_id),
     )
+    app.add_middleware(errors.ContainErrors)
     app.add_middleware(RequestId)
+    if settings.trusted_proxies:  # outermost: the client address everything else sees
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

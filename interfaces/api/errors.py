@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.error import (
     ConcurrentChange,
@@ -179,6 +180,39 @@ async def _on_validation(request: Request, error: Exception) -> JSONResponse:
 async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "INTERNAL_ERROR", "Internal server error")
+
+
+class ContainErrors:
+    """ASGI middleware: an unexpected error answers 500 and the connection stays usable.
+
+    Starlette's outermost handler answers 500 and then re-raises, and uvicorn closes the
+    connection of an application that raised: a keep-alive client saw a reset after every 500.
+    Only an error after the response started (a stream cut short) still closes it, since
+    closing is then the only way to tell the client the body is incomplete.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:
+                raise
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            answer = error_response(500, "INTERNAL_ERROR", "Internal server error")
+            await answer(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:

@@ -63,11 +63,13 @@ def start_server(env: dict[str, str], log: Path, *args: str, timeout: float = 60
 
 
 def server_env(**extra: str) -> dict[str, str]:
+    """The environment of a test server: the test secret, loose limits, then ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERFLOW_")}
     limits = {  # tests make many requests per user; rate limits have their own tests
         "LEDGERFLOW_RATE_LIMIT": "100000/minute",
         "LEDGERFLOW_LOGIN_RATE_LIMIT": "10000/minute",
         "LEDGERFLOW_LOGIN_ADDRESS_RATE_LIMIT": "10000/minute",
+        "LEDGERFLOW_LOGIN_USERNAME_RATE_LIMIT": "10000/minute",
     }
     return {
         **env,

@@ -203,3 +203,15 @@ def test_a_version_in_if_match_with_non_ascii_digits_is_stale_not_a_server_error
         headers={**headers, "If-Match": b'"\xb2"'},  # latin-1 for "²"
     )
     assert answer.status_code == 412
+
+
+def test_an_unexpected_error_answers_500_without_raising_to_the_server(client):
+    # The server closes the connection of an application that raises; TestClient re-raises it.
+    @client.app.get("/boom-for-this-test")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    answer = client.get("/boom-for-this-test")
+    assert answer.status_code == 500
+    assert answer.json() == {"detail": "Internal server error", "code": "INTERNAL_ERROR"}
+    assert answer.headers["x-request-id"]
