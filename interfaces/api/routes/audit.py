@@ -99,7 +99,19 @@ def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-@router.get("/api/v1/exports/audit", responses=ADMIN_ONLY)
+EXPORTED = {
+    200: {
+        "description": "The audit trail as CSV or JSON lines, streamed",
+        "content": {"text/csv": {}, "application/x-ndjson": {}},
+    }
+}
+
+
+@router.get(
+    "/api/v1/exports/audit",
+    response_class=StreamingResponse,
+    responses={**ADMIN_ONLY, **EXPORTED},
+)
 def export_audit(
     _: Admin, log: AuditDep, where: Filters, format: Literal["csv", "jsonl"] = "jsonl"
 ) -> StreamingResponse:
