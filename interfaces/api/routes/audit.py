@@ -99,7 +99,7 @@ def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-EXPORTED = {
+EXPORTED: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The audit trail as CSV or JSON lines, streamed",
         "content": {"text/csv": {}, "application/x-ndjson": {}},
