@@ -16,14 +16,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
-import psycopg
 
-from tests.conftest import database_url_for
-from tests.e2e.conftest import server_env, start_server
+from tests.e2e.conftest import server_of_its_own
 
 CHECKS = ",".join(
     (
@@ -48,12 +45,7 @@ def admin_token(base_url: str) -> str:
 
 
 def run(server_url: str, work: Path, options: list[str]) -> int:
-    name = f"lf_schemathesis_{os.getpid()}_{time.monotonic_ns()}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env = server_env(LEDGERFLOW_DATABASE_URL=database_url_for(server_url, name))
-    server = start_server(env, work / "server.log")
-    try:
+    with server_of_its_own(server_url, work / "server.log") as server:
         command = [
             sys.executable,
             "-m",
@@ -72,12 +64,8 @@ def run(server_url: str, work: Path, options: list[str]) -> int:
         ]
         everything = subprocess.run([*command, "--exclude-path", LOGOUT], check=False)
         logout = subprocess.run([*command, "--include-path", LOGOUT], check=False)
-        return everything.returncode or logout.returncode
-    finally:
-        server.stop()
-        print(f"server log: {work / 'server.log'}", file=sys.stderr)
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(f"server log: {work / 'server.log'}", file=sys.stderr)
+    return everything.returncode or logout.returncode
 
 
 def main() -> int:

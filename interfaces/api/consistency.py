@@ -203,15 +203,6 @@ class Consistency:
         if position > 0:
             await self._positions.raise_to_async(principal, position)
 
-    def settle(self, projection: str, principal: UUID, min_position: int | None = None) -> None:
-        """Block until ``projection`` reflects the principal's writes (503 past the bound).
-
-        For code that already runs in a thread; routes use ``settle_async``."""
-        wanted = max(self._positions.get(principal), min_position or 0)
-        if wanted and self._watch.position(projection) < wanted:
-            self._check_head(min_position, self._head() or 0)
-            self._watch.wait_for(projection, wanted, self._timeout)
-
     async def settle_async(
         self, projection: str, principal: UUID, min_position: int | None = None
     ) -> None:

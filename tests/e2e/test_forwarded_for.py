@@ -6,32 +6,21 @@ that passes the header through) could pick a new address for every login attempt
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 
 import httpx
-import psycopg
 import pytest
 
-from tests.conftest import database_url_for
-from tests.e2e.conftest import Server, server_env, start_server
+from tests.e2e.conftest import Server, server_of_its_own
 
 
 @pytest.fixture(scope="module")
 def strict(pg_server_url, tmp_path_factory) -> Iterator[Server]:
-    name = f"lf_e2e_xff_{os.getpid()}_{time.monotonic_ns()}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env = server_env(
-        LEDGERFLOW_DATABASE_URL=database_url_for(pg_server_url, name),
-        LEDGERFLOW_LOGIN_ADDRESS_RATE_LIMIT="3/minute",
-    )
-    running = start_server(env, tmp_path_factory.mktemp("xff") / "server.log")
-    yield running
-    running.stop()
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    log = tmp_path_factory.mktemp("xff") / "server.log"
+    with server_of_its_own(
+        pg_server_url, log, LEDGERFLOW_LOGIN_ADDRESS_RATE_LIMIT="3/minute"
+    ) as running:
+        yield running
 
 
 def test_a_forged_x_forwarded_for_does_not_escape_the_address_throttle(strict):

@@ -6,34 +6,27 @@ second is closed (4401) when its session ends or its user is deactivated through
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 
 import httpx
-import psycopg
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import database_url_for
-from tests.e2e.conftest import Server, server_env, start_server
+from tests.e2e.conftest import Server, database_of_its_own, server_env, start_server
 from tests.e2e.live_client import next_of, open_socket, register, send, subscribe
 
 
 @pytest.fixture(scope="module")
 def servers(pg_server_url, tmp_path_factory) -> Iterator[tuple[Server, Server]]:
-    name = f"lf_e2e_revoke_{os.getpid()}_{time.monotonic_ns()}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env = server_env(LEDGERFLOW_DATABASE_URL=database_url_for(pg_server_url, name))
     logs = tmp_path_factory.mktemp("servers")
-    first = start_server(env, logs / "first.log")
-    second = start_server({**env, "LEDGERFLOW_RUN_PROJECTIONS": "false"}, logs / "second.log")
-    yield first, second
-    second.stop()
-    first.stop()
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with database_of_its_own(pg_server_url) as url:
+        env = server_env(LEDGERFLOW_DATABASE_URL=url)
+        first = start_server(env, logs / "first.log")
+        second = start_server({**env, "LEDGERFLOW_RUN_PROJECTIONS": "false"}, logs / "second.log")
+        yield first, second
+        second.stop()
+        first.stop()
 
 
 @pytest.fixture(scope="module")
