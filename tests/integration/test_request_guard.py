@@ -215,3 +215,17 @@ def test_an_unexpected_error_answers_500_without_raising_to_the_server(client):
     assert answer.status_code == 500
     assert answer.json() == {"detail": "Internal server error", "code": "INTERNAL_ERROR"}
     assert answer.headers["x-request-id"]
+
+
+def test_every_integer_parameter_of_the_schema_is_bounded(client):
+    schema = client.app.openapi()
+    integers = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                given = parameter["schema"]
+                options = given.get("anyOf", [given])
+                for option in (o for o in options if o.get("type") == "integer"):
+                    integers.append((method, path, parameter["name"], option.get("maximum")))
+    assert len(integers) >= 20
+    assert [i for i in integers if i[3] is None] == []
