@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from fastapi import FastAPI
@@ -47,6 +48,9 @@ Authenticate with `Authorization: Bearer <token>` or the bare token from `POST /
 """
 
 
+VISIBLE_ASCII = re.compile(r"[!-~]+")
+
+
 class RequestId:
     """Gives every request an id (from ``X-Request-ID`` or new) and echoes it on the response."""
 
@@ -58,7 +62,8 @@ class RequestId:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:128]
-        request_id = given or str(uuid.uuid4())
+        # It goes into every event's metadata: visible ASCII only, else a new one.
+        request_id = given if VISIBLE_ASCII.fullmatch(given) else str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:

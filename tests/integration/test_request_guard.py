@@ -229,3 +229,17 @@ def test_every_integer_parameter_of_the_schema_is_bounded(client):
                     integers.append((method, path, parameter["name"], option.get("maximum")))
     assert len(integers) >= 20
     assert [i for i in integers if i[3] is None] == []
+
+
+def test_a_request_id_with_invisible_characters_is_replaced_not_stored(client):
+    headers = signed_in(client)
+    given = client.get("/health", headers={"X-Request-ID": "trace-1"})
+    assert given.headers["x-request-id"] == "trace-1"
+    odd = client.post(
+        "/api/v1/tasks",
+        json={"name": "t"},
+        headers={**headers, "X-Request-ID": b"a\x01b c"},
+    )
+    assert odd.status_code == 201
+    assert odd.headers["x-request-id"] not in ("a\x01b c", "")
+    assert odd.headers["x-request-id"].isprintable()
