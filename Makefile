@@ -1,4 +1,4 @@
-.PHONY: install serve test lint check bench
+.PHONY: install serve test lint check bench fuzz-api
 
 install:
 	python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'
@@ -16,3 +16,6 @@ check: lint test
 
 bench:
 	.venv/bin/python -m bench.run
+
+fuzz-api:
+	.venv/bin/python -m tests.schemathesis_run

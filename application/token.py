@@ -24,6 +24,7 @@ class AccessClaims:
 
     user_id: UUID
     session_id: UUID | None
+    expires_at: float = float("inf")  # seconds since the epoch
 
 
 class TokenIssuer:
@@ -110,7 +111,8 @@ class TokenIssuer:
             if claims.get("typ") != "access":
                 raise InvalidToken()
             sid = claims.get("sid")
-            access = AccessClaims(UUID(claims["sub"]), UUID(sid) if sid else None)
-            return access, float(claims["exp"])
+            expires = float(claims["exp"])
+            access = AccessClaims(UUID(claims["sub"]), UUID(sid) if sid else None, expires)
+            return access, expires
         except (ValueError, TypeError, KeyError):
             raise InvalidToken() from None

@@ -16,10 +16,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.error import DomainError, InvalidValue, NotFound
+from domain.event_pattern import PATTERNS_MAX, event_type_patterns
 from domain.value import bounded_text
 
 URL_MAX = 2000
-PATTERNS_MAX = 50
 DESCRIPTION_MAX = 500
 ROTATION_GRACE = timedelta(hours=24)
 
@@ -52,8 +52,8 @@ def endpoint_url(value: str) -> str:
 
 def event_patterns(value: Iterable[str]) -> list[str]:
     """Event type patterns (``task.*``); at least one."""
-    patterns = list(dict.fromkeys(bounded_text("events", p, max_length=100) for p in value))
-    if not patterns or len(patterns) > PATTERNS_MAX:
+    patterns = event_type_patterns(value)
+    if not patterns:
         raise InvalidValue("events", f"must name 1 to {PATTERNS_MAX} event type patterns")
     return patterns
 

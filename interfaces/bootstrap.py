@@ -90,7 +90,8 @@ def build(settings: Settings | None = None, features: Sequence[Feature] = FEATUR
     runners.append(RelayRunner(info, EventRelay(bus, rules), *log_of, reader=reader))
     runners.append(ChainSealer(info, *log_of, reader=reader))
     events_table = ledger.recorder.events_table_name  # type: ignore[attr-defined]
-    found = queries(features, pool)
+    feed = EventFeed(pool, EVENT_FEED)  # the platform's read model: every event and its reader
+    found = {**queries(features, pool), EventFeed: feed}
     reactors = [
         ReactorRunner(info, make(ledger, found.__getitem__), reader)
         for feature in features
@@ -113,7 +114,7 @@ def build(settings: Settings | None = None, features: Sequence[Feature] = FEATUR
         reader=reader,
         runners=runners,
         reactors=reactors,
-        events=EventFeed(pool, EVENT_FEED),
+        events=feed,
         bus=bus,
         make_dispatcher=webhook_dispatcher,
         embedded=embedded,

@@ -44,13 +44,27 @@ class Settings(BaseSettings):
     read_wait_timeout: float = Field(
         default=5.0, gt=0, description="read-your-writes wait bound (s)"
     )
+    read_waits_per_principal: int = Field(
+        default=16, ge=1, description="reads of one principal that may wait for a read model"
+    )
     db_pool_size: int = Field(default=10, ge=1)
     rate_limit: str = Field(
         default="100/minute", description="requests per principal (limits syntax)"
     )
-    login_rate_limit: str = Field(default="10/minute", description="login attempts per username")
+    login_rate_limit: str = Field(
+        default="10/minute", description="login attempts per username and client address"
+    )
     login_address_rate_limit: str = Field(
         default="30/minute", description="login attempts per client address"
+    )
+    login_username_rate_limit: str = Field(
+        default="100/minute",
+        description="login attempts per username from all addresses (a higher ceiling)",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="largest request body and WebSocket message accepted (413 / close 1009)",
     )
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0, description="WebSocket heartbeat")
     ws_outbox_size: int = Field(default=1000, ge=1, description="events a slow client may lag")
@@ -83,7 +97,13 @@ class Settings(BaseSettings):
         " they are not public (SSRF allow list), e.g. 127.0.0.1,10.0.0.0/8",
     )
 
-    @field_validator("webhook_allowed_hosts", mode="before")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For and"
+        " X-Forwarded-Proto are believed; empty: nobody's (not even 127.0.0.1)",
+    )
+
+    @field_validator("webhook_allowed_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str) and value.lstrip().startswith("["):

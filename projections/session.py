@@ -50,12 +50,19 @@ class SessionQueries:
         self._t = sql.Identifier(table)
         self.name = table  # the read model a query waits for (read-your-writes)
 
-    def revoked(self, session_id: UUID) -> bool | None:
-        """Whether the session is revoked; None when the read model does not know it yet."""
-        query = sql.SQL("SELECT revoked FROM {} WHERE session_id = %s").format(self._t)
+    def state(self, session_id: UUID) -> tuple[UUID, bool] | None:
+        """The session's user and whether it is revoked; None when the read model does not know
+        it yet."""
+        query = sql.SQL("SELECT user_id, revoked FROM {} WHERE session_id = %s").format(self._t)
         with self._pool.connection() as conn:
             row = conn.execute(query, (session_id,)).fetchone()
-        return bool(row[0]) if row else None
+        return (row[0], bool(row[1])) if row else None
+
+    def revoked_among(self, session_ids: list[UUID]) -> set[UUID]:
+        """Which of ``session_ids`` are revoked (one query, for the open WebSockets)."""
+        query = sql.SQL("SELECT session_id FROM {} WHERE session_id = ANY(%s) AND revoked")
+        with self._pool.connection() as conn:
+            return {row[0] for row in conn.execute(query.format(self._t), (session_ids,))}
 
     def live_sessions(self, user_id: UUID) -> list[UUID]:
         """The ids of the user's sessions that are not revoked."""

@@ -121,6 +121,12 @@ class UserQueries:
             row = conn.execute(query, (user_id,)).fetchone()
         return (str(row[0]), bool(row[1])) if row else None
 
+    def inactive_among(self, user_ids: list[UUID]) -> set[UUID]:
+        """Which of ``user_ids`` are deactivated (one query, for the open WebSockets)."""
+        query = sql.SQL("SELECT user_id FROM {} WHERE user_id = ANY(%s) AND NOT active")
+        with self._pool.connection() as conn:
+            return {row[0] for row in conn.execute(query.format(self._t), (user_ids,))}
+
     def list(
         self,
         role: str | None = None,

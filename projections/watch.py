@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -31,6 +32,11 @@ class ProjectionNotCaughtUp(Exception):
         self.name, self.wanted, self.reached = name, wanted, reached
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class PositionWatch:
     """Knows each projection's position; woken by the runners' NOTIFY after each commit."""
 
@@ -40,6 +46,8 @@ class PositionWatch:
         self._positions: dict[str, int] = {}
         self._changed = threading.Condition()
         self._listeners: list[Callable[[set[str]], None]] = []
+        # Waiters of the event loop: (name, position, future), resolved from the watch thread.
+        self._async_waiters: list[tuple[str, int, asyncio.Future[None]]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="position-watch", daemon=True)
 
@@ -75,12 +83,34 @@ class PositionWatch:
                     )
                 self._changed.wait(remaining)
 
+    async def wait_for_async(self, name: str, position: int, timeout: float) -> None:
+        """``wait_for`` for the event loop: no thread is held while waiting."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (name, position, future)
+        with self._changed:
+            if self._positions.get(name, 0) >= position:
+                return
+            self._async_waiters.append(entry)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            raise ProjectionNotCaughtUp(name, position, self.position(name), timeout) from None
+        finally:
+            with self._changed:
+                if entry in self._async_waiters:
+                    self._async_waiters.remove(entry)
+
     def _advance(self, positions: dict[str, int], changed: set[str]) -> None:
         with self._changed:
             for name, position in positions.items():
                 if position > self._positions.get(name, 0):
                     self._positions[name] = position
             self._changed.notify_all()
+            ready = [w for w in self._async_waiters if self._positions.get(w[0], 0) >= w[1]]
+            for waiter in ready:
+                self._async_waiters.remove(waiter)
+        for _, _, future in ready:
+            future.get_loop().call_soon_threadsafe(_resolve, future)
         if changed:
             for listener in self._listeners:
                 listener(changed)

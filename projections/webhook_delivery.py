@@ -16,7 +16,6 @@ never rebuilt (a rebuild would send everything again).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +26,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from domain.event_pattern import TypeMatcher
 from projections.envelope import envelope, event_type
 from projections.event_feed import type_matcher
 from projections.readers import Owners, ReaderRules
@@ -86,7 +86,7 @@ class Target:
 
     webhook_id: UUID
     owner_id: UUID
-    matches: re.Pattern[str]
+    matches: TypeMatcher
 
 
 class WebhookDeliveryProjection:
@@ -213,6 +213,7 @@ class WebhookDeliveries:
 
     def __init__(self, pool: ConnectionPool[Any]) -> None:
         self._pool = pool
+        self.name = WEBHOOK_DELIVERIES  # the read model a query waits for
 
     def owner_of(self, webhook: UUID) -> UUID | None:
         """The owner of a webhook the fan-out knows (None if unknown or deleted)."""

@@ -111,6 +111,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "rate_limit": "100000/minute",
         "login_rate_limit": "10000/minute",
         "login_address_rate_limit": "10000/minute",
+        "login_username_rate_limit": "10000/minute",
         "webhook_allowed_hosts": ["127.0.0.1"],  # tests send webhooks to 127.0.0.1 only
         **overrides,
     }

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from application.api_keys import KEY_PREFIX, parse_key
 from interfaces.api import errors
 from interfaces.api.consistency import (
     Consistency,
@@ -16,10 +17,11 @@ from interfaces.api.consistency import (
     PrincipalPositions,
     RedisPositions,
 )
-from interfaces.api.deps import bearer
-from interfaces.api.live import LiveHub
+from interfaces.api.live_hub import LiveHub
+from interfaces.api.live_revocation import SocketRevocation
 from interfaces.api.principals import Principals
-from interfaces.api.rate_limit import LoginThrottle, RateLimit
+from interfaces.api.rate_limit import LoginThrottle, RateKeys, RateLimit
+from interfaces.api.request_guard import RequestGuard
 from interfaces.api.routes import audit, events, health, ws
 from interfaces.container import Container
 from interfaces.feature import scope_table
@@ -37,6 +39,7 @@ Authenticate with `Authorization: Bearer <token>` or the bare token from `POST /
 
 # Routes that serve every feature: the events feed, WebSocket, audit and health.
 PLATFORM_ROUTERS = (events.router, health.router, ws.router, audit.router)
+VISIBLE_ASCII = re.compile(r"[!-~]+")
 
 
 class RequestId:
@@ -50,7 +53,8 @@ class RequestId:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:128]
-        request_id = given or str(uuid.uuid4())
+        # It goes into every event's metadata: visible ASCII only, else a new one.
+        request_id = given if VISIBLE_ASCII.fullmatch(given) else str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
@@ -59,13 +63,6 @@ class RequestId:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
-
-
-def rate_key(container: Container, token: str) -> str:
-    """Whose budget a request spends: the API key's, else the token's user's."""
-    if token.startswith(KEY_PREFIX):
-        return f"key:{parse_key(token)[0]}"
-    return f"user:{container.tokens.verify(token)}"
 
 
 def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
@@ -80,6 +77,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         docs_url="/docs",
         redoc_url="/redoc",
         openapi_url="/openapi.json",
+        responses=errors.EVERY_ROUTE,
     )
     settings = container.settings
     app.state.container = container
@@ -101,23 +99,41 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     app.state.audit = container.audit
     app.state.scopes = scope_table(container.features)
     app.state.consistency = Consistency(
-        container.watch, positions, container.settings.read_wait_timeout
+        container.watch,
+        positions,
+        settings.read_wait_timeout,
+        container.ledger.recorder.max_notification_id,
+        settings.read_waits_per_principal,
     )
     app.state.login_throttle = LoginThrottle(
-        settings.login_rate_limit, settings.login_address_rate_limit, settings.redis_url
+        settings.login_rate_limit,
+        settings.login_address_rate_limit,
+        settings.login_username_rate_limit,
+        settings.redis_url,
     )
     errors.install(app)
     app.state.live = LiveHub(container.bus, container.ledger.recorder.max_notification_id)
+    app.state.socket_revocation = SocketRevocation(
+        container.watch, container.query(SessionQueries), container.query(UserQueries)
+    )
     for feature in container.features:
         for router in feature.routers:
             app.include_router(router)
     for router in PLATFORM_ROUTERS:
         app.include_router(router)
     app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        schema=app.openapi,
+    )
+    app.add_middleware(
         RateLimit,
         rate=settings.rate_limit,
         redis_url=settings.redis_url,
-        identify=lambda authorization: rate_key(container, bearer(authorization)),
+        identify=RateKeys(container.tokens, lambda key: app.state.principals.load_key(key).user_id),
     )
+    app.add_middleware(errors.ContainErrors)
     app.add_middleware(RequestId)
+    if settings.trusted_proxies:  # outermost: the client address everything else sees
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

@@ -11,9 +11,10 @@ The wait is woken by the projection's commit, not a poll.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 from uuid import UUID
@@ -21,6 +22,7 @@ from uuid import UUID
 import redis
 import redis.asyncio
 
+from domain.error import InvalidValue
 from projections.watch import PositionWatch
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ class PrincipalPositions(Protocol):
     async def raise_to_async(self, principal: UUID, position: int) -> None: ...
 
     def get(self, principal: UUID) -> int: ...
+
+    async def get_async(self, principal: UUID) -> int: ...
 
 
 class LocalPositions:
@@ -64,6 +68,10 @@ class LocalPositions:
         """The last position written by ``principal`` (0 when unknown)."""
         with self._lock:
             return self._last.get(principal, 0)
+
+    async def get_async(self, principal: UUID) -> int:
+        """``get`` for the event loop (it never blocks)."""
+        return self.get(principal)
 
 
 _RAISE_TO = """
@@ -111,6 +119,15 @@ class RedisPositions:
             return local
         return max(local, int(shared or 0))
 
+    async def get_async(self, principal: UUID) -> int:
+        """``get`` for the event loop, with the asyncio Redis client."""
+        local = self._fallback.get(principal)
+        try:
+            shared = await self._async.get(self._key(principal))
+        except (redis.RedisError, OSError):
+            return local
+        return max(local, int(shared or 0))
+
     @staticmethod
     def _key(principal: UUID) -> str:
         return f"ledgerflow:ryw:{principal}"
@@ -136,14 +153,45 @@ class HeadPositions:
         """The position of the last event recorded by anyone."""
         return self._head() or 0
 
+    async def get_async(self, principal: UUID) -> int:
+        """``get`` in a thread (it queries the database)."""
+        return await asyncio.to_thread(self.get, principal)
+
+
+class PositionAhead(InvalidValue):
+    """A client asked to wait for a position the log has not reached: it may never come."""
+
+    def __init__(self, wanted: int, head: int) -> None:
+        super().__init__("min_position", f"{wanted} is beyond the last position recorded ({head})")
+
+
+class TooManyWaits(Exception):
+    """A principal already has the most reads allowed waiting for a read model."""
+
+    retry_after = 1
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"At most {limit} reads may wait for a read model at once; retry in 1 s")
+
 
 class Consistency:
     """Makes queries wait until their read model reflects the principal's own writes."""
 
-    def __init__(self, watch: PositionWatch, positions: PrincipalPositions, timeout: float) -> None:
+    def __init__(
+        self,
+        watch: PositionWatch,
+        positions: PrincipalPositions,
+        timeout: float,
+        head: Callable[[], int | None] = lambda: None,
+        waits_per_principal: int = 16,
+    ) -> None:
         self._watch = watch
         self._positions = positions
         self._timeout = timeout
+        self._head = head
+        self._known_head = 0
+        self._waits_per_principal = waits_per_principal
+        self._waiting: Counter[UUID] = Counter()
 
     def wrote(self, principal: UUID, position: int) -> None:
         """Record that ``principal`` just wrote at ``position``."""
@@ -155,8 +203,34 @@ class Consistency:
         if position > 0:
             await self._positions.raise_to_async(principal, position)
 
-    def settle(self, projection: str, principal: UUID, min_position: int | None = None) -> None:
-        """Block until ``projection`` reflects the principal's writes (503 past the bound)."""
-        wanted = max(self._positions.get(principal), min_position or 0)
-        if wanted and self._watch.position(projection) < wanted:
-            self._watch.wait_for(projection, wanted, self._timeout)
+    async def settle_async(
+        self, projection: str, principal: UUID, min_position: int | None = None
+    ) -> None:
+        """Wait, without holding a thread, until ``projection`` reflects the principal's writes
+        and ``min_position``: 422 at once for a position beyond the log head, 429 when the
+        principal already has too many reads waiting, 503 past the bound."""
+        wanted = max(await self._positions.get_async(principal), min_position or 0)
+        if not wanted or self._watch.position(projection) >= wanted:
+            return
+        if min_position and min_position > self._known_head:
+            head: int | None = await asyncio.to_thread(self._head)
+            self._check_head(min_position, head or 0)
+        if self._waiting[principal] >= self._waits_per_principal:
+            raise TooManyWaits(self._waits_per_principal)
+        self._waiting[principal] += 1
+        try:
+            await self._watch.wait_for_async(projection, wanted, self._timeout)
+        finally:
+            self._waiting[principal] -= 1
+            if not self._waiting[principal]:
+                del self._waiting[principal]
+
+    @property
+    def waiting(self) -> int:
+        """How many reads are waiting for a read model right now."""
+        return sum(self._waiting.values())
+
+    def _check_head(self, min_position: int | None, head: int) -> None:
+        self._known_head = max(self._known_head, head)
+        if min_position and min_position > self._known_head:
+            raise PositionAhead(min_position, self._known_head)

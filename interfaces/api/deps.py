@@ -22,6 +22,7 @@ from application.ledger import Ledger
 from application.principal import Principal
 from interfaces.api.consistency import MIN_POSITION_HEADER, Consistency
 from interfaces.api.principals import Principals
+from interfaces.api.query import OFFSET_MAX, PAGE_MAX, POSITION_MAX
 from interfaces.container import Container
 from interfaces.feature import Scope
 from projections.event_feed import EventFeed
@@ -175,8 +176,8 @@ async def command(
 
 
 async def min_position(
-    header: Annotated[int | None, Header(alias=MIN_POSITION_HEADER, ge=0)] = None,
-    query: Annotated[int | None, Query(alias="min_position", ge=0)] = None,
+    header: Annotated[int | None, Header(alias=MIN_POSITION_HEADER, ge=0, le=POSITION_MAX)] = None,
+    query: Annotated[int | None, Query(alias="min_position", ge=0, le=POSITION_MAX)] = None,
 ) -> int | None:
     """A position the caller wants the read model to have reached before answering."""
     return max(header or 0, query or 0) or None
@@ -192,8 +193,10 @@ class Paging:
 
 async def paging(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    page: Annotated[int | None, Query(ge=1, description="1-based page (with per_page)")] = None,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
+    page: Annotated[
+        int | None, Query(ge=1, le=PAGE_MAX, description="1-based page (with per_page)")
+    ] = None,
     per_page: Annotated[int | None, Query(ge=1, le=200)] = None,
 ) -> Paging:
     """``limit`` and ``offset`` of a list request; ``page``/``per_page`` win when given."""
@@ -221,7 +224,8 @@ def expected_version(if_match: str | None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     tag = if_match.strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() else -1
+    # isdigit() alone accepts "²", which int() refuses: only ASCII digits are a version
+    return int(tag) if tag.isascii() and tag.isdigit() else -1
 
 
 IfMatch = Annotated[str | None, Header(description="the ETag you last read; 412 when stale")]

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.error import (
     ConcurrentChange,
@@ -30,6 +31,7 @@ from application.error import (
 from domain.error import Conflict, DomainError, InvalidValue, NotFound
 from domain.user import UsernameTaken
 from interfaces.adapters.webhook_guard import UnsafeWebhookURL
+from interfaces.api.consistency import TooManyWaits
 from projections.watch import ProjectionNotCaughtUp
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     NotAllowed: (403, "FORBIDDEN"),
     ProjectionNotCaughtUp: (503, "READ_MODEL_BEHIND"),
     TooManyAttempts: (429, "RATE_LIMITED"),
+    TooManyWaits: (429, "TOO_MANY_WAITS"),
     psycopg.OperationalError: (503, "DATABASE_UNAVAILABLE"),
     psycopg_pool.PoolTimeout: (503, "DATABASE_UNAVAILABLE"),
     DomainError: (400, "BAD_REQUEST"),
@@ -99,6 +102,16 @@ STALE = _doc("If-Match does not match the current version")
 INVALID = _doc("Validation error")
 UNAVAILABLE = _doc("A dependency is down or the read model is behind")
 RATE_LIMITED = _doc("Too many requests (see Retry-After and X-RateLimit-*)")
+TOO_LARGE = _doc("The request body exceeds LEDGERFLOW_MAX_BODY_BYTES")
+UNSUPPORTED = _doc("The body is not of the media type the route reads (JSON, or a form)")
+# What any route may answer before it runs (interfaces/api/request_guard.py, rate_limit.py).
+EVERY_ROUTE: dict[int | str, dict[str, Any]] = {
+    400: BAD_REQUEST,
+    413: TOO_LARGE,
+    415: UNSUPPORTED,
+    422: INVALID,
+    429: RATE_LIMITED,
+}
 AUTHED: dict[int | str, dict[str, Any]] = {
     401: UNAUTHORIZED,
     422: INVALID,
@@ -127,7 +140,7 @@ async def _on_known(request: Request, error: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(error, TooManyAttempts):
+    if isinstance(error, TooManyAttempts | TooManyWaits):
         headers["Retry-After"] = str(error.retry_after)
     if status == 503:
         headers["Retry-After"] = "1"
@@ -167,6 +180,39 @@ async def _on_validation(request: Request, error: Exception) -> JSONResponse:
 async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "INTERNAL_ERROR", "Internal server error")
+
+
+class ContainErrors:
+    """ASGI middleware: an unexpected error answers 500 and the connection stays usable.
+
+    Starlette's outermost handler answers 500 and then re-raises, and uvicorn closes the
+    connection of an application that raised: a keep-alive client saw a reset after every 500.
+    Only an error after the response started (a stream cut short) still closes it, since
+    closing is then the only way to tell the client the body is incomplete.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:
+                raise
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            answer = error_response(500, "INTERNAL_ERROR", "Internal server error")
+            await answer(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:

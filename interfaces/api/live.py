@@ -1,12 +1,14 @@
-"""Live events over WebSocket: one bus subscription per process, fanned out to the sessions.
-
-Each live event is decoded once and encoded once per process, however many sockets receive it;
-the hub finds the subscriptions by reader, so an event costs nothing for other users' sockets.
+"""Live events over WebSocket: the sessions the hub (``live_hub.py``) fans live events out to.
 
 A subscription resumes without gap or duplicate: it is registered with the hub first (live
 events are buffered), then it catches up from the event feed up to the log head and the buffer's
 first position, then flushes the buffer and goes live, sending only positions above the last one
 sent. When the bus reconnects (messages may have been lost) every subscription catches up again.
+
+A socket lives only as long as its credentials: it is closed with 4401 when its access token
+expires, when its session is revoked or its user deactivated (``live_revocation.py``, on every
+instance), and each ``subscribe`` checks the credentials again. A message over
+``LEDGERFLOW_MAX_BODY_BYTES`` closes the socket (1009); patterns are checked like everywhere else.
 """
 
 from __future__ import annotations
@@ -15,133 +17,39 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import deque
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID, uuid4
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from application.api_keys import KEY_PREFIX
 from application.error import InvalidToken
-from interfaces.adapters.bus import EventBus
+from application.token import AccessClaims
+from domain.error import InvalidValue
+from domain.event_pattern import event_type_patterns
+from interfaces.api.live_hub import LiveHub, Subscription
+from interfaces.api.live_revocation import SocketRevocation
 from interfaces.container import Container
-from projections.event_feed import FeedPage, type_matcher
+from projections.event_feed import FeedPage
 
 log = logging.getLogger(__name__)
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_SLOW = 4008
+CLOSE_TOO_BIG = 1009
+SUBSCRIPTIONS_MAX = 50
 AUTH_TIMEOUT = 10.0
 OUTBOX_SIZE = 1000
-BUFFER_SIZE = 10_000
 PAGE = 500
 FEED_BEHIND_WAIT = 0.05
 
 
-class SlowConsumer(Exception):
-    """A client does not read its events fast enough."""
-
-
-@dataclass(eq=False)
-class Subscription:
-    """Event type patterns of one client, with the last position sent to it."""
-
-    session: LiveSession
-    patterns: tuple[str, ...]
-    last_sent: int
-    id: str = field(default_factory=lambda: uuid4().hex)
-    catching_up: bool = True
-    resynced: bool = False
-    buffer: deque[dict[str, Any]] = field(default_factory=deque)
-
-    def __post_init__(self) -> None:
-        self._matcher = type_matcher(self.patterns)
-
-    def wants(self, event_type: str) -> bool:
-        """True when this subscription asked for events of ``event_type``."""
-        return bool(self._matcher.fullmatch(event_type))
-
-    def message_for(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        """The message carrying ``event``, or None if already sent (advances ``last_sent``)."""
-        if event["position"] <= self.last_sent:
-            return None
-        self.last_sent = event["position"]
-        return {"type": "event", "subscription_id": self.id, "event": event}
-
-    def offer(self, event: dict[str, Any], encoded: str) -> None:
-        """A live event (``encoded`` is its JSON, made once per process): buffered while
-        catching up, else queued for sending as text, with no JSON work per client."""
-        if self.catching_up:
-            if len(self.buffer) >= BUFFER_SIZE:
-                raise SlowConsumer(f"more than {BUFFER_SIZE} live events buffered")
-            self.buffer.append(event)
-        elif event["position"] > self.last_sent:
-            self.last_sent = event["position"]
-            text = f'{{"type":"event","subscription_id":"{self.id}","event":{encoded}}}'
-            try:
-                self.session.outbox.put_nowait(text)
-            except asyncio.QueueFull:
-                waiting = self.session.outbox.maxsize
-                raise SlowConsumer(f"more than {waiting} events waiting") from None
-
-
-class LiveHub:
-    """The process's one bus listener, fanning each message out to matching subscriptions."""
-
-    def __init__(self, bus: EventBus, head: Callable[[], int | None]) -> None:
-        self._bus = bus
-        self._head = head
-        self._readers: dict[str, set[Subscription]] = {}
-        self._task: asyncio.Task[None] | None = None
-        self.position = 0
-
-    async def head(self) -> int:
-        """The position of the last event recorded."""
-        return await asyncio.to_thread(self._head) or 0
-
-    def add(self, subscription: Subscription) -> None:
-        """Start delivering live events to ``subscription``."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="live-hub")
-        self._readers.setdefault(str(subscription.session.reader), set()).add(subscription)
-
-    def remove(self, subscription: Subscription) -> None:
-        """Stop delivering to ``subscription``."""
-        reader = str(subscription.session.reader)
-        subscriptions = self._readers.get(reader, set())
-        subscriptions.discard(subscription)
-        if not subscriptions:
-            self._readers.pop(reader, None)
-
-    async def _run(self) -> None:
-        async for raw in self._bus.listen():
-            if raw is None:
-                for subscriptions in list(self._readers.values()):
-                    for subscription in list(subscriptions):
-                        subscription.session.resync(subscription)
-                continue
-            self._fan_out(json.loads(raw))
-
-    def _fan_out(self, message: dict[str, Any]) -> None:
-        """Offer the event to its reader's subscriptions, encoding it at most once."""
-        event = message["event"]
-        self.position = max(self.position, event["position"])
-        encoded = ""
-        for subscription in list(self._readers.get(message["reader_id"], ())):
-            if subscription.wants(event["type"]):
-                encoded = encoded or json.dumps(event, separators=(",", ":"))
-                try:
-                    subscription.offer(event, encoded)
-                except SlowConsumer as error:
-                    subscription.session.drop(f"slow consumer: {error}")
-
-
 def patterns_of(message: dict[str, Any]) -> tuple[str, ...]:
-    """The type patterns a subscribe/unsubscribe message names (``events`` or seed ``event``)."""
+    """The type patterns a subscribe/unsubscribe message names (``events`` or seed ``event``);
+    ``InvalidValue`` when they are not patterns (see ``domain/event_pattern.py``)."""
     given = message.get("events", message.get("types", message.get("event", "*")))
-    items = [given] if isinstance(given, str) else list(given or [])
-    return tuple(str(p).strip() for p in items if str(p).strip()) or ("*",)
+    items = [given] if isinstance(given, str) else given if isinstance(given, list) else [given]
+    return tuple(event_type_patterns(p for p in items if p != "")) or ("*",)
 
 
 class LiveSession:
@@ -151,24 +59,34 @@ class LiveSession:
         self,
         websocket: WebSocket,
         hub: LiveHub,
-        reader: UUID,
+        claims: AccessClaims,
         feed: Callable[..., FeedPage],
         outbox_size: int = OUTBOX_SIZE,
+        max_message_bytes: int = 1024 * 1024,
     ) -> None:
         self.websocket = websocket
         self.hub = hub
-        self.reader = reader
+        self.claims = claims
+        self.reader = claims.user_id
+        self.session_id = claims.session_id
         self.feed = feed
+        self.max_message_bytes = max_message_bytes
+        self.close_code = CLOSE_SLOW
         self.outbox: asyncio.Queue[dict[str, Any] | str] = asyncio.Queue(maxsize=outbox_size)
         self.subscriptions: dict[str, Subscription] = {}
         self.dropped = asyncio.Event()
         self.drop_reason = ""
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def drop(self, reason: str) -> None:
+    def drop(self, reason: str, code: int = CLOSE_SLOW) -> None:
         """Close this session (from the hub: the client is too slow)."""
-        self.drop_reason = reason
+        if not self.dropped.is_set():
+            self.drop_reason, self.close_code = reason, code
         self.dropped.set()
+
+    def revoke(self, reason: str) -> None:
+        """Close this session: its credentials are no longer valid."""
+        self.drop(reason, CLOSE_UNAUTHORIZED)
 
     def resync(self, subscription: Subscription) -> None:
         """The bus may have lost messages: catch ``subscription`` up from the store again."""
@@ -183,6 +101,7 @@ class LiveSession:
         """Serve the client until it leaves or is dropped."""
         self._spawn(self._send())
         self._spawn(self._beat(heartbeat))
+        self._spawn(self._expire())
         receiving = asyncio.create_task(self._receive())
         dropped = asyncio.create_task(self.dropped.wait())
         try:
@@ -194,7 +113,7 @@ class LiveSession:
                 task.cancel()
         if self.dropped.is_set():
             with contextlib.suppress(Exception):  # the client may already be gone
-                await self.websocket.close(CLOSE_SLOW, self.drop_reason[:120])
+                await self.websocket.close(self.close_code, self.drop_reason[:120])
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
@@ -213,12 +132,22 @@ class LiveSession:
             await asyncio.sleep(interval)
             await self.outbox.put({"type": "heartbeat", "position": self.hub.position})
 
+    async def _expire(self) -> None:
+        await asyncio.sleep(max(0.0, self.claims.expires_at - time.time()))
+        self.revoke("the access token expired")
+
     async def _receive(self) -> None:
         with contextlib.suppress(WebSocketDisconnect):
             while True:
+                text = await self.websocket.receive_text()
+                if len(text.encode("utf-8", "surrogatepass")) > self.max_message_bytes:
+                    self.drop(
+                        f"messages are limited to {self.max_message_bytes} bytes", CLOSE_TOO_BIG
+                    )
+                    return
                 try:
-                    message = json.loads(await self.websocket.receive_text())
-                except ValueError:
+                    message = json.loads(text)
+                except (ValueError, RecursionError):
                     message = None
                 await self._handle(message if isinstance(message, dict) else {})
 
@@ -236,13 +165,31 @@ class LiveSession:
             detail = "expected a JSON object with type ping, subscribe, unsubscribe or auth"
             await self.outbox.put({"type": "error", "code": "BAD_MESSAGE", "detail": detail})
 
+    async def _refuse(self, detail: str) -> None:
+        await self.outbox.put({"type": "error", "code": "BAD_MESSAGE", "detail": detail})
+
     async def _subscribe(self, message: dict[str, Any]) -> None:
-        start = message.get("from_position")
-        if start is not None and (not isinstance(start, int) or start < 0):
-            detail = "from_position must be a non-negative integer"
-            await self.outbox.put({"type": "error", "code": "BAD_MESSAGE", "detail": detail})
+        if not await self._still_valid():
             return
-        subscription = Subscription(self, patterns_of(message), last_sent=0)
+        start = message.get("from_position")
+        if start is not None and (
+            not isinstance(start, int) or isinstance(start, bool) or start < 0
+        ):
+            await self._refuse("from_position must be a non-negative integer")
+            return
+        try:
+            patterns = patterns_of(message)
+        except InvalidValue as error:
+            await self._refuse(str(error))
+            return
+        if len(self.subscriptions) >= SUBSCRIPTIONS_MAX:
+            await self._refuse(f"at most {SUBSCRIPTIONS_MAX} subscriptions per socket")
+            return
+        head = await self.hub.head()
+        if start is not None and start > head:
+            await self._refuse(f"from_position {start} is beyond the last position ({head})")
+            return
+        subscription = Subscription(self, patterns, last_sent=0)
         self.hub.add(subscription)  # buffer live events before looking at the store
         if start is None:
             start = await self.hub.head()
@@ -258,9 +205,23 @@ class LiveSession:
         )
         self._spawn(self._catch_up(subscription, start))
 
+    async def _still_valid(self) -> bool:
+        """Check the credentials again, past the cache (they may have ended since)."""
+        principals = self.websocket.app.state.principals
+        try:
+            await asyncio.to_thread(principals.load, self.claims)
+        except InvalidToken:
+            self.revoke("the session ended or the user was deactivated")
+            return False
+        return True
+
     async def _unsubscribe(self, message: dict[str, Any]) -> None:
         wanted = message.get("subscription_id")
-        patterns = patterns_of(message) if wanted is None else ()
+        try:
+            patterns = patterns_of(message) if wanted is None else ()
+        except InvalidValue as error:
+            await self._refuse(str(error))
+            return
         for sub in list(self.subscriptions.values()):
             if sub.id == wanted or sub.patterns == patterns:
                 self.hub.remove(sub)
@@ -295,7 +256,7 @@ class LiveSession:
         return cursor
 
 
-async def authenticate(websocket: WebSocket, container: Container) -> UUID | None:
+async def authenticate(websocket: WebSocket, container: Container) -> AccessClaims | None:
     """The user of ``?token=`` or of a first ``{"type": "auth", "token": …}`` message."""
     token = websocket.query_params.get("token")
     if token is None:
@@ -311,23 +272,35 @@ async def authenticate(websocket: WebSocket, container: Container) -> UUID | Non
         return None
     try:
         claims = container.tokens.verify_claims(token)
-        found = principals.cached(claims) or await asyncio.to_thread(principals.load, claims)
+        principals.cached(claims) or await asyncio.to_thread(principals.load, claims)
     except InvalidToken:  # a bad or revoked token, or a user who is gone or deactivated
         return None
-    return UUID(str(found.user_id))
+    return claims
 
 
 async def serve(websocket: WebSocket, session_id: str | None) -> None:
     """Accept, authenticate (close 4401 otherwise) and serve one WebSocket client."""
     container: Container = websocket.app.state.container
     await websocket.accept()
-    reader = await authenticate(websocket, container)
-    if reader is None:
+    claims = await authenticate(websocket, container)
+    if claims is None:
         await websocket.close(CLOSE_UNAUTHORIZED, "authentication required: a valid token")
         return
     hub: LiveHub = websocket.app.state.live
-    hello = {"type": "authenticated", "user_id": str(reader), "session_id": session_id}
+    hello = {"type": "authenticated", "user_id": str(claims.user_id), "session_id": session_id}
     await websocket.send_text(json.dumps(hello))
     settings = container.settings
-    session = LiveSession(websocket, hub, reader, container.events.read, settings.ws_outbox_size)
-    await session.run(settings.ws_heartbeat_seconds)
+    session = LiveSession(
+        websocket,
+        hub,
+        claims,
+        container.events.read,
+        settings.ws_outbox_size,
+        settings.max_body_bytes,
+    )
+    revocation: SocketRevocation = websocket.app.state.socket_revocation
+    revocation.add(session)
+    try:
+        await session.run(settings.ws_heartbeat_seconds)
+    finally:
+        revocation.discard(session)

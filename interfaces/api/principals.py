@@ -1,6 +1,7 @@
 """Turning a verified token into an active Principal with a role, cheaply and without staleness.
 
-A token's session (``sid``) must not be revoked (sessions read model, cached the same way).
+A token must name a session (``sid``) that exists and is not revoked (sessions read model, cached
+the same way; a session the read model does not know yet is looked up in the event store).
 
 Role and active state come from the users read model, cached in-process, so the hot path makes no
 database lookup. The cache entry of a user is dropped when this instance changes that user, and the
@@ -27,6 +28,7 @@ from application.ledger import Ledger
 from application.principal import Principal
 from application.token import AccessClaims
 from domain.api_key import ApiKey
+from domain.session import Session
 from domain.user import UserNotFound
 from projections.api_key import ApiKeyQueries
 from projections.session import SessionQueries
@@ -51,7 +53,7 @@ class Principals:
         self._key_rows: dict[UUID, dict[str, Any]] = {}
         self._ledger = ledger
         self._cache: dict[UUID, tuple[str, bool]] = {}
-        self._revoked: dict[UUID, bool] = {}
+        self._revoked: dict[UUID, tuple[UUID, bool]] = {}  # session id: (its user, revoked)
         self._lock = threading.Lock()
         self._projections = (users.name, sessions.name, keys.name)
         watch.add_listener(self._on_projection)
@@ -59,25 +61,38 @@ class Principals:
     def cached(self, claims: AccessClaims) -> Principal | None:
         """The principal if everything about it is cached (no I/O); None otherwise."""
         sid = claims.session_id
+        if sid is None:  # every token the API issues names its session
+            raise InvalidToken()
         with self._lock:
             known = self._cache.get(claims.user_id)
-            revoked = None if sid is None else self._revoked.get(sid)
-        if known is None or (sid is not None and revoked is None):
+            session = self._revoked.get(sid)
+        if known is None or session is None:
             return None
-        if revoked:
+        if session != (claims.user_id, False):  # revoked, or another user's session
             raise InvalidToken()
         return self._principal(claims.user_id, known)
 
     def load(self, claims: AccessClaims) -> Principal:
         """The principal from the read models (or the event store); 401 if revoked or inactive."""
         sid = claims.session_id
-        if sid is not None:
-            revoked = bool(self._sessions.revoked(sid))  # unknown yet = just started = live
-            with self._lock:
-                self._revoked[sid] = revoked
-            if revoked:
-                raise InvalidToken()
+        if sid is None:
+            raise InvalidToken()
+        # Unknown to the read model: just started (it is behind), or it never existed.
+        session = self._sessions.state(sid) or self._session_in_store(sid)
+        with self._lock:
+            self._revoked[sid] = session
+        if session != (claims.user_id, False):  # revoked, or another user's session
+            raise InvalidToken()
         return self._load_user(claims.user_id)
+
+    def _session_in_store(self, session_id: UUID) -> tuple[UUID, bool]:
+        try:
+            session: Any = self._ledger.repository.get(session_id)
+        except AggregateNotFoundError:
+            raise InvalidToken() from None
+        if not isinstance(session, Session):
+            raise InvalidToken()
+        return session.user_id, bool(session.revoked)
 
     def load_key(self, presented: str) -> Principal:
         """The principal an API key acts as (its user, limited to its scopes); 401 otherwise."""

@@ -1,4 +1,8 @@
-"""Rate limits per principal, with X-RateLimit-* headers on every response and 429 past the limit.
+"""Rate limits per user, with X-RateLimit-* headers on every response and 429 past the limit.
+
+A user's access tokens and all of their API keys spend one budget (a user cannot multiply it by
+making keys); anonymous requests spend their client address's. The address is the connection's,
+or the one a proxy listed in ``LEDGERFLOW_TRUSTED_PROXIES`` forwards: a header cannot change it.
 
 Built on the maintained ``limits`` library: its asyncio strategies keep the event loop free, with
 Redis storage (shared by every API instance) when ``LEDGERFLOW_REDIS_URL`` is set, in-process memory
@@ -8,18 +12,24 @@ a warning is logged.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
+from uuid import UUID
 
 from limits import RateLimitItem, parse, storage, strategies
 from limits.aio import strategies as aio_strategies
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from application.api_keys import KEY_PREFIX, parse_key
 from application.error import InvalidToken
+from application.token import TokenIssuer
+from interfaces.api.deps import bearer
 
 log = logging.getLogger(__name__)
 EXEMPT = ("/health", "/docs", "/redoc", "/openapi.json")
@@ -36,7 +46,11 @@ class RateLimit:
     """ASGI middleware: one fixed window per principal (user id, else client address)."""
 
     def __init__(
-        self, app: ASGIApp, rate: str, redis_url: str | None, identify: Callable[[str], str]
+        self,
+        app: ASGIApp,
+        rate: str,
+        redis_url: str | None,
+        identify: Callable[[str], Awaitable[str | None]],
     ) -> None:
         self.app = app
         self.item: RateLimitItem = parse(rate)
@@ -46,14 +60,16 @@ class RateLimit:
         )
         self.identify = identify
 
-    def _key(self, scope: Scope) -> str:
+    async def _key(self, scope: Scope) -> str:
         headers = dict(scope["headers"])
         authorization = headers.get(b"authorization", b"").decode("latin-1")
         if authorization:
             try:
-                return self.identify(authorization)
+                user = await self.identify(authorization)
             except InvalidToken:
-                pass
+                user = None
+            if user is not None:
+                return user
         client = scope.get("client") or ("unknown", 0)
         return f"ip:{client[0]}"
 
@@ -61,7 +77,7 @@ class RateLimit:
         if scope["type"] != "http" or scope["path"].startswith(EXEMPT):
             await self.app(scope, receive, send)
             return
-        key = self._key(scope)
+        key = await self._key(scope)
         try:
             allowed = await self.limiter.hit(self.item, "api", key)
             stats = await self.limiter.get_window_stats(self.item, "api", key)
@@ -106,18 +122,57 @@ class RateLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class LoginThrottle:
-    """Limits login attempts per username and per client address (against password guessing)."""
+class RateKeys:
+    """Whose budget a request spends: its user's, for an access token or any of their API keys.
 
-    def __init__(self, per_username: str, per_address: str, redis_url: str | None) -> None:
-        self.items = {"user": parse(per_username), "ip": parse(per_address)}
+    The owner of an API key never changes: it is looked up once (in a thread) and remembered."""
+
+    def __init__(
+        self, tokens: TokenIssuer, key_owner: Callable[[str], UUID], capacity: int = 100_000
+    ) -> None:
+        self._tokens = tokens
+        self._key_owner = key_owner
+        self._owners: OrderedDict[UUID, UUID] = OrderedDict()
+        self._capacity = capacity
+
+    async def __call__(self, authorization: str) -> str | None:
+        """``user:<id>``; ``InvalidToken`` for a token or key that is not valid."""
+        token = bearer(authorization)
+        if not token.startswith(KEY_PREFIX):
+            return f"user:{self._tokens.verify(token)}"
+        key_id = parse_key(token)[0]
+        owner = self._owners.get(key_id)
+        if owner is None:
+            owner = await asyncio.to_thread(self._key_owner, token)
+            self._owners[key_id] = owner
+            if len(self._owners) > self._capacity:
+                self._owners.popitem(last=False)
+        return f"user:{owner}"
+
+
+class LoginThrottle:
+    """Limits login attempts against password guessing without locking the real user out.
+
+    An attacker's address is slowed per (username, address) pair and per address; a separate,
+    higher ceiling per username stops a guess spread over many addresses. The real user, from
+    another address, keeps their own pair's budget until that ceiling."""
+
+    def __init__(
+        self, per_pair: str, per_address: str, per_username: str, redis_url: str | None
+    ) -> None:
+        self.items = {
+            "pair": parse(per_pair),
+            "ip": parse(per_address),
+            "user": parse(per_username),
+        }
         self.limiter = strategies.FixedWindowRateLimiter(
             storage.storage_from_string(_limits_uri(redis_url, ""))
         )
 
     def attempt(self, username: str, address: str) -> float | None:
         """Count one attempt; None when allowed, else seconds until another is allowed."""
-        keys = {"user": username.strip().casefold(), "ip": address}
+        name = username.strip().casefold()
+        keys = {"pair": f"{name}\n{address}", "ip": address, "user": name}
         try:
             refused = [
                 kind

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from domain.task import DESCRIPTION_MAX, NAME_MAX, TAG_MAX, TAGS_MAX, TaskPriority, TaskStatus
 from domain.user import PERSON_NAME_MAX
@@ -14,10 +23,39 @@ from domain.user import PERSON_NAME_MAX
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=TAG_MAX)]
 
 
+def annotation_kinds(annotation: Any) -> set[Any]:
+    """The plain types a field annotation allows (``X | None`` gives {X, NoneType})."""
+    args = get_args(annotation)
+    if get_origin(annotation) is Annotated:
+        return annotation_kinds(args[0])
+    if args and get_origin(annotation) in (Union, UnionType):
+        return {kind for arg in args for kind in annotation_kinds(arg)}
+    return {annotation}
+
+
 class StrictIn(BaseModel):
-    """Request bodies refuse unknown fields, so a typo is an error and not a silent no-op."""
+    """Request bodies refuse unknown fields, so a typo is an error and not a silent no-op.
+
+    They also refuse the coercions that change what the client meant: a number as a date
+    (``due_date: 0`` is not 1970), anything but ``true``/``false`` as a boolean (``0``, ``"no"``),
+    and a boolean or a string as an integer. Enums, UUIDs and dates still come as JSON strings.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_meaning_changing_coercion(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None or info.field_name is None:
+            return value
+        kinds = annotation_kinds(cls.model_fields[info.field_name].annotation)
+        if bool in kinds and not isinstance(value, bool):
+            raise ValueError("must be true or false")
+        if kinds & {datetime, AwareDatetime} and not isinstance(value, str | datetime):
+            raise ValueError("must be an ISO 8601 date-time string")
+        if int in kinds and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError("must be an integer")
+        return value
 
 
 class RegisterIn(StrictIn):

@@ -71,13 +71,7 @@ def serve(
         typer.echo(f"Ledgerflow listening on http://{host}:{port} (docs at /docs)", err=True)
         if workers == 1:
             container.start()
-            uvicorn.run(
-                create_app(container),
-                host=host,
-                port=port,
-                log_level=settings.log_level.lower(),
-                access_log=False,
-            )
+            uvicorn.run(create_app(container), host=host, port=port, **_uvicorn_options(settings))
         else:
             _serve_with_workers(container, host, port, workers)
     finally:
@@ -98,9 +92,19 @@ def _serve_with_workers(container: Container, host: str, port: int, workers: int
         host=host,
         port=port,
         workers=workers,
-        log_level=container.settings.log_level.lower(),
-        access_log=False,
+        **_uvicorn_options(container.settings),
     )
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options from the settings. uvicorn would trust X-Forwarded-For from 127.0.0.1
+    by default; the app applies LEDGERFLOW_TRUSTED_PROXIES itself, so uvicorn trusts nobody."""
+    return {
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+        "proxy_headers": False,
+        "ws_max_size": settings.max_body_bytes,
+    }
 
 
 @cli.command()

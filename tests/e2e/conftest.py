@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,11 +64,13 @@ def start_server(env: dict[str, str], log: Path, *args: str, timeout: float = 60
 
 
 def server_env(**extra: str) -> dict[str, str]:
+    """The environment of a test server: the test secret, loose limits, then ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERFLOW_")}
     limits = {  # tests make many requests per user; rate limits have their own tests
         "LEDGERFLOW_RATE_LIMIT": "100000/minute",
         "LEDGERFLOW_LOGIN_RATE_LIMIT": "10000/minute",
         "LEDGERFLOW_LOGIN_ADDRESS_RATE_LIMIT": "10000/minute",
+        "LEDGERFLOW_LOGIN_USERNAME_RATE_LIMIT": "10000/minute",
     }
     return {
         **env,
@@ -79,20 +82,36 @@ def server_env(**extra: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def server(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server per test module, on a database of its own."""
+@contextmanager
+def database_of_its_own(pg_server_url: str) -> Iterator[str]:
+    """The URL of a new database on the server, dropped afterwards."""
     name = f"lf_e2e_{os.getpid()}_{time.monotonic_ns()}"
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield database_url_for(pg_server_url, name)
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def server_of_its_own(pg_server_url: str, log: Path, **env: str) -> Iterator[Server]:
+    """A server on a new database, with ``env`` over the test defaults (``server_env``)."""
+    with database_of_its_own(pg_server_url) as url:
+        running = start_server(server_env(LEDGERFLOW_DATABASE_URL=url, **env), log)
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+@pytest.fixture(scope="module")
+def server(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server per test module, on a database of its own."""
     log = tmp_path_factory.mktemp("server") / "server.log"
-    running = start_server(
-        server_env(LEDGERFLOW_DATABASE_URL=database_url_for(pg_server_url, name)), log
-    )
-    yield running
-    running.stop()
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with server_of_its_own(pg_server_url, log) as running:
+        yield running
 
 
 @pytest.fixture

@@ -115,6 +115,10 @@ class World:
         )
         self.webhook_id = hook.json()["webhook_id"]
         self.owner_id = httpx.get(f"{base_url}/me", headers=self.owner).json()["user_id"]
+        stranger_token = self.stranger["Authorization"].removeprefix("Bearer ")
+        self.stranger_session = jwt.decode(stranger_token, options={"verify_signature": False})[
+            "sid"
+        ]
         deactivated = self.account("matrix_deactivated")
         deactivated_id = httpx.get(f"{base_url}/me", headers=deactivated).json()["user_id"]
         httpx.patch(
@@ -136,6 +140,14 @@ class World:
             "logged-out": logged_out,
             "revoked-key": {"Authorization": f"Bearer {revoked['key']}"},
             "garbage-key": {"Authorization": "Bearer lf_0123_nothing"},
+            # Signed with the server's key for a real user, but in no session or an unknown one.
+            "no-session": {"Authorization": forged({"sub": self.owner_id})},
+            "unknown-session": {
+                "Authorization": forged({"sub": self.owner_id, "sid": str(uuid.uuid4())})
+            },
+            "another-users-session": {
+                "Authorization": forged({"sub": self.owner_id, "sid": self.stranger_session})
+            },
         }
 
     def key(self, scopes: list[str]) -> dict:

@@ -106,6 +106,59 @@ def test_login_attempts_are_limited_per_client_address(login_limited):
     assert codes == [401] * 5 + [429]
 
 
+def test_all_api_keys_of_a_user_spend_the_users_one_budget(limited):
+    a, _ = limited
+    headers = token(a, "keyholder")
+    keys = [
+        a.post(
+            "/api/v1/api-keys", json={"name": f"k{i}", "scopes": ["tasks:read"]}, headers=headers
+        ).json()["key"]
+        for i in range(2)
+    ]  # 2 of the 5 requests of the minute
+    by_key = [{"Authorization": f"Bearer {keys[i % 2]}"} for i in range(4)]
+    statuses = [a.get("/api/v1/tasks", headers=h).status_code for h in by_key]
+    assert statuses == [200, 200, 200, 429]
+    assert a.get("/api/v1/tasks", headers=headers).status_code == 429  # the token's too
+
+
+@pytest.fixture
+def behind_proxy(database_url, redis_url):
+    """Logins limited to 3 a minute per username and address, 10 per username; the test
+    client's address is a trusted proxy, so X-Forwarded-For names the client."""
+    with instances(
+        database_url,
+        redis_url,
+        login_rate_limit="3/minute",
+        login_username_rate_limit="10/minute",
+        trusted_proxies=["testclient"],
+    ) as clients:
+        yield clients
+
+
+def login_from(client, address, password="guess", username="victim"):
+    return client.post(
+        "/login",
+        json={"username": username, "password": password},
+        headers={"X-Forwarded-For": address},
+    ).status_code
+
+
+def test_an_attackers_address_is_slowed_without_locking_the_real_user_out(behind_proxy):
+    a, _ = behind_proxy
+    a.post("/register", json={"username": "victim", "password": "securepass123"})
+    attacker = [login_from(a, "203.0.113.9") for _ in range(4)]
+    assert attacker == [401, 401, 401, 429]
+    assert login_from(a, "198.51.100.7", "securepass123") == 200
+
+
+def test_a_guess_spread_over_many_addresses_meets_the_per_username_ceiling(behind_proxy):
+    a, _ = behind_proxy
+    a.post("/register", json={"username": "victim", "password": "securepass123"})
+    spread = [login_from(a, f"203.0.113.{i}") for i in range(11)]
+    assert spread == [401] * 10 + [429]
+    assert login_from(a, "203.0.113.200", username="bystander") == 401
+
+
 def test_health_and_docs_are_not_limited(limited):
     a, _ = limited
     assert all(a.get("/health").status_code == 200 for _ in range(8))

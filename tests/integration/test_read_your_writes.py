@@ -85,12 +85,15 @@ def test_commands_still_succeed_when_redis_is_unreachable(database_url):
         built.close()
 
 
-def test_an_explicit_min_position_beyond_the_log_times_out_with_503(database_url):
-    built = build(make_settings(database_url, read_wait_timeout=0.2))
+def test_an_explicit_min_position_beyond_the_log_is_refused_at_once_with_422(database_url):
+    # A long bound: the old code waited all of it and then answered 503.
+    built = build(make_settings(database_url, read_wait_timeout=600))
     built.start()
     try:
         with TestClient(create_app(built)) as client:
             headers = {**login(client), "X-Ledgerflow-Min-Position": "999999"}
-            assert client.get("/api/v1/tasks", headers=headers).status_code == 503
+            answer = client.get("/api/v1/tasks", headers=headers)
+            assert answer.status_code == 422
+            assert "beyond the last position recorded" in answer.json()["detail"]
     finally:
         built.close()

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from application.api_keys import ApiKeyCommands
 from application.error import NotAllowed
@@ -21,6 +22,7 @@ from interfaces.api.deps import (
 )
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
+from interfaces.api.read_wait import settled
 from interfaces.api.schemas import StrictIn
 from projections.api_key import ApiKeyQueries
 
@@ -100,15 +102,16 @@ def create_api_key(
 
 
 @router.get("", responses=SIGNED_IN)
-def list_api_keys(me: SignedInUser, keys: ApiKeysDep, consistency: ConsistencyDep) -> ApiKeyListOut:
+def list_api_keys(
+    me: SignedInUser, keys: ApiKeysDep, _: Annotated[None, settled(ApiKeyQueries)]
+) -> ApiKeyListOut:
     """Your keys, masked."""
-    consistency.settle(keys.name, me.user_id)
     rows = keys.list_for(me.user_id)
     return ApiKeyListOut(api_keys=[ApiKeyOut.model_validate(r) for r in rows], total=len(rows))
 
 
 @router.delete("/{api_key_id}", status_code=204, responses={**SIGNED_IN, 404: NOT_FOUND})
-def revoke_api_key(
+async def revoke_api_key(
     api_key_id: UUID,
     me: SignedInUser,
     app: LedgerDep,
@@ -118,8 +121,10 @@ def revoke_api_key(
     keys: ApiKeysDep,
 ) -> Response:
     """Revoke one of your keys; it stops working at once on every instance."""
-    position = app[ApiKeyCommands].revoke_api_key(context, me.user_id, api_key_id)
-    consistency.wrote(me.user_id, position)
-    consistency.settle(keys.name, me.user_id)
+    position = await run_in_threadpool(
+        app[ApiKeyCommands].revoke_api_key, context, me.user_id, api_key_id
+    )
+    await consistency.wrote_async(me.user_id, position)
+    await consistency.settle_async(keys.name, me.user_id)
     principals.forget_key(api_key_id)
     return Response(status_code=204)

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from interfaces.api.deps import Admin
 from interfaces.api.errors import AUTHED, FORBIDDEN
+from interfaces.api.query import POSITION_MAX, type_patterns
 from projections.audit import AuditFilter, AuditLog
 
 router = APIRouter(tags=["audit"])
@@ -43,7 +44,8 @@ def audit_filter(
     until: datetime | None = None,
 ) -> AuditFilter:
     """The filters shared by the audit page and the export."""
-    return AuditFilter(actor, aggregate_id, tuple(types or ()), correlation_id, since, until)
+    patterns = tuple(type_patterns(types))
+    return AuditFilter(actor, aggregate_id, patterns, correlation_id, since, until)
 
 
 def audit_log(request: Request) -> AuditLog:
@@ -70,7 +72,7 @@ def audit(
     _: Admin,
     log: AuditDep,
     where: Filters,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=POSITION_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPageOut:
     """Events of the whole log, filtered, in position order; continue with `after=next_after`."""
@@ -97,7 +99,19 @@ def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-@router.get("/api/v1/exports/audit", responses=ADMIN_ONLY)
+EXPORTED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The audit trail as CSV or JSON lines, streamed",
+        "content": {"text/csv": {}, "application/x-ndjson": {}},
+    }
+}
+
+
+@router.get(
+    "/api/v1/exports/audit",
+    response_class=StreamingResponse,
+    responses={**ADMIN_ONLY, **EXPORTED},
+)
 def export_audit(
     _: Admin, log: AuditDep, where: Filters, format: Literal["csv", "jsonl"] = "jsonl"
 ) -> StreamingResponse:

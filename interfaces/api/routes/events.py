@@ -7,8 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from interfaces.api.deps import ConsistencyDep, CurrentUserId, EventFeedDep, MinPosition
+from interfaces.api.deps import CurrentUserId, EventFeedDep
 from interfaces.api.errors import AUTHED
+from interfaces.api.query import POSITION_MAX, type_patterns
+from interfaces.api.read_wait import settled
+from projections.event_feed import EventFeed
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -21,18 +24,14 @@ class EventPageOut(BaseModel):
     has_more: bool
 
 
-def type_patterns(types: list[str] | None) -> list[str]:
-    """``types`` given repeated or comma-separated, as a list of patterns."""
-    return [p.strip() for given in types or [] for p in given.split(",") if p.strip()]
-
-
 @router.get("", responses=AUTHED)
 def list_events(
     user_id: CurrentUserId,
     feed: EventFeedDep,
-    consistency: ConsistencyDep,
-    min_position: MinPosition,
-    after: Annotated[int, Query(ge=0, description="return events after this position")] = 0,
+    _: Annotated[None, settled(EventFeed)],
+    after: Annotated[
+        int, Query(ge=0, le=POSITION_MAX, description="return events after this position")
+    ] = 0,
     types: Annotated[
         list[str] | None, Query(description="type patterns, `*` as wildcard: `task.*`")
     ] = None,
@@ -42,6 +41,5 @@ def list_events(
 
     Pass `next_after` as `after` for the next page; it also moves past events you may not read.
     """
-    consistency.settle(feed.name, user_id, min_position)
     page = feed.read(user_id, after, type_patterns(types), limit)
     return EventPageOut(events=page.events, next_after=page.next_after, has_more=page.has_more)

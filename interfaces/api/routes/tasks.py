@@ -18,16 +18,16 @@ from domain.task import Task, TaskNotFound, TaskPriority, TaskStatus
 from interfaces.api.consistency import POSITION_HEADER
 from interfaces.api.deps import (
     CommandDep,
-    ConsistencyDep,
     CurrentUserId,
     IfMatch,
     LedgerDep,
-    MinPosition,
     PagingDep,
     expected_version,
     queries,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
+from interfaces.api.query import POSITION_MAX
+from interfaces.api.read_wait import settled
 from interfaces.api.schemas import TaskIn, TaskListOut, TaskOut, TaskUpdateIn, TaskWrittenOut
 from projections.task import TaskQueries
 
@@ -61,15 +61,13 @@ def written_out(
 def list_tasks(
     user_id: CurrentUserId,
     tasks: TasksDep,
-    consistency: ConsistencyDep,
-    min_position: MinPosition,
+    _: Annotated[None, settled(TaskQueries)],
     paging: PagingDep,
     status: TaskStatus | None = None,
     priority: TaskPriority | None = None,
 ) -> Response:
     """The authenticated user's tasks, newest first, filtered by status and priority."""
     limit, offset = paging.limit, paging.offset
-    consistency.settle(tasks.name, user_id, min_position)
     found = tasks.list(user_id, status and status.value, priority and priority.value, limit, offset)
     page_out = TaskListOut.model_validate(
         {
@@ -110,18 +108,18 @@ def get_task(
     task_id: UUID,
     user_id: CurrentUserId,
     tasks: TasksDep,
-    consistency: ConsistencyDep,
-    min_position: MinPosition,
+    _: Annotated[None, settled(TaskQueries)],
     response: Response,
     app: LedgerDep,
     as_of: Annotated[datetime | None, Query(description="state at this time (ISO 8601)")] = None,
-    version: Annotated[int | None, Query(ge=1, description="state at this version")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=POSITION_MAX, description="state at this version")
+    ] = None,
 ) -> TaskOut:
     """One of the authenticated user's tasks; now, or rebuilt from its events as of a time or
     version."""
     if as_of is not None or version is not None:
         return past_task(app, user_id, task_id, as_of, version, response)
-    consistency.settle(tasks.name, user_id, min_position)
     row = tasks.get(user_id, task_id)
     if row is None:
         raise TaskNotFound(task_id)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from application.context import CommandContext
 from application.error import InvalidCredentials, InvalidToken
@@ -59,7 +60,7 @@ def refresh(body: RefreshIn, app: LedgerDep, request: Request) -> TokenPairOut:
 
 
 @router.post("/api/v1/auth/logout", status_code=204, responses=AUTHED)
-def logout(
+async def logout(
     request: Request,
     user_id: CurrentUserId,
     app: LedgerDep,
@@ -71,10 +72,11 @@ def logout(
     """End this session: its access and refresh tokens stop working at once, everywhere."""
     session_id = request.state.session_id
     if session_id is not None:
-        position = app[SessionCommands].end_session(context, user_id, session_id)
+        end = app[SessionCommands].end_session
+        position = await run_in_threadpool(end, context, user_id, session_id)
         # Answer once the sessions read model, which every instance checks, has it.
-        consistency.wrote(user_id, position)
-        consistency.settle(sessions.name, user_id)
+        await consistency.wrote_async(user_id, position)
+        await consistency.settle_async(sessions.name, user_id)
         principals.forget_session(session_id)
     return Response(status_code=204)
 

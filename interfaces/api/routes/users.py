@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
+from starlette.concurrency import run_in_threadpool
 
 from application.accounts import AccountCommands
 from domain.user import Role
-from interfaces.api.deps import Admin, ConsistencyDep, LedgerDep, PrincipalsDep, queries
+from interfaces.api.deps import (
+    Admin,
+    ConsistencyDep,
+    LedgerDep,
+    PagingDep,
+    PrincipalsDep,
+    queries,
+)
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.errors import AUTHED, BAD_REQUEST, FORBIDDEN, NOT_FOUND
+from interfaces.api.read_wait import settled
 from interfaces.api.schemas_users import (
     AccountOut,
     AccountRowOut,
@@ -31,14 +40,13 @@ ADMIN_ONLY = {**AUTHED, 403: FORBIDDEN}
 def list_users(
     admin: Admin,
     users: UsersDep,
-    consistency: ConsistencyDep,
+    _: Annotated[None, settled(UserQueries)],
+    paging: PagingDep,
     role: Role | None = None,
     active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> UserListOut:
     """All users, oldest first, filtered by role and active state."""
-    consistency.settle(users.name, admin.user_id)
+    limit, offset = paging.limit, paging.offset
     page = users.list(role and role.value, active, limit, offset)
     return UserListOut(
         users=[AccountRowOut.model_validate(row) for row in page.users],
@@ -66,7 +74,7 @@ def create_user(
 
 
 @router.patch("/{user_id}", responses={**ADMIN_ONLY, 404: NOT_FOUND})
-def administer_user(
+async def administer_user(
     user_id: UUID,
     body: UserPatchIn,
     admin: Admin,
@@ -77,11 +85,16 @@ def administer_user(
     users: UsersDep,
 ) -> AccountOut:
     """Change a user's role or deactivate/reactivate them; takes effect on their tokens at once."""
-    written = app[AccountCommands].administer_user(
-        context, admin, user_id, body.role and body.role.value, body.active
+    written = await run_in_threadpool(
+        app[AccountCommands].administer_user,
+        context,
+        admin,
+        user_id,
+        body.role and body.role.value,
+        body.active,
     )
     # Answer only once the users read model (which every instance checks tokens against) has it.
-    consistency.wrote(admin.user_id, written.position)
-    consistency.settle(users.name, admin.user_id)
+    await consistency.wrote_async(admin.user_id, written.position)
+    await consistency.settle_async(users.name, admin.user_id)
     principals.forget(user_id)
     return account_out(written.aggregate)

@@ -6,15 +6,16 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 from pydantic import AwareDatetime, BaseModel
 
 from application import webhook_retry
 from application.principal import Principal
 from domain.webhook import WebhookNotFound
-from interfaces.api.deps import ConsistencyDep, CurrentPrincipal, Writer, queries
+from interfaces.api.deps import CurrentPrincipal, PagingDep, Writer, queries
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
-from projections.webhook_delivery import WEBHOOK_DELIVERIES, WebhookDeliveries
+from interfaces.api.read_wait import settled
+from projections.webhook_delivery import WebhookDeliveries
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 DeliveryStatus = Literal["pending", "failed", "succeeded", "dead"]
@@ -74,11 +75,12 @@ class QueuedOut(BaseModel):
     queued: int
 
 
-def _own(
-    deliveries: WebhookDeliveries, consistency: ConsistencyDep, webhook_id: UUID, me: Principal
-) -> None:
-    """404 unless the webhook exists and is the caller's (after their own writes are seen)."""
-    consistency.settle(WEBHOOK_DELIVERIES, me.user_id)
+# Each route below waits (Settled) for the caller's own writes before ``_own`` looks.
+Settled = Annotated[None, settled(WebhookDeliveries)]
+
+
+def _own(deliveries: WebhookDeliveries, webhook_id: UUID, me: Principal) -> None:
+    """404 unless the webhook exists and is the caller's."""
     if deliveries.owner_of(webhook_id) != me.user_id:
         raise WebhookNotFound(webhook_id)
 
@@ -88,13 +90,13 @@ def list_deliveries(
     webhook_id: UUID,
     me: CurrentPrincipal,
     deliveries: DeliveriesDep,
-    consistency: ConsistencyDep,
+    _: Settled,
+    paging: PagingDep,
     status: DeliveryStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DeliveryListOut:
     """The webhook's deliveries, newest first, each with its attempts (status code, latency)."""
-    _own(deliveries, consistency, webhook_id, me)
+    limit, offset = paging.limit, paging.offset
+    _own(deliveries, webhook_id, me)
     rows, total = deliveries.list(webhook_id, status, limit, offset)
     return DeliveryListOut(
         deliveries=[DeliveryOut.model_validate(r) for r in rows],
@@ -109,11 +111,9 @@ WRITE = {**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND}
 
 
 @router.post("/{webhook_id}/test", status_code=status.HTTP_202_ACCEPTED, responses=WRITE)
-def send_test(
-    webhook_id: UUID, me: Writer, deliveries: DeliveriesDep, consistency: ConsistencyDep
-) -> QueuedOut:
+def send_test(webhook_id: UUID, me: Writer, deliveries: DeliveriesDep, _: Settled) -> QueuedOut:
     """Send a `webhook.test` event to the endpoint now; follow it in the deliveries."""
-    _own(deliveries, consistency, webhook_id, me)
+    _own(deliveries, webhook_id, me)
     sent = deliveries.send_test(webhook_id, f"user:{me.user_id}", webhook_retry.now())
     return QueuedOut(delivery_id=sent, queued=1)
 
@@ -128,10 +128,10 @@ def retry_delivery(
     delivery_id: UUID,
     me: Writer,
     deliveries: DeliveriesDep,
-    consistency: ConsistencyDep,
+    _: Settled,
 ) -> QueuedOut:
     """Send one delivery again now, whatever its state (a dead one gets one more attempt)."""
-    _own(deliveries, consistency, webhook_id, me)
+    _own(deliveries, webhook_id, me)
     if not deliveries.retry(webhook_id, delivery_id, webhook_retry.now()):
         raise DeliveryNotFound(delivery_id)
     return QueuedOut(delivery_id=delivery_id, queued=1)
@@ -142,10 +142,10 @@ def recover(
     webhook_id: UUID,
     me: Writer,
     deliveries: DeliveriesDep,
-    consistency: ConsistencyDep,
+    _: Settled,
     since: AwareDatetime | None = None,
 ) -> QueuedOut:
     """Send again every failed or dead delivery created since `since` (ISO 8601 with a zone;
     all of them without it)."""
-    _own(deliveries, consistency, webhook_id, me)
+    _own(deliveries, webhook_id, me)
     return QueuedOut(queued=deliveries.recover(webhook_id, since, webhook_retry.now()))

@@ -12,20 +12,21 @@ from pydantic import BaseModel, Field, model_validator
 
 from application.result import Written
 from application.webhooks import WebhookCommands
-from domain.webhook import DESCRIPTION_MAX, PATTERNS_MAX, URL_MAX, Webhook, WebhookNotFound
+from domain.event_pattern import PATTERN_MAX_LENGTH, PATTERNS_MAX
+from domain.webhook import DESCRIPTION_MAX, URL_MAX, Webhook, WebhookNotFound
 from interfaces.api.consistency import POSITION_HEADER
 from interfaces.api.deps import (
     ConsistencyDep,
     Context,
     CurrentUserId,
     LedgerDep,
-    MinPosition,
     PagingDep,
     Writer,
     expected_version,
     queries,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
+from interfaces.api.read_wait import settled
 from interfaces.api.schemas import StrictIn
 from projections.webhook import WebhookQueries
 
@@ -33,7 +34,7 @@ router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 IfMatch = Annotated[str | None, Header(description="the webhook's ETag; 412 when stale")]
 WebhooksDep = Annotated[WebhookQueries, Depends(queries(WebhookQueries))]
 CHANGE = {**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 412: STALE}
-Pattern = Annotated[str, Field(min_length=1, max_length=100)]
+Pattern = Annotated[str, Field(min_length=1, max_length=PATTERN_MAX_LENGTH)]
 URL_HELP = "http(s) URL whose host resolves to public addresses"
 
 
@@ -168,12 +169,10 @@ def create_webhook(
 def list_webhooks(
     user_id: CurrentUserId,
     webhooks: WebhooksDep,
-    consistency: ConsistencyDep,
-    min_position: MinPosition,
+    _: Annotated[None, settled(WebhookQueries)],
     paging: PagingDep,
 ) -> WebhookListOut:
     """Your webhooks, newest first (secrets are never shown again)."""
-    consistency.settle(webhooks.name, user_id, min_position)
     found = webhooks.list(user_id, paging.limit, paging.offset)
     return WebhookListOut(
         webhooks=[listed(row) for row in found.webhooks],
@@ -189,12 +188,10 @@ def get_webhook(
     webhook_id: UUID,
     user_id: CurrentUserId,
     webhooks: WebhooksDep,
-    consistency: ConsistencyDep,
-    min_position: MinPosition,
+    _: Annotated[None, settled(WebhookQueries)],
     response: Response,
 ) -> WebhookOut:
     """One of your webhooks."""
-    consistency.settle(webhooks.name, user_id, min_position)
     row = webhooks.get(user_id, webhook_id)
     if row is None:
         raise WebhookNotFound(webhook_id)

@@ -1,0 +1,30 @@
+"""The read-your-writes wait as a dependency of query routes, awaited before the route runs.
+
+Query routes are plain ``def`` functions run in the thread pool; waiting inside them held a pool
+thread for up to ``LEDGERFLOW_READ_WAIT_TIMEOUT``, so a few dozen reads of a future position from
+one user stalled everyone's requests (issue 11). As an ``async`` dependency the wait happens on
+the event loop, before FastAPI hands the route to a thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, Request
+
+from interfaces.api.consistency import Consistency
+from interfaces.api.deps import CurrentPrincipal, MinPosition
+
+
+def settled(read_model: type) -> Any:
+    """A dependency: wait until the read model of the queries class ``read_model`` (e.g.
+    ``TaskQueries``) has the caller's writes and ``min_position``."""
+
+    async def wait_for_read_model(
+        request: Request, principal: CurrentPrincipal, min_position: MinPosition
+    ) -> None:
+        consistency: Consistency = request.app.state.consistency
+        name = request.app.state.container.query(read_model).name
+        await consistency.settle_async(name, principal.user_id, min_position)
+
+    return Depends(wait_for_read_model)
