@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -22,7 +21,7 @@ from interfaces.api.deps import (
     Writer,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
-from interfaces.api.query import POSITION_MAX
+from interfaces.api.query import POSITION_MAX, UtcDatetime
 from interfaces.api.read_wait import settled
 from interfaces.api.routes.history import past_task
 from interfaces.api.schemas import TaskIn, TaskListOut, TaskOut, TaskUpdateIn, TaskWrittenOut
@@ -114,7 +113,9 @@ def get_task(
     _: Annotated[None, settled(TASKS)],
     response: Response,
     app: LedgerDep,
-    as_of: Annotated[datetime | None, Query(description="state at this time (ISO 8601)")] = None,
+    as_of: Annotated[
+        UtcDatetime | None, Query(description="state at this time (ISO 8601; no zone: UTC)")
+    ] = None,
     version: Annotated[
         int | None, Query(ge=1, le=POSITION_MAX, description="state at this version")
     ] = None,
