@@ -19,6 +19,7 @@ from interfaces.api.consistency import (
 )
 from interfaces.api.live_hub import LiveHub
 from interfaces.api.live_revocation import SocketRevocation
+from interfaces.api.openapi_text import with_text_patterns
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateKeys, RateLimit
 from interfaces.api.request_guard import RequestGuard
@@ -121,6 +122,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
             app.include_router(router)
     for router in PLATFORM_ROUTERS:
         app.include_router(router)
+    app.openapi = with_text_patterns(app)  # type: ignore[method-assign]
     app.add_middleware(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,

@@ -19,6 +19,7 @@ from pydantic import (
 
 from domain.task import DESCRIPTION_MAX, NAME_MAX, TAG_MAX, TAGS_MAX, TaskPriority, TaskStatus
 from domain.user import PERSON_NAME_MAX
+from interfaces.api.query import in_utc
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=TAG_MAX)]
 
@@ -56,6 +57,12 @@ class StrictIn(BaseModel):
         if int in kinds and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise ValueError("must be an integer")
         return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _times_in_utc(cls, value: Any) -> Any:
+        """Every time is stored in UTC (see ``query.in_utc``)."""
+        return in_utc(value) if isinstance(value, datetime) else value
 
 
 class RegisterIn(StrictIn):

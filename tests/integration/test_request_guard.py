@@ -243,3 +243,54 @@ def test_a_request_id_with_invisible_characters_is_replaced_not_stored(client):
     assert odd.status_code == 201
     assert odd.headers["x-request-id"] not in ("a\x01b c", "")
     assert odd.headers["x-request-id"].isprintable()
+
+
+def test_the_schema_states_which_characters_a_request_string_may_hold(client):
+    schema = client.app.openapi()
+    task_in = schema["components"]["schemas"]["TaskIn"]["properties"]
+    assert task_in["name"]["pattern"] == task_in["tags"]["items"]["pattern"]
+    assert "\\u0000" in task_in["name"]["pattern"]
+    assert "pattern" not in schema["components"]["schemas"]["TaskOut"]["properties"]["name"]
+    audit = schema["paths"]["/api/v1/audit"]["get"]["parameters"]
+    actor = next(p for p in audit if p["name"] == "actor")["schema"]["anyOf"][0]
+    assert actor["pattern"] == task_in["name"]["pattern"]
+
+
+def test_a_time_zone_offset_postgres_cannot_store_is_kept_in_utc_and_the_read_model_goes_on(client):
+    headers = signed_in(client)
+    # Python accepts offsets up to ±23:59, PostgreSQL's timestamptz ±15:59: this one stopped
+    # the tasks read model for good (found by schemathesis).
+    odd = client.post(
+        "/api/v1/tasks",
+        json={"name": "t", "due_date": "1068-08-18T04:30:55-19:20"},
+        headers=headers,
+    )
+    assert odd.status_code == 201
+    assert odd.json()["due_date"] == "1068-08-18T23:50:55Z"
+    listed = client.get("/api/v1/tasks", headers=headers)
+    assert listed.status_code == 200
+    assert listed.json()["tasks"][0]["due_date"] == "1068-08-18T23:50:55Z"
+    too_late = client.post(
+        "/api/v1/tasks",
+        json={"name": "t", "due_date": "9999-12-31T23:00:00-05:00"},
+        headers=headers,
+    )
+    assert too_late.status_code == 422
+    task = odd.json()["task_id"]
+    hook = client.post(
+        "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/h", "events": ["*"]}, headers=headers
+    ).json()["webhook_id"]
+    recovered = client.post(
+        f"/api/v1/webhooks/{hook}/recover?since=2026-01-01T00:00:00-19:20", headers=headers
+    )
+    assert recovered.status_code == 202
+    for path in (
+        "/api/v1/audit?since=2026-01-01T00:00:00-19:20&until=2026-01-01T00:00:00%2B23:59",
+        "/api/v1/exports/audit?since=0001-01-01T00:00:00",
+        f"/api/v1/tasks/{task}?as_of=2999-01-01T00:00:00-19:20",
+    ):
+        assert client.get(path, headers=headers).status_code == 200, path
+    assert (
+        client.get("/api/v1/audit?since=0001-01-01T00:00:00%2B01:00", headers=headers).status_code
+        == 422
+    )

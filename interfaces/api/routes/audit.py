@@ -6,7 +6,6 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -16,7 +15,7 @@ from pydantic import BaseModel
 
 from interfaces.api.deps import Admin
 from interfaces.api.errors import AUTHED, FORBIDDEN
-from interfaces.api.query import POSITION_MAX, type_patterns
+from interfaces.api.query import POSITION_MAX, UtcDatetime, type_patterns
 from projections.audit import AuditFilter, AuditLog
 
 router = APIRouter(tags=["audit"])
@@ -40,8 +39,8 @@ def audit_filter(
     aggregate_id: UUID | None = None,
     types: Annotated[list[str] | None, Query(description="type patterns, e.g. task.*")] = None,
     correlation_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcDatetime | None = None,
+    until: UtcDatetime | None = None,
 ) -> AuditFilter:
     """The filters shared by the audit page and the export."""
     patterns = tuple(type_patterns(types))

@@ -26,7 +26,7 @@ from interfaces.api.deps import (
     queries,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
-from interfaces.api.query import POSITION_MAX
+from interfaces.api.query import POSITION_MAX, UtcDatetime
 from interfaces.api.read_wait import settled
 from interfaces.api.schemas import TaskIn, TaskListOut, TaskOut, TaskUpdateIn, TaskWrittenOut
 from projections.task import TaskQueries
@@ -111,7 +111,9 @@ def get_task(
     _: Annotated[None, settled(TaskQueries)],
     response: Response,
     app: LedgerDep,
-    as_of: Annotated[datetime | None, Query(description="state at this time (ISO 8601)")] = None,
+    as_of: Annotated[
+        UtcDatetime | None, Query(description="state at this time (ISO 8601; no zone: UTC)")
+    ] = None,
     version: Annotated[
         int | None, Query(ge=1, le=POSITION_MAX, description="state at this version")
     ] = None,

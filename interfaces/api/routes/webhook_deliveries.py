@@ -7,13 +7,14 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, status
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AfterValidator, AwareDatetime, BaseModel
 
 from application import webhook_retry
 from application.principal import Principal
 from domain.webhook import WebhookNotFound
 from interfaces.api.deps import CurrentPrincipal, PagingDep, Writer, queries
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
+from interfaces.api.query import in_utc
 from interfaces.api.read_wait import settled
 from projections.webhook_delivery import WebhookDeliveries
 
@@ -143,7 +144,7 @@ def recover(
     me: Writer,
     deliveries: DeliveriesDep,
     _: Settled,
-    since: AwareDatetime | None = None,
+    since: Annotated[AwareDatetime, AfterValidator(in_utc)] | None = None,
 ) -> QueuedOut:
     """Send again every failed or dead delivery created since `since` (ISO 8601 with a zone;
     all of them without it)."""
