@@ -1,0 +1,29 @@
+"""The flows feature: flows (DAGs of steps), their runs, and the engine that drives the runs."""
+
+from application.flow import FlowCommands
+from application.ledger import Ledger
+from application.run_engine import RunEngine
+from domain.flow import Flow
+from domain.run import Run, RunTask
+from interfaces.adapters.http_step import GuardedHttp
+from interfaces.adapters.webhook_guard import check_url
+from interfaces.feature import Feature, Wiring
+from projections.readers import ReaderRule
+
+
+def guarded(ledger: Ledger, wiring: Wiring) -> list[FlowCommands]:
+    """Flow commands whose http steps go through the webhooks' SSRF guard and allow list."""
+    allowed = list(wiring.settings.webhook_allowed_hosts)
+    return [FlowCommands(ledger, lambda url: check_url(url, allowed), GuardedHttp(allowed))]
+
+
+FEATURE = Feature(
+    name="flows",
+    readers=(
+        ReaderRule(Flow, lambda created: created.owner_id),
+        ReaderRule(Run, lambda created: created.owner_id),
+        ReaderRule(RunTask, None),  # internal: the engine's link from a task to its step
+    ),
+    reactors=(lambda ledger, query: RunEngine(ledger),),
+    wire=guarded,
+)
