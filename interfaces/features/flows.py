@@ -7,8 +7,11 @@ from domain.flow import Flow
 from domain.run import Run, RunTask
 from interfaces.adapters.http_step import GuardedHttp
 from interfaces.adapters.webhook_guard import check_url
-from interfaces.feature import Feature, Wiring
+from interfaces.api.routes import flows, runs
+from interfaces.feature import Feature, ReadModel, Scope, Wiring
+from projections.flow import FlowProjection, FlowQueries
 from projections.readers import ReaderRule
+from projections.run import RunProjection, RunQueries
 
 
 def guarded(ledger: Ledger, wiring: Wiring) -> list[FlowCommands]:
@@ -19,6 +22,15 @@ def guarded(ledger: Ledger, wiring: Wiring) -> list[FlowCommands]:
 
 FEATURE = Feature(
     name="flows",
+    read_models=(
+        ReadModel(lambda rules: FlowProjection(), FlowQueries),
+        ReadModel(lambda rules: RunProjection(), RunQueries),
+    ),
+    routers=(flows.router, runs.router),
+    scopes=(
+        Scope("/api/v1/flows", read="flows:read", write="flows:write"),
+        Scope("/api/v1/runs", read="flows:read", write="flows:write"),
+    ),
     readers=(
         ReaderRule(Flow, lambda created: created.owner_id),
         ReaderRule(Run, lambda created: created.owner_id),
