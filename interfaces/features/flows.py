@@ -7,7 +7,7 @@ from domain.flow import Flow
 from domain.run import Run, RunTask
 from interfaces.adapters.http_step import GuardedHttp
 from interfaces.adapters.webhook_guard import check_url
-from interfaces.api.routes import flows, runs
+from interfaces.api.routes import flow8_flows, flows, plays, processes, runs, workflows
 from interfaces.feature import Feature, ReadModel, Scope, Wiring
 from projections.flow import FlowProjection, FlowQueries
 from projections.readers import ReaderRule
@@ -26,10 +26,21 @@ FEATURE = Feature(
         ReadModel(lambda rules: FlowProjection(), FlowQueries),
         ReadModel(lambda rules: RunProjection(), RunQueries),
     ),
-    routers=(flows.router, runs.router),
+    routers=(
+        flows.router,
+        runs.router,
+        workflows.router,
+        flow8_flows.router,
+        plays.router,
+        processes.router,
+    ),
     scopes=(
         Scope("/api/v1/flows", read="flows:read", write="flows:write"),
         Scope("/api/v1/runs", read="flows:read", write="flows:write"),
+        Scope("/api/v1/workflows", read="flows:read", write="flows:write"),
+        Scope("/api/v1/processes", read="flows:read", write="flows:write"),
+        Scope("/api/flows", read="flows:read", write="flows:write"),
+        Scope("/api/plays", read="flows:read", write="flows:write"),
     ),
     readers=(
         ReaderRule(Flow, lambda created: created.owner_id),
