@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from tests.e2e.flow_helpers import Receiver, account, finished, steps_of, until
+from tests.e2e.live_client import events_until, open_socket, register, subscribe
 
 
 @pytest.fixture
@@ -128,3 +129,18 @@ def test_a_delay_step_waits_and_the_runs_events_carry_its_correlation_id(client)
     assert types[0] == "run.created" and types[-1] == "run.succeeded"
     assert "run.step_waiting" in types
     assert {e["correlation_id"] for e in mine} == {run["correlation_id"]}
+
+
+def test_a_runs_events_reach_its_owner_live_at_flow8s_socket(base_url):
+    token, headers = register(base_url)
+    with (
+        httpx.Client(base_url=base_url, headers=headers) as client,
+        open_socket(base_url, token, "/api/ws") as socket,
+    ):
+        subscribe(socket, events=["run.*"])
+        run = start(client, [task("one")])
+        got = events_until(
+            socket, lambda events: bool(events) and events[-1]["type"] == "run.succeeded"
+        )
+    assert {e["aggregate_id"] for e in got} == {run["run_id"]}
+    assert [e["type"] for e in got][:2] == ["run.created", "run.started"]
