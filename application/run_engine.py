@@ -28,7 +28,8 @@ from application.reactor import Reaction, Reactor, Timer, reacts_to
 from application.step_types import DelayStep, HttpStep, Outcome, StepStart, StepType, TaskStep
 from application.template import TemplateError, render
 from domain.error import DomainError, NotFound
-from domain.run import Run, RunNotFound, RunTask, StepStatus
+from domain.run import Run, RunNotFound, StepStatus
+from domain.run_task import RunTask
 from domain.task import Task, TaskNotFound
 
 ACTOR = "system:run-engine"

@@ -19,7 +19,8 @@ from uuid import UUID
 from application.credential import CredentialVault
 from application.reactor import Reaction
 from domain.flow_step import SEALED
-from domain.run import Run, RunTask, task_id_for
+from domain.run import Run, task_id_for
+from domain.run_task import RunTask
 from domain.task import Task
 
 BODY_MAX = 65_536

@@ -4,7 +4,8 @@ from application.flow import FlowCommands
 from application.ledger import Ledger
 from application.run_engine import RunEngine
 from domain.flow import Flow
-from domain.run import Run, RunTask
+from domain.run import Run
+from domain.run_task import RunTask
 from interfaces.adapters.http_step import GuardedHttp
 from interfaces.adapters.webhook_guard import check_url
 from interfaces.api.routes import flow8_flows, flows, plays, processes, runs, workflows
