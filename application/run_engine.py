@@ -33,6 +33,7 @@ from domain.run_task import RunTask
 from domain.task import Task, TaskNotFound
 
 ACTOR = "system:run-engine"
+TIMED_OUT = "timed out"
 
 
 class RunTaskMissing(NotFound):
@@ -129,7 +130,7 @@ class RunEngine(Reactor):
         for step_id in event.cancelled_steps:
             task_id = run.step_state(step_id).get("task_id")
             if task_id:
-                self._end_task(reaction.context, run, UUID(str(task_id)))
+                self._end_task(reaction.context, UUID(str(task_id)), f"run {run.status}")
 
     def on_timer(self, timer: Timer, reaction: Reaction) -> None:
         """A delay passed, a step timed out, or a retry is due."""
@@ -143,7 +144,8 @@ class RunEngine(Reactor):
             result = {"waited_seconds": round(waited, 3)}
             self._change(context, run_id, lambda r: r.succeed_step(step_id, attempt, result))
         elif p["kind"] == "timeout":
-            self._change(context, run_id, lambda r: r.fail_step(step_id, attempt, "timed out"))
+            self._change(context, run_id, lambda r: r.fail_step(step_id, attempt, TIMED_OUT))
+            self._end_timed_out_task(context, run_id, step_id, attempt)
         elif p["kind"] == "retry":
             self._change(context, run_id, lambda r: r.retry_step(step_id, attempt))
 
@@ -188,10 +190,19 @@ class RunEngine(Reactor):
             return None
         return link
 
-    def _end_task(self, context: CommandContext, run: Run, task_id: UUID) -> None:
+    def _end_timed_out_task(
+        self, context: CommandContext, run_id: UUID, step_id: UUID, attempt: int
+    ) -> None:
+        """The task of an attempt that timed out is ended (a retry creates a new one)."""
+        state = self.ledger.load(Run, run_id, RunNotFound).step_state(step_id)
+        timed_out = state["attempt"] == attempt and state.get("error") == TIMED_OUT
+        if timed_out and state.get("task_id"):
+            self._end_task(context, UUID(str(state["task_id"])), "step timed out")
+
+    def _end_task(self, context: CommandContext, task_id: UUID, reason: str) -> None:
         def end(task: Task) -> None:
             if not task.deleted and task.status != "completed":
-                task.delete(f"run {run.status}")
+                task.delete(reason)
 
         # Gone already, or changed by its owner meanwhile: nothing to stop.
         with contextlib.suppress(TaskNotFound, ConcurrentChange):

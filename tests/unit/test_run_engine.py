@@ -155,6 +155,8 @@ def test_a_step_past_its_timeout_fails(driver):
     run = driver.get(run.id)
     assert run.status == "failed"
     assert run.step_state(run.steps[0]["step_id"])["error"] == "timed out"
+    ended: Task = driver.ledger.repository.get(task_id_for(run.id, run.steps[0]["step_id"], 1))
+    assert ended.deleted
 
 
 def test_a_delay_step_waits_on_a_timer(driver):
