@@ -8,6 +8,8 @@ import pytest
 
 from tests.e2e.flow_helpers import Receiver, account, finished, steps_of, until
 from tests.e2e.live_client import events_until, open_socket, register, subscribe
+from tests.integration.helpers import wait_for
+from tests.webhook_receiver import Receiver as HookReceiver
 
 
 @pytest.fixture
@@ -144,3 +146,20 @@ def test_a_runs_events_reach_its_owner_live_at_flow8s_socket(base_url):
         )
     assert {e["aggregate_id"] for e in got} == {run["run_id"]}
     assert [e["type"] for e in got][:2] == ["run.created", "run.started"]
+
+
+def test_a_runs_events_reach_its_owners_webhook_signed(client):
+    receiver = HookReceiver().start()
+    try:
+        answer = client.post("/api/v1/webhooks", json={"url": receiver.url, "events": ["run.*"]})
+        assert answer.status_code == 201, answer.text
+        receiver.secret = answer.json()["secret"]
+        run = finished(client, start(client, [task("hooked")])["run_id"])
+        wait_for(lambda: "run.succeeded" in [e["type"] for e in receiver.events()], timeout=60)
+    finally:
+        receiver.stop()
+    events = receiver.events()  # delivered concurrently: any order
+    assert {"run.created", "run.started", "run.step_succeeded", "run.succeeded"} <= {
+        e["type"] for e in events
+    }
+    assert run["run_id"] in str(events) and receiver.rejected == []
