@@ -62,6 +62,8 @@ def test_parallel_branches_run_together_and_the_join_waits_for_both(client):
     assert all(s["duration_ms"] is not None for s in run["steps"])
     listed = client.get("/api/v1/runs", params={"flow_id": run["flow_id"], "status": "succeeded"})
     assert [r["run_id"] for r in listed.json()["runs"]] == [run["run_id"]]
+    every = client.get("/api/v1/runs", params={"flow_id": run["flow_id"]}).json()
+    assert every["total"] == 1 and every["has_more"] is False
     steps = client.get(f"/api/v1/runs/{run['run_id']}/steps").json()
     assert [s["key"] for s in steps["steps"]] == ["root", "left", "right", "join"]
 
