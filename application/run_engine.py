@@ -76,8 +76,11 @@ class RunEngine(Reactor):
         """Run the step's executor (once per attempt) and record its outcome."""
         run: Run = self.ledger.load(Run, event.originator_id, RunNotFound)
         step_id, attempt = event.step_id, event.attempt
-        if not run.in_state(step_id, attempt, StepStatus.RUNNING):
-            return  # a replay after the outcome was recorded, or the run ended meanwhile
+        # A replay finds the step waiting when its outcome was recorded but the timers the
+        # reaction scheduled were not (they commit with the reactor's position): doing the work
+        # again is safe (a task is created once, timers are keyed) and brings them back.
+        if not run.in_state(step_id, attempt, StepStatus.RUNNING, StepStatus.WAITING):
+            return  # the step finished meanwhile, or the run ended
         step = run.step(step_id)
         start = StepStart(run, step, {}, attempt, event.timestamp, reaction)
         if step.get("timeout_seconds"):

@@ -250,3 +250,21 @@ def test_a_run_keeps_the_flow_version_it_started_with(driver):
     assert run.flow_version == 1
     assert [s["key"] for s in run.steps] == ["a"]
     assert run.status == "succeeded"
+
+
+def test_a_replay_brings_back_the_timer_a_crash_lost_and_finishes_the_step_once(driver):
+    run = driver.run(
+        [task("made"), {"key": "wait", "name": "w", "type": "delay", "config": {"seconds": 9}}]
+    )
+    assert run.status == "waiting"
+    (timer,) = driver.timers.values()
+    driver.timers.clear()  # the crash: the run's events committed, the timer did not
+    driver.position = 0
+    driver.settle()
+    assert list(driver.timers.values()) == [timer]
+    driver.fire_all()
+    run = driver.get(run.id)
+    assert run.status == "succeeded"
+    stored = [n.topic for n in driver.ledger.recorder.select_notifications(start=1, limit=1000)]
+    assert stored.count("task.created") == 1
+    assert stored.count("run.step_succeeded") == 2
