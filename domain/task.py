@@ -140,9 +140,13 @@ class Task(Aggregate):
         priority: str = TaskPriority.MEDIUM.value,
         due_date: datetime | None = None,
         tags: Iterable[str] = (),
+        task_id: UUID | None = None,
     ) -> Task:
-        """Check the values and create a task that has not started."""
-        return cls(
+        """Check the values and create a task that has not started (with ``task_id`` when the
+        caller needs a deterministic id, e.g. the task a step of a run creates)."""
+        return cls._create(
+            cls.Created,
+            id=task_id,
             owner_id=owner_id,
             name=_VALIDATORS["name"](name),
             description=_VALIDATORS["description"](description),

@@ -29,6 +29,15 @@ from application.error import (
     WeakPassword,
 )
 from domain.error import Conflict, DomainError, InvalidValue, NotFound
+from domain.flow import FlowNotFound, StepHasDependents, StepNotFound
+from domain.flow_step import (
+    DependencyCycle,
+    DuplicateStepKey,
+    InvalidStepConfig,
+    UnknownDependency,
+    UnknownStepType,
+)
+from domain.run import RunFinished, RunNotFound
 from domain.user import UsernameTaken
 from interfaces.adapters.webhook_guard import UnsafeWebhookURL
 from interfaces.api.consistency import TooManyWaits
@@ -51,7 +60,17 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     WeakPassword: (422, "WEAK_PASSWORD"),
     UnsafeWebhookURL: (422, "UNSAFE_WEBHOOK_URL"),
     UsernameTaken: (400, "USERNAME_TAKEN"),  # Behflow: "400 Bad Request: Username already exists"
+    DuplicateStepKey: (422, "DUPLICATE_STEP_KEY"),
+    UnknownDependency: (422, "UNKNOWN_DEPENDENCY"),
+    DependencyCycle: (422, "DEPENDENCY_CYCLE"),
+    UnknownStepType: (422, "UNKNOWN_STEP_TYPE"),
+    InvalidStepConfig: (422, "INVALID_STEP_CONFIG"),
+    FlowNotFound: (404, "FLOW_NOT_FOUND"),
+    RunNotFound: (404, "RUN_NOT_FOUND"),
+    StepNotFound: (404, "STEP_NOT_FOUND"),
     NotFound: (404, "NOT_FOUND"),
+    RunFinished: (409, "RUN_FINISHED"),
+    StepHasDependents: (409, "STEP_HAS_DEPENDENTS"),
     StaleVersion: (412, "STALE_VERSION"),
     ConcurrentChange: (409, "CONFLICT"),
     Conflict: (409, "CONFLICT"),

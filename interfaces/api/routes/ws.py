@@ -10,6 +10,7 @@ router = APIRouter(tags=["live"])
 
 
 @router.websocket("/ws")
+@router.websocket("/api/ws")  # flow8's "Real-time execution events" (004:L132)
 async def events_socket(websocket: WebSocket) -> None:
     """Live events: authenticate, subscribe with type patterns and an optional from_position."""
     await live.serve(websocket, None)

@@ -1,0 +1,182 @@
+"""What each type of step does when it starts: the engine's executors.
+
+An executor gets the step's rendered config and answers an ``Outcome``: succeeded (with its
+result), failed (with an error) or waiting (for a task, a time, an approval). It may commit new
+aggregates with deterministic ids (``reaction.commit_once``) and schedule durable timers; it never
+changes the run (the engine does). ``agent`` and ``approval`` have no executor yet: the issues
+"Agents" and "Approvals, schedules and triggers" register theirs in ``RunEngine.step_types``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+from application.credential import CredentialVault
+from application.reactor import Reaction
+from domain.flow_step import SEALED
+from domain.run import Run, task_id_for
+from domain.run_task import RunTask
+from domain.task import Task
+
+BODY_MAX = 65_536
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a step's start ended: ``succeeded``, ``failed`` or ``waiting``."""
+
+    status: str
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepStart:
+    """One attempt of one step starting: its run, its snapshot, its rendered config."""
+
+    run: Run
+    step: Mapping[str, Any]
+    config: dict[str, Any]
+    attempt: int
+    at: datetime  # when the step started (the event's time: the same on a replay)
+    reaction: Reaction
+
+    def timer(self, kind: str, due_at: datetime, **extra: Any) -> None:
+        """Schedule the engine's timer ``kind`` for this attempt."""
+        step_id = str(self.step["step_id"])
+        self.reaction.schedule(
+            f"{kind}:{self.run.id}:{step_id}:{self.attempt}",
+            due_at,
+            kind=kind,
+            run_id=str(self.run.id),
+            step_id=step_id,
+            attempt=self.attempt,
+            correlation_id=self.run.correlation_id,
+            **extra,
+        )
+
+
+class StepType(Protocol):
+    """An executor of one step type."""
+
+    def start(self, start: StepStart) -> Outcome: ...
+
+
+class TaskStep:
+    """Creates one task (id ``uuid5(run_id, step_id:attempt)``); with ``wait_for_completion``
+    the step waits until the task is completed."""
+
+    def start(self, start: StepStart) -> Outcome:
+        """Create the task (once, even on a replay)."""
+        run, config = start.run, start.config
+        step_id: UUID = start.step["step_id"]
+        task_id = task_id_for(run.id, step_id, start.attempt)
+        task = Task.create(
+            run.owner_id,
+            str(config["name"]),
+            str(config.get("description", "")),
+            str(config.get("priority", "medium")),
+            _time(config.get("due_date")),
+            [str(tag) for tag in config.get("tags", [])],
+            task_id=task_id,
+        )
+        link = RunTask.link(task_id, run.id, step_id, start.attempt)
+        start.reaction.commit_once(task, link)
+        if config.get("wait_for_completion"):
+            return Outcome("waiting", detail={"task_id": str(task_id)})
+        return Outcome("succeeded", {"task_id": str(task_id), "status": "not_started"})
+
+
+class DelayStep:
+    """Waits ``seconds`` from its start, or ``until`` a time, on a durable timer."""
+
+    def start(self, start: StepStart) -> Outcome:
+        """Schedule the timer (or succeed at once when the time has passed)."""
+        config = start.config
+        if config.get("until") is not None:
+            due = _time(config["until"]) or start.at
+        else:
+            due = start.at + timedelta(seconds=float(config["seconds"]))
+        if due <= start.at:
+            return Outcome("succeeded", {"waited_seconds": 0})
+        start.timer("delay", due, started_at=start.at.isoformat())
+        return Outcome("waiting", detail={"until": due.isoformat()})
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """What an ``http`` step sends."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any
+    timeout: float
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """What came back."""
+
+    status_code: int
+    text: str
+
+
+HttpCall = Callable[[HttpRequest], HttpAnswer]
+
+
+class HttpStep:
+    """Calls a URL (through the SSRF guard of the ``HttpCall`` it is given); succeeds when the
+    status is expected (2xx by default). Sealed header values are opened only here. The call is
+    at least once: a worker killed during it calls again when the run resumes."""
+
+    def __init__(self, call: HttpCall, vault: CredentialVault) -> None:
+        self._call = call
+        self._vault = vault
+
+    def start(self, start: StepStart) -> Outcome:
+        """Make the call and judge its status."""
+        config = start.config
+        headers = {k: self._open(v) for k, v in (config.get("headers") or {}).items()}
+        request = HttpRequest(
+            str(config.get("method", "POST")).upper(),
+            str(config["url"]),
+            headers,
+            config.get("body"),
+            float(config.get("timeout_seconds", 10)),
+        )
+        try:
+            answer = self._call(request)
+        except Exception as error:
+            return Outcome("failed", error=f"{type(error).__name__}: {error}")
+        expected = config.get("expected_status")
+        ok = answer.status_code in expected if expected else 200 <= answer.status_code < 300
+        result = {"status_code": answer.status_code, "body": _body(answer.text)}
+        if ok:
+            return Outcome("succeeded", result)
+        return Outcome("failed", result, error=f"unexpected status {answer.status_code}")
+
+    def _open(self, value: str) -> str:
+        if value.startswith(SEALED):
+            return self._vault.open_secret(value.removeprefix(SEALED))
+        return value
+
+
+def _body(text: str) -> Any:
+    text = text[:BODY_MAX]
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))

@@ -1,0 +1,75 @@
+"""The run engine on real PostgreSQL: a worker SIGKILLed in the middle of many runs; when the
+engine comes back every run resumes where it stopped and no step runs twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from uuid import uuid4
+
+import psycopg
+import pytest
+
+from application.context import CommandContext
+from application.flow import FlowCommands
+from interfaces.bootstrap import build
+from tests.conftest import TEST_SECRET, make_settings
+from tests.integration.helpers import tracked, wait_for
+
+RUNS = 60
+STEPS = ("one", "two", "three")
+
+
+def counts(database_url: str) -> dict[str, int]:
+    """How many events of each run and task type the log holds."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT topic, count(*) FROM ledgerflow_events WHERE topic LIKE 'run%'"
+            " OR topic = 'task.created' GROUP BY topic"
+        ).fetchall()
+    return dict(rows)
+
+
+@pytest.fixture
+def stopped(database_url):
+    """A container whose followers are NOT running (the test drives them)."""
+    built = build(make_settings(database_url))
+    built.ensure_read_models()
+    yield built
+    built.close()
+
+
+def test_a_worker_killed_mid_run_resumes_every_run_and_runs_no_step_twice(stopped):
+    url = stopped.database_url
+    owner, ctx = uuid4(), CommandContext(actor="system:test")
+    commands = stopped.ledger[FlowCommands]
+    steps = [{"key": k, "name": k, "type": "task", "config": {"name": k}} for k in STEPS]
+    flow = commands.define_flow(ctx, owner, {"name": "three", "steps": steps}).aggregate
+    for _ in range(RUNS):
+        commands.start_run(ctx, owner, flow.id)
+    env = {
+        **os.environ,
+        "LEDGERFLOW_DATABASE_URL": url,
+        "LEDGERFLOW_SECRET_KEY": TEST_SECRET,
+        "LEDGERFLOW_LOG_LEVEL": "warning",
+    }
+    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
+    try:
+        wait_for(lambda: counts(url).get("task.created", 0) >= 20, timeout=120)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        worker.kill()
+    done_when_killed = counts(url).get("run.succeeded", 0)
+    assert done_when_killed < RUNS, "the kill must land while runs are in flight"
+    stopped.start_projections()
+    wait_for(lambda: counts(url).get("run.succeeded", 0) == RUNS, timeout=180)
+    head = stopped.ledger.recorder.max_notification_id()
+    wait_for(lambda: tracked(url, "reactor.run-engine") == head, timeout=60)
+    final = counts(url)
+    assert final["task.created"] == RUNS * len(STEPS), "one task per step, none twice"
+    assert final["run.step_started"] == RUNS * len(STEPS), "each step started once"
+    assert final["run.step_succeeded"] == RUNS * len(STEPS)
+    assert final.get("run.failed", 0) == 0

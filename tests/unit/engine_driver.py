@@ -1,0 +1,78 @@
+"""Drives the run engine over an in-memory Ledger, as the reactor runner does over PostgreSQL:
+each new event once, in order, and the durable timers at a clock the test moves."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from application.context import CommandContext
+from application.flow import FlowCommands
+from application.ledger import Ledger
+from application.reactor import Timer
+from application.run_engine import RunEngine
+from domain.run import Run
+from projections.envelope import event_id
+
+OWNER = uuid4()
+CTX = CommandContext(actor=f"user:{OWNER}", correlation_id="corr-run")
+
+
+class Driver:
+    """The engine, the events it has seen and its pending timers."""
+
+    def __init__(self, ledger: Ledger, engine: RunEngine) -> None:
+        self.ledger = ledger
+        self.engine = engine
+        self.position = 0
+        self.timers: dict[str, Timer] = {}
+        self.seen: list[str] = []
+
+    def settle(self) -> None:
+        """React to every event recorded so far (and to the ones the reactions record)."""
+        while True:
+            found = self.ledger.recorder.select_notifications(start=self.position + 1, limit=100)
+            if not found:
+                return
+            for notification in found:
+                self.position = notification.id
+                self.seen.append(notification.topic)
+                if notification.topic not in self.engine.topics:
+                    continue
+                event = self.ledger.mapper.to_domain_event(notification)
+                key = event_id(event.originator_id, event.originator_version)
+                self._keep(self.engine.react(notification.topic, event, key))
+
+    def fire_due(self, now: datetime) -> list[str]:
+        """Fire the timers due at ``now``; their keys."""
+        due = sorted((t for t in self.timers.values() if t.due_at <= now), key=lambda t: t.due_at)
+        for timer in due:
+            del self.timers[timer.key]
+            self._keep(self.engine.fire(timer))
+            self.settle()
+        return [t.key for t in due]
+
+    def fire_all(self) -> None:
+        """Fire every timer, however far ahead, until none is left."""
+        while self.timers:
+            self.fire_due(max(t.due_at for t in self.timers.values()) + timedelta(seconds=1))
+
+    def _keep(self, reaction: Any) -> None:
+        for timer in reaction.scheduled:
+            self.timers.setdefault(timer.key, timer)
+        for key in reaction.cancelled:
+            self.timers.pop(key, None)
+
+    def run(self, steps: list[dict[str, Any]], inputs: dict[str, Any] | None = None) -> Run:
+        """Define a flow of ``steps``, start a run of it, and let the engine settle."""
+        commands = self.ledger[FlowCommands]
+        flow = commands.define_flow(CTX, OWNER, {"name": "f", "steps": steps}).aggregate
+        run = commands.start_run(CTX, OWNER, flow.id, inputs or {}).aggregate
+        self.settle()
+        return self.get(run.id)
+
+    def get(self, run_id: Any) -> Run:
+        """The run now."""
+        found: Run = self.ledger.repository.get(run_id)
+        return found
