@@ -86,7 +86,7 @@ def approve_play(
 
 
 @router.delete("/{id}", responses={**AUTHED, 404: NOT_FOUND, 409: CONFLICT})
-def cancel_play(
+async def cancel_play(
     id: str,
     app: LedgerDep,
     context: Context,
@@ -97,5 +97,5 @@ def cancel_play(
 ) -> dict[str, Any]:
     """flow8's cancel a running play: the play stays readable, now cancelled."""
     run_id = seed_uuid(id, RunNotFound)
-    cancelled = runs.cancel_run(run_id, app, context, writer, found, consistency, response)
+    cancelled = await runs.cancel_run(run_id, app, context, writer, found, consistency, response)
     return with_id(cancelled, "run_id")
