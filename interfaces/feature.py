@@ -19,6 +19,7 @@ from psycopg_pool import ConnectionPool
 
 from application.handlers import Handlers
 from application.ledger import Ledger
+from interfaces.api.alias import Alias
 from interfaces.settings import Settings
 from projections.readers import ReaderRule, ReaderRules
 from projections.runner import Projection
@@ -68,6 +69,8 @@ class Feature:
     routers: tuple[APIRouter, ...] = ()
     scopes: tuple[Scope, ...] = ()
     readers: tuple[ReaderRule, ...] = ()
+    # The seeds' spellings of its routes: same route, optional presenter (interfaces/api/alias.py).
+    aliases: tuple[Alias, ...] = ()
     # Handlers that need more than the ledger (settings, ports) are built here and registered.
     wire: Callable[[Ledger, Wiring], Iterable[Handlers]] | None = None
 

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.api_keys import KEY_PREFIX, parse_key
-from interfaces.api import errors
+from interfaces.api import alias, errors
 from interfaces.api.consistency import (
     Consistency,
     HeadPositions,
@@ -37,6 +37,7 @@ Authenticate with `Authorization: Bearer <token>` or the bare token from `POST /
 
 # Routes that serve every feature: the events feed, WebSocket, audit and health.
 PLATFORM_ROUTERS = (events.router, health.router, ws.router, audit.router)
+PLATFORM_ALIASES = (*health.ALIASES, *ws.ALIASES)
 
 
 class RequestId:
@@ -113,6 +114,8 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
             app.include_router(router)
     for router in PLATFORM_ROUTERS:
         app.include_router(router)
+    seed_aliases = (a for feature in container.features for a in feature.aliases)
+    alias.install(app, (*seed_aliases, *PLATFORM_ALIASES))
     app.add_middleware(
         RateLimit,
         rate=settings.rate_limit,

@@ -166,12 +166,19 @@ class Paging:
 async def paging(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-    page: Annotated[int | None, Query(ge=1, description="1-based page (with per_page)")] = None,
+    page: Annotated[
+        int | None, Query(ge=0, description="page number: 1-based with per_page, 0-based with size")
+    ] = None,
     per_page: Annotated[int | None, Query(ge=1, le=200)] = None,
+    size: Annotated[int | None, Query(ge=1, le=200, description="flow8's page size")] = None,
 ) -> Paging:
-    """``limit`` and ``offset`` of a list request; ``page``/``per_page`` win when given."""
-    limit = per_page or limit
-    return Paging(limit, offset if page is None else (page - 1) * limit)
+    """``limit`` and ``offset`` of a list request; ``page`` with ``per_page`` (AstraFlow,
+    1-based) or with ``size`` (flow8, 0-based) wins when given; a lone ``page=0`` is the first."""
+    limit = size or per_page or limit
+    if page is None:
+        return Paging(limit, offset)
+    first = 0 if size is not None else 1
+    return Paging(limit, max(0, page - first) * limit)
 
 
 ContainerDep = Annotated[Container, Depends(container)]

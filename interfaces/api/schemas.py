@@ -6,12 +6,30 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+)
 
 from domain.task import DESCRIPTION_MAX, NAME_MAX, TAG_MAX, TAGS_MAX, TaskPriority, TaskStatus
 from domain.user import PERSON_NAME_MAX
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=TAG_MAX)]
+# AstraFlow's status words, accepted on input (filters and changes); answers stay canonical.
+STATUS_WORDS = {"active": TaskStatus.IN_PROGRESS.value, "pending": TaskStatus.NOT_STARTED.value}
+TaskStatusIn = Annotated[
+    TaskStatus,
+    BeforeValidator(lambda v: STATUS_WORDS.get(v, v) if isinstance(v, str) else v),
+]
+# 002's task words (``title``, ``deadline``) beside Behflow's.
+NAME_WORDS = AliasChoices("name", "title")
+DUE_WORDS = AliasChoices("due_date", "deadline")
 
 
 class StrictIn(BaseModel):
@@ -75,21 +93,23 @@ class RefreshIn(StrictIn):
 class TaskIn(StrictIn):
     """A new task."""
 
-    name: str = Field(min_length=1, max_length=NAME_MAX)
+    name: str = Field(min_length=1, max_length=NAME_MAX, validation_alias=NAME_WORDS)
     description: str = Field(default="", max_length=DESCRIPTION_MAX)
     priority: TaskPriority = TaskPriority.MEDIUM
-    due_date: AwareDatetime | None = None
+    due_date: AwareDatetime | None = Field(default=None, validation_alias=DUE_WORDS)
     tags: list[Tag] = Field(default_factory=list, max_length=TAGS_MAX)
 
 
 class TaskUpdateIn(StrictIn):
     """A partial change: only the fields sent are changed."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
+    name: str | None = Field(
+        default=None, min_length=1, max_length=NAME_MAX, validation_alias=NAME_WORDS
+    )
     description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
-    status: TaskStatus | None = None
+    status: TaskStatusIn | None = None
     priority: TaskPriority | None = None
-    due_date: AwareDatetime | None = None
+    due_date: AwareDatetime | None = Field(default=None, validation_alias=DUE_WORDS)
     tags: list[Tag] | None = Field(default=None, max_length=TAGS_MAX)
 
     def changes(self) -> dict[str, Any]:
@@ -116,6 +136,12 @@ class TaskOut(BaseModel):
     tags: list[str]
     version: int = Field(description="the task's version; also its ETag")
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> UUID:
+        """The task's id again, as AstraFlow and DevFlow name it."""
+        return self.task_id
+
 
 class TaskWrittenOut(TaskOut):
     """A task after a command, with the log position that recorded the change."""
@@ -123,20 +149,42 @@ class TaskWrittenOut(TaskOut):
     position: int = Field(description="pass as X-Ledgerflow-Min-Position to read this write")
 
 
-class TaskListOut(BaseModel):
-    """A page of tasks."""
+class PageOut(BaseModel):
+    """The paging fields of every list: offsets, and the same page counted from 1."""
 
-    tasks: list[TaskOut]
     total: int
     limit: int
     offset: int
     has_more: bool
+    page: int = Field(description="1-based page number (AstraFlow's page)")
+    per_page: int
+    pages: int
+
+
+def page_fields(total: int, limit: int, offset: int, shown: int) -> dict[str, int | bool]:
+    """The ``PageOut`` fields of a page of ``shown`` items at ``offset``."""
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "has_more": offset + shown < total,
+        "page": offset // limit + 1,
+        "per_page": limit,
+        "pages": -(-total // limit),
+    }
+
+
+class TaskListOut(PageOut):
+    """A page of tasks."""
+
+    tasks: list[TaskOut]
 
 
 class HealthOut(BaseModel):
     """Liveness and what the service depends on."""
 
     status: str
+    service: str
     version: str
     timestamp: datetime
     checks: dict[str, Any]

@@ -98,3 +98,7 @@ def server(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture
 def base_url(server: Server) -> str:
     return server.base_url
+
+
+# Every error body: Ledgerflow's detail/code and the seeds' message/statusCode/timestamp/error.
+ERROR_FIELDS = {"detail", "code", "message", "statusCode", "timestamp", "error"}

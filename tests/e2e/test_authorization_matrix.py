@@ -13,6 +13,7 @@ import jwt
 import pytest
 
 from tests.conftest import TEST_SECRET
+from tests.e2e.conftest import ERROR_FIELDS
 
 PUBLIC, AUTHENTICATED, WRITER, OWNER_WRITER, OWNER_READER, ADMIN = (
     "public",
@@ -194,7 +195,7 @@ def test_every_protected_route_refuses_bad_credentials_with_401_and_no_data(worl
         for kind, headers in world.rejected.items():
             answer = world.call(method, path, headers)
             assert answer.status_code == 401, (kind, method, path, answer.text)
-            assert set(answer.json()) == {"detail", "code"}, (kind, method, path)
+            assert set(answer.json()) == ERROR_FIELDS, (kind, method, path)
 
 
 def test_a_viewer_reads_but_every_change_of_work_is_403(world, routes):

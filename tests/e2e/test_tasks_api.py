@@ -11,6 +11,7 @@ import jwt
 import pytest
 
 from tests.conftest import TEST_SECRET
+from tests.e2e.conftest import ERROR_FIELDS
 
 
 def account(base_url: str) -> dict[str, str]:
@@ -161,10 +162,12 @@ def test_bad_credentials_get_401_and_no_data(base_url, authorization):
     ):
         answer = httpx.request(method, f"{base_url}{path}", headers=headers, json={"name": "x"})
         assert answer.status_code == 401, (method, path)
-        assert answer.json() == {
-            "detail": "Authentication required or invalid token",
-            "code": "NOT_AUTHENTICATED",
-        }
+        body = answer.json()
+        assert (body["detail"], body["code"]) == (
+            "Authentication required or invalid token",
+            "NOT_AUTHENTICATED",
+        )
+        assert set(body) == ERROR_FIELDS
 
 
 def test_pages_have_total_limit_offset_and_has_more(client):

@@ -27,7 +27,15 @@ from interfaces.api.deps import (
     queries,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
-from interfaces.api.schemas import TaskIn, TaskListOut, TaskOut, TaskUpdateIn, TaskWrittenOut
+from interfaces.api.schemas import (
+    TaskIn,
+    TaskListOut,
+    TaskOut,
+    TaskStatusIn,
+    TaskUpdateIn,
+    TaskWrittenOut,
+    page_fields,
+)
 from projections.task import TaskQueries
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -61,7 +69,7 @@ def list_tasks(
     consistency: ConsistencyDep,
     min_position: MinPosition,
     paging: PagingDep,
-    status: TaskStatus | None = None,
+    status: TaskStatusIn | None = None,
     priority: TaskPriority | None = None,
 ) -> Response:
     """The authenticated user's tasks, newest first, filtered by status and priority."""
@@ -69,13 +77,7 @@ def list_tasks(
     consistency.settle(tasks.name, user_id, min_position)
     found = tasks.list(user_id, status and status.value, priority and priority.value, limit, offset)
     page_out = TaskListOut.model_validate(
-        {
-            "tasks": found.tasks,
-            "total": found.total,
-            "limit": limit,
-            "offset": offset,
-            "has_more": offset + len(found.tasks) < found.total,
-        }
+        {"tasks": found.tasks, **page_fields(found.total, limit, offset, len(found.tasks))}
     )
     # Validated once here and serialised by pydantic directly: FastAPI would validate it again.
     return Response(page_out.model_dump_json(), media_type="application/json")
