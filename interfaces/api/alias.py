@@ -275,7 +275,9 @@ class PathRules:
             return
         self.loose.append((route.path_regex, names))
         strict = re.sub(
-            r"\{(" + "|".join(names) + r")\}", lambda m: f"{{{m.group(1)}:prefixed_uuid}}", route.path
+            r"\{(" + "|".join(names) + r")\}",
+            lambda m: f"{{{m.group(1)}:prefixed_uuid}}",
+            route.path,
         )
         route.path_regex, route.path_format, route.param_convertors = compile_path(strict)
 

@@ -31,7 +31,7 @@ from application.error import (
     WeakPassword,
 )
 from domain.error import Conflict, DomainError, InvalidValue, NotFound
-from domain.user import UsernameTaken
+from domain.user import EmailTaken, UsernameTaken
 from interfaces.adapters.webhook_guard import UnsafeWebhookURL
 from projections.watch import ProjectionNotCaughtUp
 
@@ -52,6 +52,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     WeakPassword: (422, "WEAK_PASSWORD"),
     UnsafeWebhookURL: (422, "UNSAFE_WEBHOOK_URL"),
     UsernameTaken: (400, "USERNAME_TAKEN"),  # Behflow: "400 Bad Request: Username already exists"
+    EmailTaken: (400, "EMAIL_TAKEN"),  # the same answer for the other unique sign-in name
     NotFound: (404, "NOT_FOUND"),  # a subclass may name its own code (``FLOW_NOT_FOUND``)
     StaleVersion: (412, "STALE_VERSION"),
     ConcurrentChange: (409, "CONFLICT"),

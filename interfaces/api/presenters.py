@@ -42,9 +42,7 @@ def rekeyed(value: Any, key: Callable[[str], str]) -> Any:
         return [rekeyed(item, key) for item in value]
     if not isinstance(value, dict):
         return value
-    return {
-        key(k): (v if k in FREE_FORM else rekeyed(v, key)) for k, v in value.items()
-    }
+    return {key(k): (v if k in FREE_FORM else rekeyed(v, key)) for k, v in value.items()}
 
 
 def renamed_query(names: Mapping[str, str]) -> Callable[..., list[tuple[str, str]]]:

@@ -15,10 +15,11 @@ from pydantic import (
     Field,
     StringConstraints,
     computed_field,
+    model_validator,
 )
 
 from domain.task import DESCRIPTION_MAX, NAME_MAX, TAG_MAX, TAGS_MAX, TaskPriority, TaskStatus
-from domain.user import PERSON_NAME_MAX
+from domain.user import EMAIL_MAX, PERSON_NAME_MAX
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=TAG_MAX)]
 # AstraFlow's status words, accepted on input (filters and changes); answers stay canonical.
@@ -39,20 +40,50 @@ class StrictIn(BaseModel):
 
 
 class RegisterIn(StrictIn):
-    """Create an account."""
+    """Create an account: a username (Behflow) or an email (002, AstraFlow), or both.
 
-    username: str = Field(min_length=3, max_length=64, examples=["johndoe"])
+    Without a username, the email is the username. 002's ``full_name`` fills ``name`` and
+    ``lastname`` (split at the first space) when they are not given.
+    """
+
+    username: str = Field(default="", max_length=EMAIL_MAX, examples=["johndoe"])
     password: str = Field(min_length=1, max_length=1024, examples=["securepass123"])
     name: str = Field(default="", max_length=PERSON_NAME_MAX, examples=["John"])
     lastname: str = Field(default="", max_length=PERSON_NAME_MAX, examples=["Doe"])
+    email: str | None = Field(default=None, max_length=EMAIL_MAX, examples=["john@example.com"])
+    full_name: str | None = Field(default=None, max_length=2 * PERSON_NAME_MAX + 1)
+
+    @model_validator(mode="after")
+    def _seed_words(self) -> RegisterIn:
+        if not self.username:
+            if self.email is None:
+                raise ValueError("give a username or an email")
+            self.username = self.email
+        if self.full_name and not (self.name or self.lastname):
+            self.name, _, self.lastname = self.full_name.strip().partition(" ")
+            self.lastname = self.lastname.strip()
+        return self
 
 
 class LoginIn(StrictIn):
-    """Credentials to exchange for a token (``totp_code`` when the account has MFA on)."""
+    """Credentials to exchange for a token: a username or an email address, and the password
+    (``totp_code`` when the account has MFA on)."""
 
-    username: str = Field(max_length=64)
+    username: str | None = Field(default=None, max_length=EMAIL_MAX, examples=["johndoe"])
+    email: str | None = Field(default=None, max_length=EMAIL_MAX)
     password: str = Field(max_length=1024)
     totp_code: str | None = Field(default=None, max_length=12)
+
+    @model_validator(mode="after")
+    def _one_login(self) -> LoginIn:
+        if not (self.username or self.email):
+            raise ValueError("give a username or an email")
+        return self
+
+    @property
+    def login(self) -> str:
+        """The name the user signs in with: the username, else the email."""
+        return self.username or self.email or ""
 
 
 class UserOut(BaseModel):

@@ -2,7 +2,7 @@
 
 from application.accounts import AccountCommands
 from application.mfa import MfaCommands
-from domain.user import AdminSeat, User, Username
+from domain.user import AdminSeat, EmailClaim, User, Username
 from interfaces.api.routes import account, auth, mfa, users
 from interfaces.feature import Feature, ReadModel, Scope
 from projections.readers import ReaderRule
@@ -21,5 +21,6 @@ FEATURE = Feature(
         ReaderRule(User, lambda created: created.originator_id),
         ReaderRule(Username, lambda created: created.user_id),
         ReaderRule(AdminSeat, lambda created: created.user_id),
+        ReaderRule(EmailClaim, lambda created: created.user_id),
     ),
 )

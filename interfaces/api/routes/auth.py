@@ -30,15 +30,15 @@ def register(body: RegisterIn, app: LedgerDep, request: Request) -> UserOut:
         correlation_id=request.state.request_id,
     )
     written = app[AccountCommands].register_user(
-        context, body.username, body.password, body.name, body.lastname
+        context, body.username, body.password, body.name, body.lastname, email=body.email
     )
     return user_out(written.aggregate)
 
 
 @router.post("/login", responses={401: UNAUTHORIZED, 422: INVALID, 429: RATE_LIMITED})
 def login(body: LoginIn, app: LedgerDep, request: Request) -> LoginOut:
-    """Exchange a username and password for an access token and a refresh token."""
-    done = signed_in(request, app, body.username, body.password, body.totp_code)
+    """Exchange a username (or email) and password for an access token and a refresh token."""
+    done = signed_in(request, app, body.login, body.password, body.totp_code)
     return LoginOut(
         token=done.access_token,
         refresh_token=done.refresh_token,

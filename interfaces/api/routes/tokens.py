@@ -48,8 +48,8 @@ def refreshed(request: Request, app: LedgerDep, refresh_token: str) -> SignedIn:
 
 @router.post("/api/v1/auth/login", responses=PUBLIC)
 def login(body: LoginIn, app: LedgerDep, request: Request) -> TokenPairOut:
-    """Exchange a username and password for an access token and a refresh token."""
-    return pair(signed_in(request, app, body.username, body.password, body.totp_code))
+    """Exchange a username (or email) and password for an access token and a refresh token."""
+    return pair(signed_in(request, app, body.login, body.password, body.totp_code))
 
 
 @router.post("/api/v1/auth/refresh", responses=PUBLIC)

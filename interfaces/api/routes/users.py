@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 
 from application.accounts import AccountCommands
 from domain.user import Role
-from interfaces.api.deps import Admin, ConsistencyDep, LedgerDep, PrincipalsDep, queries
+from interfaces.api.deps import (
+    Admin,
+    ConsistencyDep,
+    LedgerDep,
+    PagingDep,
+    PrincipalsDep,
+    queries,
+)
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.errors import AUTHED, BAD_REQUEST, FORBIDDEN, NOT_FOUND
+from interfaces.api.schemas import page_fields
 from interfaces.api.schemas_users import (
     AccountOut,
     AccountRowOut,
@@ -32,20 +40,17 @@ def list_users(
     admin: Admin,
     users: UsersDep,
     consistency: ConsistencyDep,
+    paging: PagingDep,
     role: Role | None = None,
     active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> UserListOut:
     """All users, oldest first, filtered by role and active state."""
     consistency.settle(users.name, admin.user_id)
-    page = users.list(role and role.value, active, limit, offset)
+    limit, offset = paging.limit, paging.offset
+    found = users.list(role and role.value, active, limit, offset)
     return UserListOut(
-        users=[AccountRowOut.model_validate(row) for row in page.users],
-        total=page.total,
-        limit=limit,
-        offset=offset,
-        has_more=offset + len(page.users) < page.total,
+        users=[AccountRowOut.model_validate(row) for row in found.users],
+        **page_fields(found.total, limit, offset, len(found.users)),
     )
 
 
@@ -59,7 +64,14 @@ def create_user(
 ) -> AccountOut:
     """Create an account with a role (400 when the username exists)."""
     written = app[AccountCommands].create_user(
-        context, admin, body.username, body.password, body.name, body.lastname, body.role.value
+        context,
+        admin,
+        body.username,
+        body.password,
+        body.name,
+        body.lastname,
+        body.role.value,
+        body.email,
     )
     consistency.wrote(admin.user_id, written.position)
     return account_out(written.aggregate)
