@@ -21,6 +21,7 @@ from application.error import InvalidToken
 from application.ledger import Ledger
 from application.principal import Principal
 from interfaces.api.consistency import MIN_POSITION_HEADER, Consistency
+from interfaces.api.cookie import cookie_token
 from interfaces.api.principals import Principals
 from interfaces.container import Container
 from interfaces.feature import Scope
@@ -93,20 +94,22 @@ async def current_principal(
     _: Annotated[str | None, Depends(_oauth2)] = None,
 ) -> Principal:
     """The active user a valid access token names, with their role; 401 otherwise."""
-    if not authorization:
+    token = bearer(authorization) if authorization else cookie_token(request)
+    if not token:
         raise InvalidToken()
-    token = bearer(authorization)
     principals: Principals = request.app.state.principals
     request.state.session_id = None
     if token.startswith(KEY_PREFIX):
         key = await run_in_threadpool(principals.load_key, token)
         key.require_scope(_scope_of(request))
+        request.state.user_id = key.user_id
         return key
     claims = _built(request).tokens.verify_claims(token)
     request.state.session_id = claims.session_id
     found = principals.cached(claims)
     if found is None:
         found = await run_in_threadpool(principals.load, claims)
+    request.state.user_id = found.user_id  # for presenters (DevFlow's userId)
     return found
 
 

@@ -11,6 +11,7 @@ from application.context import CommandContext
 from application.error import InvalidCredentials, InvalidToken
 from application.sessions import SessionCommands
 from application.token import TokenIssuer
+from interfaces.api.cookie import clear_session
 from interfaces.api.deps import ConsistencyDep, CurrentUserId, LedgerDep, PrincipalsDep, queries
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.errors import AUTHED, INVALID, RATE_LIMITED, UNAUTHORIZED, TooManyAttempts
@@ -68,7 +69,8 @@ def logout(
     principals: PrincipalsDep,
     sessions: Annotated[SessionQueries, Depends(queries(SessionQueries))],
 ) -> Response:
-    """End this session: its access and refresh tokens stop working at once, everywhere."""
+    """End this session: its access and refresh tokens (and its cookie) stop working at once,
+    everywhere."""
     session_id = request.state.session_id
     if session_id is not None:
         position = app[SessionCommands].end_session(context, user_id, session_id)
@@ -76,7 +78,9 @@ def logout(
         consistency.wrote(user_id, position)
         consistency.settle(sessions.name, user_id)
         principals.forget_session(session_id)
-    return Response(status_code=204)
+    ended = Response(status_code=204)
+    clear_session(ended, request)  # a cookie session (flow8's /api/auth/logout) ends here too
+    return ended
 
 
 def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
