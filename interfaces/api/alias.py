@@ -30,11 +30,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from uuid import UUID
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.routing import BaseRoute, Route, WebSocketRoute, compile_path
+from starlette.routing import BaseRoute, Match, Route, WebSocketRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.error import NotFound
@@ -109,7 +109,18 @@ class Alias:
             raise ValueError(f"alias {self.path} points at itself")
         if self.method == "WS":
             return WebSocketRoute(self.path, _Rewrite(self))
-        return Route(self.path, _Rewrite(self), methods=[self.method], include_in_schema=False)
+        return _AliasRoute(
+            self.path, _Rewrite(self), methods=[self.method], include_in_schema=False
+        )
+
+
+class _AliasRoute(Route):
+    """An alias matches its own method only: another method at the same path is not a 405 but
+    whatever the path rules say (``POST /api/v1/tasks/`` beside 002's ``GET /api/v1/tasks/``)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        return (Match.NONE, {}) if match is Match.PARTIAL else (match, child)
 
 
 def target(template: str, params: Mapping[str, Any]) -> str:
@@ -263,23 +274,24 @@ def not_found_for(name: str, raw: str) -> NotFound:
 class PathRules:
     """The router's default app: trailing slashes, and 404 for ids that are not UUIDs."""
 
-    def __init__(self, app: FastAPI, fallback: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, fallback: ASGIApp) -> None:
         self.fallback = fallback
         self.loose: list[tuple[re.Pattern[str], list[str]]] = []
 
     def strict_ids(self, route: APIRoute) -> None:
-        """Make ``route``'s UUID parameters match only UUIDs; remember its loose form."""
+        """Make ``route``'s UUID parameters match only UUIDs; remember its loose form.
+
+        Done on the route object before the app is first called, so that FastAPI builds its
+        matcher from the strict path; idempotent (routers are module objects shared by apps)."""
         names = _uuid_params(route.dependant)
         if not names:
             return
-        self.loose.append((route.path_regex, names))
-        strict = re.sub(
-            r"\{(" + "|".join(names) + r")\}",
-            lambda m: f"{{{m.group(1)}:prefixed_uuid}}",
-            route.path,
+        loose = re.sub(r":prefixed_uuid\}", "}", route.path)
+        self.loose.append((compile_path(loose)[0], names))
+        route.path = re.sub(
+            r"\{(" + "|".join(names) + r")\}", lambda m: f"{{{m.group(1)}:prefixed_uuid}}", loose
         )
-        route.path_regex, route.path_format, route.param_convertors = compile_path(strict)
+        route.path_regex, route.path_format, route.param_convertors = compile_path(route.path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
@@ -298,13 +310,15 @@ class PathRules:
         await self.fallback(scope, receive, send)
 
 
-def install(app: FastAPI, aliases: Iterable[Alias]) -> None:
-    """Apply the path rules to every route of ``app`` and append the aliases' routes."""
+def install(app: FastAPI, routers: Iterable[APIRouter], aliases: Iterable[Alias]) -> None:
+    """Include ``routers`` in ``app`` under the path rules, then the aliases' routes after them."""
     router = app.router
     router.redirect_slashes = False
-    rules = PathRules(app, router.default)
-    for route in router.routes:
-        if isinstance(route, APIRoute):
-            rules.strict_ids(route)
+    rules = PathRules(router.default)
+    for included in routers:
+        for route in included.routes:
+            if isinstance(route, APIRoute):
+                rules.strict_ids(route)
+        app.include_router(included)
     router.default = rules
     router.routes.extend(alias.route() for alias in aliases)

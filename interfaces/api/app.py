@@ -109,13 +109,9 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     )
     errors.install(app)
     app.state.live = LiveHub(container.bus, container.ledger.recorder.max_notification_id)
-    for feature in container.features:
-        for router in feature.routers:
-            app.include_router(router)
-    for router in PLATFORM_ROUTERS:
-        app.include_router(router)
-    seed_aliases = (a for feature in container.features for a in feature.aliases)
-    alias.install(app, (*seed_aliases, *PLATFORM_ALIASES))
+    routers = [router for feature in container.features for router in feature.routers]
+    seed_aliases = [a for feature in container.features for a in feature.aliases]
+    alias.install(app, [*routers, *PLATFORM_ROUTERS], [*seed_aliases, *PLATFORM_ALIASES])
     app.add_middleware(
         RateLimit,
         rate=settings.rate_limit,
