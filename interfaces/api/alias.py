@@ -177,7 +177,7 @@ class _Rewrite:
                 raw = json.dumps(self.presenter.body(document, exchange)).encode()
         headers.append((b"content-length", str(len(raw)).encode()))
         scope["headers"] = headers
-        return replay(raw)
+        return replay(raw, receive)
 
 
 async def read_body(receive: Receive) -> bytes:
@@ -193,18 +193,18 @@ async def read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def replay(body: bytes) -> Receive:
-    """A ``receive`` that gives ``body`` once, then waits like a client that said nothing more."""
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``body`` (already read), then the client's later messages."""
     sent = False
 
-    async def receive() -> Message:
+    async def replayed() -> Message:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
+        return await receive()
 
-    return receive
+    return replayed
 
 
 class _PresentingSend:

@@ -17,6 +17,7 @@ from interfaces.api.consistency import (
     RedisPositions,
 )
 from interfaces.api.deps import bearer
+from interfaces.api.idempotency import Idempotency, IdempotencyStore
 from interfaces.api.live import LiveHub
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateLimit
@@ -112,6 +113,11 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     routers = [router for feature in container.features for router in feature.routers]
     seed_aliases = [a for feature in container.features for a in feature.aliases]
     alias.install(app, [*routers, *PLATFORM_ROUTERS], [*seed_aliases, *PLATFORM_ALIASES])
+    app.add_middleware(
+        Idempotency,
+        store=IdempotencyStore(container.pool),
+        identify=lambda authorization: rate_key(container, bearer(authorization)),
+    )
     app.add_middleware(
         RateLimit,
         rate=settings.rate_limit,
