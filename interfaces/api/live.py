@@ -27,7 +27,8 @@ from application.api_keys import KEY_PREFIX
 from application.error import InvalidToken
 from interfaces.adapters.bus import EventBus
 from interfaces.container import Container
-from projections.event_feed import FeedPage, type_matcher
+from projections.event_alias import EventMatcher
+from projections.event_feed import FeedPage
 
 log = logging.getLogger(__name__)
 CLOSE_UNAUTHORIZED = 4401
@@ -56,11 +57,11 @@ class Subscription:
     buffer: deque[dict[str, Any]] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
-        self._matcher = type_matcher(self.patterns)
+        self._matcher = EventMatcher(self.patterns)
 
-    def wants(self, event_type: str) -> bool:
-        """True when this subscription asked for events of ``event_type``."""
-        return bool(self._matcher.fullmatch(event_type))
+    def wants(self, event: dict[str, Any]) -> bool:
+        """True when this subscription asked for ``event`` (by its type or a derived alias)."""
+        return self._matcher.matches(event["type"], event["data"])
 
     def message_for(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """The message carrying ``event``, or None if already sent (advances ``last_sent``)."""
@@ -129,7 +130,7 @@ class LiveHub:
         self.position = max(self.position, event["position"])
         encoded = ""
         for subscription in list(self._readers.get(message["reader_id"], ())):
-            if subscription.wants(event["type"]):
+            if subscription.wants(event):
                 encoded = encoded or json.dumps(event, separators=(",", ":"))
                 try:
                     subscription.offer(event, encoded)

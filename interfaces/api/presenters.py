@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from interfaces.api.alias import Exchange, Presenter
+from projections.envelope import camel
 
 # Objects whose keys belong to the client: never re-keyed (shared/CONTRACT.md 2.1).
 FREE_FORM = frozenset({"context", "result_files", "resultFiles", "config", "inputs", "filter"})
@@ -28,12 +29,6 @@ LIST_FIELDS = frozenset({"total", "limit", "offset", "has_more", "page", "per_pa
 def snake(name: str) -> str:
     """``resultFiles`` -> ``result_files``."""
     return _CAMEL_HUMP.sub(r"_\1", name).lower()
-
-
-def camel(name: str) -> str:
-    """``result_files`` -> ``resultFiles``."""
-    first, *rest = name.split("_")
-    return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def rekeyed(value: Any, key: Callable[[str], str]) -> Any:
