@@ -81,19 +81,21 @@ class EventMatcher:
             for recorded, field, value in self.derived
         )
 
-    def sql(self, type_column: str = "type", data: str = "envelope -> 'data'") -> sql.Composed:
-        """The same test as a SQL condition on a feed row (its type and its envelope's data)."""
-        likes = [like_pattern(p) for p in self.patterns] or ["%"]
-        parts: list[sql.Composable] = [
-            sql.SQL("{} LIKE ANY({})").format(sql.Identifier(type_column), sql.Literal(likes))
-        ]
+    def sql(
+        self, type_column: str = "type", data: str = "envelope -> 'data'"
+    ) -> tuple[sql.Composed, list[Any]]:
+        """The same test as a SQL condition on a feed row (its type and its envelope's data),
+        with its parameters."""
+        column = sql.Identifier(type_column)
+        parts: list[sql.Composable] = [sql.SQL("{} LIKE ANY(%s)").format(column)]
+        params: list[Any] = [[like_pattern(p) for p in self.patterns] or ["%"]]
         for recorded, field, value in self.derived:
-            condition = sql.SQL("{} = {}").format(
-                sql.Identifier(type_column), sql.Literal(recorded)
-            )
-            if field is not None:
-                condition = sql.SQL("{} AND ({} ->> {}) = {}").format(
-                    condition, sql.SQL(data), sql.Literal(field), sql.Literal(value)
+            if field is None:
+                parts.append(sql.SQL("{} = %s").format(column))
+                params.append(recorded)
+            else:
+                parts.append(
+                    sql.SQL("({} = %s AND ({} ->> %s) = %s)").format(column, sql.SQL(data))
                 )
-            parts.append(sql.SQL("({})").format(condition))
-        return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
+                params += [recorded, field, value]
+        return sql.SQL("({})").format(sql.SQL(" OR ").join(parts)), params

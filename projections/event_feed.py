@@ -112,7 +112,7 @@ class EventFeed:
         # Imported here: event_alias builds on this module's pattern functions.
         from projections.event_alias import EventMatcher
 
-        matching = EventMatcher(patterns).sql()
+        matching, params = EventMatcher(patterns).sql()
         with self._pool.connection() as conn:
             tracked = self._tracked(conn)
             rows = conn.execute(
@@ -120,7 +120,7 @@ class EventFeed:
                     "SELECT envelope FROM {} WHERE reader_id = %s AND position > %s"
                     " AND position <= %s AND {} ORDER BY position LIMIT %s"
                 ).format(self._t, matching),
-                (reader, after, tracked, limit + 1),
+                (reader, after, tracked, *params, limit + 1),
             ).fetchall()
         events = [{**row[0], "event": row[0]["type"]} for row in rows[:limit]]
         if len(rows) > limit:
