@@ -6,15 +6,19 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from application.accounts import AccountCommands
 from application.context import CommandContext
 from application.error import InvalidToken
 from application.handlers import Handlers
+from application.reactor import Reaction, Reactor, reacts_to
 from domain.session import Session, SessionNotFound
 from domain.user import User, UserNotFound
+
+if TYPE_CHECKING:
+    from application.ledger import Ledger
 
 REFRESH_TTL = timedelta(days=14)
 
@@ -96,3 +100,27 @@ class SessionCommands(Handlers):
         if not secret:
             raise InvalidToken()
         return session
+
+
+class DeactivationEndsSessions(Reactor):
+    """When a user is deactivated, their live sessions end: reactivating the account later does
+    not bring old refresh or access tokens back to life."""
+
+    name = "deactivation-ends-sessions"
+    needs = ("sessions",)  # the sessions read model must have seen the user's sessions
+
+    def __init__(self, ledger: Ledger, index: SessionIndex) -> None:
+        super().__init__(ledger)
+        self._index = index
+
+    @reacts_to(User.Deactivated)
+    def when_user_deactivated_end_sessions(self, event: Any, reaction: Reaction) -> None:
+        """Revoke every live session of the user (revoking a revoked one records nothing)."""
+        sessions = [
+            self.ledger.load(Session, sid, SessionNotFound)
+            for sid in self._index.live_sessions(event.originator_id)
+        ]
+        for session in sessions:
+            session.revoke("user deactivated")
+        if sessions:
+            self.ledger.commit(reaction.context, *sessions)

@@ -20,6 +20,7 @@ from application.webhooks import WebhookCommands, open_secret
 from domain.webhook import WebhookNotFound
 from interfaces.adapters.embedded_postgres import EmbeddedPostgres
 from interfaces.adapters.event_chain import ChainSealer
+from interfaces.adapters.reactor_runner import ReactorRunner
 from interfaces.adapters.relay import EventRelay, RelayRunner
 from interfaces.adapters.webhook_dispatcher import (
     EndpointGates,
@@ -89,6 +90,12 @@ def build(settings: Settings | None = None, features: Sequence[Feature] = FEATUR
     runners.append(RelayRunner(info, EventRelay(bus, rules), *log_of, reader=reader))
     runners.append(ChainSealer(info, *log_of, reader=reader))
     events_table = ledger.recorder.events_table_name  # type: ignore[attr-defined]
+    found = queries(features, pool)
+    reactors = [
+        ReactorRunner(info, make(ledger, found.__getitem__), reader)
+        for feature in features
+        for make in feature.reactors
+    ]
     return Container(
         settings=settings,
         database_url=database_url,
@@ -100,11 +107,12 @@ def build(settings: Settings | None = None, features: Sequence[Feature] = FEATUR
         ),
         pool=pool,
         features=features,
-        queries=queries(features, pool),
+        queries=found,
         audit=AuditLog(pool, events_table, ledger.mapper),
         watch=PositionWatch(info),
         reader=reader,
         runners=runners,
+        reactors=reactors,
         events=EventFeed(pool, EVENT_FEED),
         bus=bus,
         make_dispatcher=webhook_dispatcher,

@@ -20,6 +20,7 @@ from interfaces.adapters import event_store
 from interfaces.adapters.bus import EventBus, LocalBus, RedisBus
 from interfaces.adapters.embedded_postgres import EmbeddedPostgres
 from interfaces.adapters.postgres_bus import PostgresBus
+from interfaces.adapters.reactor_runner import ReactorRunner
 from interfaces.adapters.webhook_dispatcher import WebhookDispatcher
 from interfaces.feature import Feature
 from interfaces.settings import Settings
@@ -83,6 +84,7 @@ class Container:
     watch: PositionWatch
     reader: LogReader
     runners: list[ProjectionRunner]
+    reactors: list[ReactorRunner]
     events: EventFeed
     bus: EventBus
     make_dispatcher: Callable[[Container], WebhookDispatcher]
@@ -110,7 +112,7 @@ class Container:
         for attempt in range(3):
             try:
                 with psycopg.connect(conninfo(self.database_url), autocommit=True) as conn:
-                    for runner in self.runners:
+                    for runner in [*self.runners, *self.reactors]:
                         runner.setup(conn)
                 return
             except psycopg.errors.UniqueViolation:
@@ -120,14 +122,15 @@ class Container:
     def start_projections(self) -> None:
         """Create the read-model tables, then follow the log through the one reader of this
         process (one read and one decode of each event): the read models together in one
-        thread, the relay and the sealer in their own (a bus outage must not hold up the read
-        models)."""
+        thread, the relay, the sealer and each reactor in their own (a bus outage or a failing
+        reaction must not hold up the read models)."""
         self.ensure_read_models()
         grouped = [r for r in self.runners if type(r) is ProjectionRunner]
         group = ProjectionGroup(conninfo(self.database_url), grouped, self.reader)
         self.reader.start()
         self._started.append(self.reader)
-        for follower in [group, *(r for r in self.runners if r not in grouped)]:
+        followers = [group, *(r for r in self.runners if r not in grouped), *self.reactors]
+        for follower in followers:
             follower.start()
             self._started.append(follower)
         if self.settings.webhook_dispatcher:

@@ -1,0 +1,139 @@
+"""Reactors: the process managers of Ledgerflow ("a run advances when its approval is granted").
+
+A reactor follows the event log with its own tracking position (run by
+``interfaces/adapters/reactor_runner.py``, one active instance per reactor across processes) and
+reacts to event types by issuing commands. Exactly once across crashes comes from two rules:
+
+- every effect is idempotent: an aggregate a reaction creates has a deterministic id
+  (``reaction.id_for(...)``, a uuid5 of the event that caused it), so doing it again collides on
+  version 1 and is skipped (``reaction.commit_once``); a change checks state first (revoking a
+  revoked session records nothing);
+- the reactor's position and the timers its reactions schedule commit in ONE transaction, after
+  the reactions' commands: a crash in between replays the reactions, which find their work done.
+
+Durable timers (delays, lease and approval expiries, cron) are rows in PostgreSQL, fired once by
+the active instance (``on_timer``), with the same idempotency rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from application.context import CommandContext, metadata_of
+from application.error import ConcurrentChange
+from application.ledger import Ledger
+
+REACTOR_NAMESPACE = UUID("5f0d1c0e-2b6a-4d38-9a8e-6c1f7d2b9e44")
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def reacts_to(*event_classes: type) -> Callable[[F], F]:
+    """Mark a reactor method (``when_<event>_<do>``) as the reaction to these event classes."""
+    topics = tuple(str(cls.TOPIC) for cls in event_classes)  # type: ignore[attr-defined]
+
+    def mark(method: F) -> F:
+        method.reacts_to = topics  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A durable timer of a reactor: due at ``due_at``, fired once, with its ``payload``."""
+
+    key: str
+    due_at: datetime
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Reaction:
+    """What one reaction (to an event, or to a timer) may do, and what it asked for."""
+
+    ledger: Ledger
+    context: CommandContext
+    cause: str  # the event id or timer key: the seed of deterministic ids
+    reactor: str
+    scheduled: list[Timer] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+
+    def id_for(self, *parts: object) -> UUID:
+        """A deterministic id for something this reaction creates (the same on a replay)."""
+        return uuid5(REACTOR_NAMESPACE, ":".join([self.reactor, self.cause, *map(str, parts)]))
+
+    def commit_once(self, *aggregates: Aggregate) -> int | None:
+        """Commit new aggregates with deterministic ids; None when a replay finds them done."""
+        try:
+            return self.ledger.commit(self.context, *aggregates)
+        except ConcurrentChange:
+            return None
+
+    def schedule(self, key: str, due_at: datetime, **payload: Any) -> None:
+        """Fire ``on_timer`` at ``due_at`` (once; scheduling the same key again is a no-op)."""
+        self.scheduled.append(Timer(key, due_at, payload))
+
+    def cancel(self, key: str) -> None:
+        """Drop a timer that has not fired yet."""
+        self.cancelled.append(key)
+
+
+class Reactor:
+    """The base of every process manager: say what to react to with ``@reacts_to``.
+
+    ``needs`` names read models a reaction queries: the runner applies an event only once each of
+    them has reached the event's position, so a reaction never reads a state older than its cause.
+    """
+
+    name: ClassVar[str]
+    needs: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._reactions: dict[str, Callable[[Any, Reaction], None]] = {}
+        for attribute in dir(type(self)):
+            method = getattr(self, attribute)
+            for topic in getattr(method, "reacts_to", ()):
+                self._reactions[topic] = method
+
+    @property
+    def topics(self) -> frozenset[str]:
+        """The event types this reactor reacts to."""
+        return frozenset(self._reactions)
+
+    def react(self, topic: str, domain_event: Any, event_id: UUID) -> Reaction:
+        """Run the reaction to one event; return what it scheduled or cancelled."""
+        meta = metadata_of(domain_event)
+        reaction = Reaction(
+            self.ledger,
+            CommandContext(
+                actor=f"system:{self.name}",
+                correlation_id=str(meta.get("correlation_id") or event_id),
+                causation_id=str(event_id),
+            ),
+            str(event_id),
+            self.name,
+        )
+        self._reactions[topic](domain_event, reaction)
+        return reaction
+
+    def fire(self, timer: Timer) -> Reaction:
+        """Run ``on_timer`` for a due timer; return what it scheduled or cancelled."""
+        cause = f"timer:{timer.key}"
+        reaction = Reaction(
+            self.ledger,
+            CommandContext(actor=f"system:{self.name}", causation_id=cause),
+            cause,
+            self.name,
+        )
+        self.on_timer(timer, reaction)
+        return reaction
+
+    def on_timer(self, timer: Timer, reaction: Reaction) -> None:
+        """React to a due timer (reactors that schedule timers override this)."""

@@ -1,0 +1,188 @@
+"""Runs a reactor: follows the log through the process's reader and fires its durable timers.
+
+One active instance per reactor across processes (an advisory lock on ``reactor.<name>``), the
+others on standby. Each pass first fires the due timers (claimed ``FOR UPDATE SKIP LOCKED``,
+marked fired in the claiming transaction after the reaction's commands), then reacts to the next
+batch of events and commits the new position and the timers they scheduled in ONE transaction.
+A reaction that fails leaves the position where it was: the batch is tried again after a
+back-off, and the error is in the runner's status.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from application.reactor import Reaction, Reactor, Timer
+from projections.envelope import event_id
+from projections.follower import CONNECTION_ERRORS, LogFollower, RunnerStatus, take_lock
+from projections.log_reader import LogReader
+from projections.schema import ensure_tracking_table
+
+log = logging.getLogger(__name__)
+TIMERS = (
+    "CREATE TABLE IF NOT EXISTS ledgerflow_timers (reactor text NOT NULL, key text NOT NULL,"
+    " due_at timestamptz NOT NULL, payload jsonb NOT NULL, fired_at timestamptz,"
+    " PRIMARY KEY (reactor, key))",
+    "CREATE INDEX IF NOT EXISTS ledgerflow_timers_due ON ledgerflow_timers (reactor, due_at)"
+    " WHERE fired_at IS NULL",
+)
+_DUE = (
+    "SELECT key, due_at, payload FROM ledgerflow_timers WHERE reactor = %s AND fired_at IS NULL"
+    " AND due_at <= %s ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED"
+)
+
+
+class ReactorRunner(LogFollower):
+    """Keeps one reactor current with the log and its timers."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        reactor: Reactor,
+        reader: LogReader,
+        batch_size: int = 200,
+        poll_interval: float = 1.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(conninfo, reader, batch_size, poll_interval)
+        self.reactor = reactor
+        self.tracking = f"reactor.{reactor.name}"
+        self.name = self.tracking
+        self._clock = clock
+        self.position = 0
+        self.active = False
+        self.last_error: str | None = None
+        self._retry_at = 0.0
+        self._backoff = 0.5
+
+    def status(self) -> RunnerStatus:
+        """Position, head, whether this instance is the active one, the last error."""
+        head = max(self.reader.head, self.position)
+        return RunnerStatus(self.tracking, self.position, head, self.active, self.last_error)
+
+    def setup(self, conn: psycopg.Connection[Any]) -> None:
+        """Create the tracking row and the timers table if missing."""
+        with conn.transaction(), conn.cursor() as cur:
+            ensure_tracking_table(cur)
+            for statement in TIMERS:
+                cur.execute(statement)
+            cur.execute(
+                "INSERT INTO ledgerflow_tracking (name, position) VALUES (%s, 0)"
+                " ON CONFLICT (name) DO NOTHING",
+                (self.tracking,),
+            )
+
+    def _serve(self) -> None:
+        self.active = False
+        super()._serve()
+
+    def _failed(self, error: str) -> None:
+        self.active = False
+        self.last_error = error
+        super()._failed(error)
+
+    def _prepare(self, conn: psycopg.Connection[Any]) -> bool:
+        if not self.active:
+            self.setup(conn)
+            self.active = take_lock(conn, self.tracking)
+        return self.active
+
+    def catch_up(self, conn: psycopg.Connection[Any]) -> int:
+        """React to everything recorded so far and fire what is due (tests, CLI)."""
+        self.setup(conn)
+        total = 0
+        while moved := self.process_batch(conn):
+            total += moved
+        return total
+
+    def process_batch(self, conn: psycopg.Connection[Any]) -> int:
+        """Fire due timers, then react to the next batch; how much was done (0: nothing)."""
+        if time.monotonic() < self._retry_at:
+            return 0
+        try:
+            done = self._fire_due(conn) + self._react(conn)
+        except CONNECTION_ERRORS:
+            raise
+        except Exception as error:
+            self.last_error = f"{type(error).__name__}: {error}"
+            self._retry_at = time.monotonic() + self._backoff
+            log.error("%s: %s; retrying in %.1f s", self.tracking, error, self._backoff)
+            self._backoff = min(self._backoff * 2, 60.0)
+            return 0
+        self._backoff = 0.5
+        return done
+
+    def _fire_due(self, conn: psycopg.Connection[Any]) -> int:
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            due = cur.execute(_DUE, (self.reactor.name, self._clock(), self._batch_size)).fetchall()
+            for row in due:
+                reaction = self.reactor.fire(Timer(row["key"], row["due_at"], row["payload"]))
+                cur.execute(
+                    "UPDATE ledgerflow_timers SET fired_at = %s WHERE reactor = %s AND key = %s",
+                    (self._clock(), self.reactor.name, row["key"]),
+                )
+                self._keep(cur, reaction)
+        return len(due)
+
+    def _react(self, conn: psycopg.Connection[Any]) -> int:
+        with conn.transaction(), conn.cursor() as cur:
+            row = cur.execute(
+                "SELECT position FROM ledgerflow_tracking WHERE name = %s FOR UPDATE",
+                (self.tracking,),
+            ).fetchone()
+            position = row[0] if row else 0
+            logged = self.reader.read_after(conn, position, self._batch_size)
+            ready = self._ready(cur, logged)
+            if not ready:
+                self.position = position
+                return 0
+            topics = self.reactor.topics
+            for e in ready:
+                if e.topic in topics:
+                    reaction = self.reactor.react(
+                        e.topic, e.event, event_id(e.originator_id, e.originator_version)
+                    )
+                    self._keep(cur, reaction)
+            new_position = ready[-1].position
+            cur.execute(
+                "UPDATE ledgerflow_tracking SET position = %s, updated_at = now() WHERE name = %s",
+                (new_position, self.tracking),
+            )
+        self.position = new_position
+        self.last_error = None
+        return int(new_position - position)
+
+    def _ready(self, cur: psycopg.Cursor[Any], logged: list[Any]) -> list[Any]:
+        """The events the read models this reactor queries have all reached."""
+        if not self.reactor.needs or not logged:
+            return logged
+        rows = cur.execute(
+            "SELECT name, position FROM ledgerflow_tracking WHERE name = ANY(%s)",
+            (list(self.reactor.needs),),
+        ).fetchall()
+        reached = dict(rows)
+        limit = min(reached.get(name, 0) for name in self.reactor.needs)
+        return [e for e in logged if e.position <= limit]
+
+    def _keep(self, cur: psycopg.Cursor[Any], reaction: Reaction) -> None:
+        """Store the timers a reaction scheduled and drop the ones it cancelled."""
+        for timer in reaction.scheduled:
+            cur.execute(
+                "INSERT INTO ledgerflow_timers (reactor, key, due_at, payload)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (self.reactor.name, timer.key, timer.due_at, Jsonb(dict(timer.payload))),
+            )
+        for key in reaction.cancelled:
+            cur.execute(
+                "DELETE FROM ledgerflow_timers"
+                " WHERE reactor = %s AND key = %s AND fired_at IS NULL",
+                (self.reactor.name, key),
+            )

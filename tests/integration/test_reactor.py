@@ -1,0 +1,199 @@
+"""Reactors on real PostgreSQL: the deactivation reactor, durable timers, one active instance,
+a failing reaction retried, and a SIGKILLed worker that neither loses nor repeats an effect."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import psycopg
+import pytest
+
+from application.accounts import AccountCommands
+from application.context import CommandContext
+from application.principal import Principal
+from application.reactor import Reaction, Reactor, Timer, reacts_to
+from application.sessions import SessionCommands
+from application.task import TaskCommands
+from domain.session import Session
+from domain.task import Task
+from domain.user import User
+from interfaces.adapters.reactor_runner import ReactorRunner
+from interfaces.bootstrap import build, conninfo
+from tests.conftest import TEST_SECRET, make_settings
+from tests.integration.helpers import tracked, wait_for
+
+CTX = CommandContext(actor="system:test")
+REVOKER = "reactor.deactivation-ends-sessions"
+
+
+def revocations(database_url: str) -> dict[Any, int]:
+    """How many ``session.revoked`` events each session has."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT originator_id, count(*) FROM ledgerflow_events"
+            " WHERE topic = 'session.revoked' GROUP BY originator_id"
+        ).fetchall()
+    return dict(rows)
+
+
+@pytest.fixture
+def stopped(database_url):
+    """A container whose followers are NOT running (the test drives them)."""
+    built = build(make_settings(database_url))
+    built.ensure_read_models()
+    yield built
+    built.close()
+
+
+def test_deactivating_a_user_ends_their_live_sessions(container):
+    ledger = container.ledger
+    admin = ledger[AccountCommands].register_user(CTX, "boss", "boss-password-1", "B", "O")
+    user = ledger[AccountCommands].register_user(CTX, "leaver", "leaver-password-1", "L", "E")
+    sessions = [ledger[SessionCommands].start_session(CTX, user.aggregate)[0] for _ in range(2)]
+    actor = Principal(admin.aggregate.id, "admin")
+    ledger[AccountCommands].administer_user(CTX, actor, user.aggregate.id, active=False)
+    wait_for(lambda: len(revocations(container.database_url)) == 2)
+    for session in sessions:
+        current: Session = ledger.repository.get(session.id)
+        assert current.revoked
+        revoked = list(ledger.events.get(session.id))[-1]
+        assert revoked.meta["actor"] == "system:deactivation-ends-sessions"
+    # Reactivation does not bring the sessions back.
+    ledger[AccountCommands].administer_user(CTX, actor, user.aggregate.id, active=True)
+    assert all(ledger.repository.get(s.id).revoked for s in sessions)
+
+
+class Reminder(Reactor):
+    """A test reactor: a task with a due date gets a timer at that date."""
+
+    name = "test-reminder"
+    fired: list[str] = []
+
+    @reacts_to(Task.Created)
+    def when_task_created_schedule_reminder(self, event: Any, reaction: Reaction) -> None:
+        if event.due_date is not None:
+            reaction.schedule(f"remind:{event.originator_id}", event.due_date, name=event.name)
+
+    def on_timer(self, timer: Timer, reaction: Reaction) -> None:
+        type(self).fired.append(str(timer.payload["name"]))
+
+
+def test_a_timer_fires_once_when_due_even_with_two_instances(stopped):
+    Reminder.fired = []
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    clock = {"now": now}
+    due = now + timedelta(hours=1)
+    tasks = stopped.ledger[TaskCommands]
+    tasks.create_task(CTX, uuid4(), "later", due_date=due)
+    tasks.create_task(CTX, uuid4(), "no date")
+    runners = [
+        ReactorRunner(
+            conninfo(stopped.database_url),
+            Reminder(stopped.ledger),
+            stopped.reader,
+            poll_interval=0.05,
+            clock=lambda: clock["now"],
+        )
+        for _ in range(2)
+    ]
+    stopped.reader.start()
+    for runner in runners:
+        runner.start()
+    try:
+        wait_for(lambda: tracked(stopped.database_url, "reactor.test-reminder") >= 2)
+        assert sum(r.status().active for r in runners) == 1
+        assert Reminder.fired == []
+        clock["now"] = due
+        wait_for(lambda: Reminder.fired == ["later"])
+        clock["now"] = due + timedelta(days=1)
+        runners[0].stop()
+        runners[1].stop()
+        for runner in runners:
+            with psycopg.connect(conninfo(stopped.database_url), autocommit=True) as conn:
+                runner.catch_up(conn)
+    finally:
+        for runner in runners:
+            runner.stop()
+        stopped.reader.stop()
+    assert Reminder.fired == ["later"]
+
+
+class Flaky(Reactor):
+    """A test reactor that fails until told not to, and counts what it did."""
+
+    name = "test-flaky"
+    failing = True
+    seen: list[str] = []
+
+    @reacts_to(Task.Created)
+    def when_task_created_note_it(self, event: Any, reaction: Reaction) -> None:
+        if type(self).failing and event.name == "poison":
+            raise RuntimeError("the reaction broke")
+        type(self).seen.append(event.name)
+
+
+def test_a_failing_reaction_keeps_its_position_and_is_retried(stopped):
+    Flaky.seen, Flaky.failing = [], True
+    tasks = stopped.ledger[TaskCommands]
+    for name in ("first", "poison", "third"):
+        tasks.create_task(CTX, uuid4(), name)
+    runner = ReactorRunner(conninfo(stopped.database_url), Flaky(stopped.ledger), stopped.reader)
+    with psycopg.connect(conninfo(stopped.database_url), autocommit=True) as conn:
+        runner.setup(conn)
+        assert runner.process_batch(conn) == 0
+        assert "the reaction broke" in (runner.status().last_error or "")
+        assert tracked(stopped.database_url, "reactor.test-flaky") == 0
+        Flaky.failing = False
+        runner._retry_at = 0.0  # skip the back-off
+        runner.catch_up(conn)
+    assert tracked(stopped.database_url, "reactor.test-flaky") == 3
+    assert Flaky.seen[-3:] == ["first", "poison", "third"]
+
+
+def deactivated_users_with_sessions(ledger: Any, users: int, per_user: int) -> list[Session]:
+    """Users (no password hashing: a placeholder credential), their sessions, then each user
+    deactivated: a backlog for the deactivation reactor."""
+    people = [User.register(f"user{i}", "U", str(i), "sealed-placeholder") for i in range(users)]
+    sessions = [
+        Session.start(p.id, "hash", datetime.now(UTC) + timedelta(days=1))
+        for p in people
+        for _ in range(per_user)
+    ]
+    ledger.save(*people, *sessions)
+    for person in people:
+        person.deactivate()
+    ledger.save(*people)
+    return sessions
+
+
+def test_a_worker_killed_mid_reaction_neither_loses_nor_repeats_an_effect(stopped):
+    url = stopped.database_url
+    sessions = deactivated_users_with_sessions(stopped.ledger, 400, 3)
+    env = {
+        **os.environ,
+        "LEDGERFLOW_DATABASE_URL": url,
+        "LEDGERFLOW_SECRET_KEY": TEST_SECRET,
+        "LEDGERFLOW_LOG_LEVEL": "warning",
+    }
+    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
+    try:
+        wait_for(lambda: len(revocations(url)) >= 30, timeout=120)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        worker.kill()
+    done_when_killed = len(revocations(url))
+    assert 0 < done_when_killed < len(sessions), "the kill must land during the reactions"
+    stopped.start_projections()
+    wait_for(lambda: len(revocations(url)) == len(sessions), timeout=180)
+    head = stopped.ledger.recorder.max_notification_id()
+    wait_for(lambda: tracked(url, REVOKER) == head, timeout=60)
+    counts = revocations(url)
+    assert set(counts) == {s.id for s in sessions}
+    assert set(counts.values()) == {1}, "no session was revoked twice"
