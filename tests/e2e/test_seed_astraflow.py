@@ -32,7 +32,7 @@ def client(server) -> httpx.Client:
 
 @pytest.fixture(scope="module")
 def created(client) -> dict:
-    """``POST /api/v1/tasks { "name":"New", "due_date":"2025-07-01T12:00:00Z", "priority":"high" }``"""
+    """The create example (001:L86), as written."""
     answer = client.post(
         "/api/v1/tasks",
         json={"name": "New", "due_date": "2025-07-01T12:00:00Z", "priority": "high"},
