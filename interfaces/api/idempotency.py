@@ -141,7 +141,7 @@ class Idempotency:
             await error_response(400, "INVALID_IDEMPOTENCY_KEY", detail)(scope, receive, send)
             return
         body = await read_body(receive)
-        fingerprint = _fingerprint(scope, body)
+        fingerprint = request_fingerprint(scope, body)
         known = await run_in_threadpool(self.store.claim, principal, key, fingerprint)
         if known is None:
             await self._first(scope, replay(body, receive), send, principal, key)
@@ -202,7 +202,8 @@ def _answer_again(known: Remembered, fingerprint: bytes) -> ASGIApp:
     return app
 
 
-def _fingerprint(scope: Scope, body: bytes) -> bytes:
+def request_fingerprint(scope: Scope, body: bytes) -> bytes:
+    """What makes two requests the same: method, path, query and body."""
     digest = hashlib.sha256()
     for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b"")):
         digest.update(part + b"\0")
