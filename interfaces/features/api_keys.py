@@ -34,9 +34,9 @@ FEATURE = Feature(
     aliases=(
         Alias("GET", "/api/v1/security/api-keys", "/api/v1/api-keys"),  # 002
         Alias("POST", "/api/v1/security/api-keys", "/api/v1/api-keys", SEED_KEYS),
-        Alias("DELETE", "/api/v1/security/api-keys/{key}", "/api/v1/api-keys/{key}"),
+        Alias("DELETE", "/api/v1/security/api-keys/{api_key_id}", "/api/v1/api-keys/{api_key_id}"),
         Alias("GET", "/api/auth/api-keys", "/api/v1/api-keys", FLOW8_KEY_LIST),  # flow8
         Alias("POST", "/api/auth/api-keys", "/api/v1/api-keys", FLOW8_KEYS),
-        Alias("DELETE", "/api/auth/api-keys/{key}", "/api/v1/api-keys/{key}", FLOW8),
+        Alias("DELETE", "/api/auth/api-keys/{api_key_id}", "/api/v1/api-keys/{api_key_id}", FLOW8),
     ),
 )

@@ -189,3 +189,40 @@ def test_a_flow8_list_pages_a_list_that_does_not_page_itself():
     answer = {"api_keys": [1, 2, 3], "total": 3}
     page = flow8_list(answer, Exchange({}, {"page": "1", "size": "2"}))
     assert page == {"data": [3], "total": 3, "page": 1, "size": 2, "pages": 2}
+
+
+def test_no_route_of_the_product_is_shadowed_by_an_earlier_one():
+    """Static segments win over ``{id}`` (``/tasks/stats``): no path of a route is taken by a
+    route registered before it, for the same method."""
+    from fastapi.routing import APIRoute
+
+    from interfaces.api.app import PLATFORM_ROUTERS
+    from interfaces.features import FEATURES
+
+    routers = [r for feature in FEATURES for r in feature.routers] + list(PLATFORM_ROUTERS)
+    alias.install(FastAPI(), routers, [])
+    routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
+    for later_index, later in enumerate(routes):
+        if "{" in later.path:
+            continue
+        for earlier in routes[:later_index]:
+            same_method = earlier.methods & later.methods
+            assert not (same_method and earlier.path_regex.match(later.path)), (
+                f"{later.path} is shadowed by {earlier.path}"
+            )
+
+
+def test_every_alias_of_the_product_points_at_a_route_that_exists():
+    from interfaces.api.app import PLATFORM_ALIASES, PLATFORM_ROUTERS
+    from interfaces.features import FEATURES
+
+    routers = [r for feature in FEATURES for r in feature.routers] + list(PLATFORM_ROUTERS)
+    paths = {
+        (m, route.path_format)
+        for r in routers
+        for route in r.routes
+        for m in getattr(route, "methods", None) or {"WS"}
+    }
+    aliases = [a for feature in FEATURES for a in feature.aliases] + list(PLATFORM_ALIASES)
+    missing = [a for a in aliases if (a.method, a.to) not in paths]
+    assert missing == []
