@@ -192,7 +192,7 @@ class PageOut(BaseModel):
     pages: int
 
 
-def page_fields(total: int, limit: int, offset: int, shown: int) -> dict[str, int | bool]:
+def page_fields(total: int, limit: int, offset: int, shown: int) -> dict[str, Any]:
     """The ``PageOut`` fields of a page of ``shown`` items at ``offset``."""
     return {
         "total": total,

@@ -28,7 +28,7 @@ DEVFLOW_TASK_FIELDS = (
 def devflow_task(answer: Any, exchange: Exchange) -> Any:
     """A task as DevFlow's ``GET /api/tasks/:task_id`` shows it: camelCase, ``id``, ``userId``."""
     state = exchange.scope.get("state", {})
-    out = {name: None for name in DEVFLOW_TASK_FIELDS}
+    out: dict[str, Any] = dict.fromkeys(DEVFLOW_TASK_FIELDS)
     out |= devflow_answer(answer, exchange)
     out |= {"id": answer["task_id"], "userId": str(state.get("user_id", "")) or None}
     return out
