@@ -9,18 +9,14 @@ that the curl line runs exactly as written.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 
-from tests.conftest import database_url_for
-from tests.e2e.conftest import Server, server_env, start_server
+from tests.e2e.conftest import Server, own_server
 from tests.e2e.live_client import open_socket, receive, send
 
 LOGIN = """curl -c cookies.txt -X POST http://host:4454/api/auth/login \\
@@ -31,18 +27,10 @@ API_KEY = 'curl -H "Authorization: Bearer eyJ..." http://host:4454/api/flows'
 @pytest.fixture(scope="module")
 def server(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server whose password policy lets the document's example password through."""
-    name = f"lf_e2e_flow8_{os.getpid()}_{time.monotonic_ns()}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env = server_env(
-        LEDGERFLOW_DATABASE_URL=database_url_for(pg_server_url, name),
-        LEDGERFLOW_PASSWORD_REFUSE_COMMON="false",
-    )
-    running = start_server(env, tmp_path_factory.mktemp("server") / "server.log")
-    yield running
-    running.stop()
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_server(
+        pg_server_url, tmp_path_factory, LEDGERFLOW_PASSWORD_REFUSE_COMMON="false"
+    ) as running:
+        yield running
 
 
 def curl(line: str, base_url: str, cwd: Path, *extra: str) -> tuple[int, str]:

@@ -10,8 +10,6 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel
 
-from application.accounts import AccountCommands
-from application.context import CommandContext
 from interfaces.api.cookie import set_session
 from interfaces.api.deps import Admin, LedgerDep, PagingDep, queries
 from interfaces.api.errors import (
@@ -24,7 +22,7 @@ from interfaces.api.errors import (
 )
 from interfaces.api.schemas import LoginIn, PageOut, RegisterIn, page_fields
 from interfaces.api.schemas_users import AccountOut, account_out
-from interfaces.api.sign_in import signed_in
+from interfaces.api.sign_in import registered, signed_in
 from projections.session import SessionQueries
 
 router = APIRouter(tags=["auth"])
@@ -63,15 +61,7 @@ class SessionListOut(PageOut):
 def register_account(body: RegisterIn, app: LedgerDep, request: Request) -> AccountOut:
     """Create an account (002's form: `email`, `password`, `full_name`); 400 when the username
     or the email is taken."""
-    context = CommandContext(
-        actor="anonymous",
-        request_id=request.state.request_id,
-        correlation_id=request.state.request_id,
-    )
-    written = app[AccountCommands].register_user(
-        context, body.username, body.password, body.name, body.lastname, email=body.email
-    )
-    return account_out(written.aggregate)
+    return account_out(registered(request, app, body))
 
 
 @router.post("/api/v1/auth/session", responses={401: UNAUTHORIZED, 422: INVALID, 429: RATE_LIMITED})
