@@ -162,3 +162,14 @@ def test_the_websocket_at_the_base_pings_and_hears_task_completed(server, admin)
 def test_health_at_the_base_names_the_service(server):
     body = httpx.get(f"{server.base_url}/api/v1/health").json()
     assert (body["status"], body["service"], body["version"]) == ("healthy", "ledgerflow", "1.0.0")
+
+
+def test_the_events_feed_answers_task_completed_for_a_completion(admin):
+    task = admin.post("/tasks", json={"name": "feed"}).json()
+    admin.put(f"/tasks/{task['id']}", json={"status": "in_progress"})
+    admin.put(f"/tasks/{task['id']}", json={"status": "completed"})
+    events = admin.get("/events", params={"types": "task.completed"}).json()["events"]
+    mine = [e for e in events if e["aggregate_id"] == task["id"]]
+    assert [(e["type"], e["event"], e["data"]["to_status"]) for e in mine] == [
+        ("task.status_changed", "task.status_changed", "completed")
+    ]

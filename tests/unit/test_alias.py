@@ -10,6 +10,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, ConfigDict
 
+from domain.error import NotFound
 from domain.task import TaskNotFound
 from interfaces.api import alias, errors
 from interfaces.api.alias import Alias, Exchange, Presenter, not_found_for
@@ -17,6 +18,7 @@ from interfaces.api.presenters import (
     DEVFLOW,
     FLOW8_LIST,
     devflow_error,
+    devflow_list,
     flow8_error,
     flow8_list,
     rekeyed,
@@ -166,7 +168,7 @@ def test_an_alias_must_not_point_at_itself():
 
 def test_the_not_found_error_of_a_parameter_names_its_resource():
     assert isinstance(not_found_for("task_id", "x"), TaskNotFound)
-    assert type(not_found_for("gizmo_id", "x")).__name__ == "NotFound"
+    assert type(not_found_for("nothing_id", "x")) is NotFound
 
 
 def test_free_form_objects_are_never_rekeyed():
@@ -226,3 +228,34 @@ def test_every_alias_of_the_product_points_at_a_route_that_exists():
     aliases = [a for feature in FEATURES for a in feature.aliases] + list(PLATFORM_ALIASES)
     missing = [a for a in aliases if (a.method, a.to) not in paths]
     assert missing == []
+
+
+class GizmoNotFound(NotFound):
+    """A resource with its own not-found code, as flows will have (FLOW_NOT_FOUND)."""
+
+    kind = "gizmo"
+    code = "GIZMO_NOT_FOUND"
+
+
+def test_a_resource_names_its_own_not_found_code():
+    gizmos = APIRouter(prefix="/api/v1/gizmos")
+
+    @gizmos.get("/{gizmo_id}")
+    def get_gizmo(gizmo_id: UUID) -> dict[str, str]:
+        raise GizmoNotFound(gizmo_id)
+
+    app = FastAPI()
+    errors.install(app)
+    alias.install(app, [gizmos], [])
+    client = TestClient(app, raise_server_exceptions=False)
+    for path in (f"/api/v1/gizmos/{uuid4()}", "/api/v1/gizmos/65abc123"):
+        answer = client.get(path)
+        assert (answer.status_code, answer.json()["code"]) == (404, "GIZMO_NOT_FOUND")
+        assert answer.json()["error"] == "GIZMO_NOT_FOUND"
+
+
+def test_a_devflow_list_adds_has_more_in_camel_case():
+    answer = {"agents": [{"agent_id": "a", "last_heartbeat": None}], "total": 3, "has_more": True}
+    page = devflow_list({**answer, "limit": 1, "offset": 0}, Exchange({}, {}))
+    assert page["hasMore"] is True and page["agents"] == [{"agentId": "a", "lastHeartbeat": None}]
+    assert (page["total"], page["limit"], page["offset"]) == (3, 1, 0)
