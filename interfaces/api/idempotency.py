@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg_pool import ConnectionPool
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -88,10 +89,9 @@ class IdempotencyStore:
 
     def claim(self, principal: str, key: str, fingerprint: bytes) -> Remembered | None:
         """None when this request now owns the key; else what the key already holds."""
+        if not self._ready:
+            self._create_table()
         with self._pool.connection() as conn:
-            if not self._ready:
-                conn.execute(_CREATE)
-                self._ready = True
             if time.monotonic() - self._swept > SWEEP_SECONDS:
                 self._swept = time.monotonic()
                 conn.execute(_SWEEP)
@@ -101,6 +101,15 @@ class IdempotencyStore:
         if row is None:  # expired and swept in between: take it
             return self.claim(principal, key, fingerprint)
         return Remembered(bytes(row[0]), row[1], row[2], None if row[3] is None else bytes(row[3]))
+
+    def _create_table(self) -> None:
+        """Create the table once per process; another process creating it meanwhile is fine."""
+        try:
+            with self._pool.connection() as conn:
+                conn.execute(_CREATE)
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+            pass  # CREATE TABLE IF NOT EXISTS raced another process's
+        self._ready = True
 
     def record(
         self, principal: str, key: str, status: int, headers: list[list[str]], body: bytes
