@@ -170,28 +170,27 @@ class Idempotency:
     async def _first(
         self, scope: Scope, receive: Receive, send: Send, principal: str, key: str
     ) -> None:
-        captured: dict[str, Any] = {"status": 500, "headers": [], "body": []}
+        """Run the request; keep its answer before the client sees it, so that a retry sent the
+        moment the answer arrives finds it (and not a claim still running)."""
+        messages: list[Message] = []
 
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-                captured["headers"] = [
-                    [k.decode("latin-1"), v.decode("latin-1")] for k, v in message["headers"]
-                ]
-            elif message["type"] == "http.response.body":
-                captured["body"].append(message.get("body", b""))
-            await send(message)
+        async def hold(message: Message) -> None:
+            messages.append(message)
 
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, receive, hold)
         finally:
-            status, body = captured["status"], b"".join(captured["body"])
+            start = next((m for m in messages if m["type"] == "http.response.start"), None)
+            status = start["status"] if start else 500
             if status >= 500:
                 await run_in_threadpool(self.store.release, principal, key)
             else:
-                await run_in_threadpool(
-                    self.store.record, principal, key, status, captured["headers"], body
-                )
+                assert start is not None
+                headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in start["headers"]]
+                body = b"".join(m.get("body", b"") for m in messages if m is not start)
+                await run_in_threadpool(self.store.record, principal, key, status, headers, body)
+        for message in messages:
+            await send(message)
 
 
 def _answer_again(known: Remembered, fingerprint: bytes) -> ASGIApp:
