@@ -130,7 +130,10 @@ def target(template: str, params: Mapping[str, Any]) -> str:
 
 def rerouted(scope: Scope, path: str, query: bytes | None = None) -> Scope:
     """``scope`` as a fresh request for ``path`` (routed again from the top of the router)."""
-    new = {k: v for k, v in scope.items() if k not in ("route", "path_params", "endpoint")}
+    # What routing put in the scope (the matched route, its parameters, FastAPI's own routing
+    # state) is dropped: the router sets it again for the new path.
+    routed = ("route", "path_params", "endpoint", "fastapi")
+    new = {k: v for k, v in scope.items() if k not in routed}
     new["path"] = path
     new["raw_path"] = path.encode()
     if query is not None:
