@@ -13,7 +13,16 @@ from application.handlers import Handlers
 from application.principal import Principal
 from application.result import Written
 from domain.error import InvalidValue
-from domain.user import AdminSeat, Role, User, Username, UsernameTaken, UserNotFound
+from domain.user import (
+    AdminSeat,
+    EmailClaim,
+    EmailTaken,
+    Role,
+    User,
+    Username,
+    UsernameTaken,
+    UserNotFound,
+)
 
 
 class AccountCommands(Handlers):
@@ -27,24 +36,34 @@ class AccountCommands(Handlers):
         name: str,
         lastname: str,
         role: str | None = None,
+        email: str | None = None,
     ) -> Written[User]:
         """Create an account; the first account ever is an admin, the others members (or
-        ``role`` when an admin creates it). The username is claimed atomically with it."""
+        ``role`` when an admin creates it). The username (and the email, when given) is claimed
+        atomically with it."""
         self.credentials.check_policy(password, username)
-        user = User.register(username, name, lastname, self.credentials.seal(password))
-        claim = Username.claim(username, user.id)
+        user = User.register(username, name, lastname, self.credentials.seal(password), email)
+        claims: list[Any] = [Username.claim(username, user.id)]
+        if email is not None:
+            claims.append(EmailClaim.claim(email, user.id))
         seat = None if role is not None else self._free_admin_seat(user)
         if seat is not None:
             user.change_role(Role.ADMIN.value)
         elif role is not None:
             user.change_role(role)
         try:
-            position = self._commit(context, *(a for a in (user, claim, seat) if a is not None))
+            position = self._commit(context, *(a for a in (user, *claims, seat) if a is not None))
         except ConcurrentChange:
-            if seat is not None and not self._username_taken(username):
-                # Another first registration won the admin seat: register as a member.
-                return self.register_user(context, username, password, name, lastname, "member")
-            raise UsernameTaken(username) from None
+            if self._claimed(Username.create_id(username)):
+                raise UsernameTaken(username) from None
+            if email is not None and self._claimed(EmailClaim.create_id(email)):
+                raise EmailTaken(email) from None
+            if seat is None:
+                raise UsernameTaken(username) from None
+            # Another first registration won the admin seat: register as a member.
+            return self.register_user(
+                context, username, password, name, lastname, Role.MEMBER.value, email
+            )
         return Written(user, position)
 
     def create_user(
@@ -56,19 +75,18 @@ class AccountCommands(Handlers):
         name: str,
         lastname: str,
         role: str,
+        email: str | None = None,
     ) -> Any:
         """An admin creates an account with a given role."""
         actor.require_admin()
-        return self.register_user(context, username, password, name, lastname, role)
+        return self.register_user(context, username, password, name, lastname, role, email)
 
-    def authenticate(self, username: str, password: str) -> User:
-        """The active user whose credentials these are; the same error for every mismatch."""
-        user: User | None = None
-        try:
-            claim: Username = self.repository.get(Username.create_id(username))
-            user = self.repository.get(claim.user_id)
-        except (AggregateNotFoundError, InvalidValue):
-            user = None
+    def authenticate(self, login: str, password: str) -> User:
+        """The active user whose credentials these are (``login`` is a username or an email
+        address); the same error for every mismatch."""
+        user = self._claimant(Username, login)
+        if user is None and "@" in login:
+            user = self._claimant(EmailClaim, login)
         if not self.credentials.verify(user.credential if user else None, password):
             raise InvalidCredentials()
         assert user is not None
@@ -128,9 +146,18 @@ class AccountCommands(Handlers):
             return AdminSeat.claim(user.id)
         return None
 
-    def _username_taken(self, username: str) -> bool:
+    def _claimed(self, claim_id: Any) -> bool:
         try:
-            self.repository.get(Username.create_id(username))
+            self.repository.get(claim_id)
         except AggregateNotFoundError:
             return False
         return True
+
+    def _claimant(self, kind: type[Username] | type[EmailClaim], login: str) -> User | None:
+        """The user who holds the claim of ``login`` (a username or an email), if any."""
+        try:
+            claim: Username | EmailClaim = self.repository.get(kind.create_id(login))
+            user: User = self.repository.get(claim.user_id)
+        except (AggregateNotFoundError, InvalidValue):
+            return None
+        return user

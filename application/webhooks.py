@@ -71,11 +71,18 @@ class WebhookCommands(Handlers):
         description: str = "",
         enabled: bool = True,
         secret: str | None = None,
+        format: str = "envelope",
     ) -> tuple[Written[Webhook], str]:
         """A new webhook; returns it and its ``whsec_`` secret (shown once, stored sealed)."""
         secret = new_secret() if secret is None else given_secret(secret)
         hook = Webhook.create(
-            owner_id, url, events, self.credentials.seal_secret(secret), description, enabled
+            owner_id,
+            url,
+            events,
+            self.credentials.seal_secret(secret),
+            description,
+            enabled,
+            format,
         )
         self.check_webhook_url(hook.url)
         return Written(hook, self._commit(context, hook)), secret
@@ -91,13 +98,14 @@ class WebhookCommands(Handlers):
         description: str | None = None,
         enabled: bool | None = None,
         expected_version: int | None = None,
+        format: str | None = None,
     ) -> Written[Webhook]:
         """Change an owner's webhook; ``enabled=True`` re-enables a disabled one."""
         patterns = None if events is None else list(events)
 
         def change(hook: Webhook) -> None:
             before = hook.url
-            hook.update(url, patterns, description)
+            hook.update(url, patterns, description, format)
             if hook.url != before:
                 self.check_webhook_url(hook.url)
             if enabled is True:

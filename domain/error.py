@@ -20,6 +20,7 @@ class NotFound(DomainError):
     """The aggregate does not exist, is gone, or is not visible to the actor."""
 
     kind = "resource"
+    code = "NOT_FOUND"  # a resource's own code, e.g. "FLOW_NOT_FOUND" (shared/CONTRACT.md 2.4)
 
     def __init__(self, aggregate_id: UUID | str) -> None:
         super().__init__(f"{self.kind.capitalize()} not found")

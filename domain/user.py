@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -14,6 +15,10 @@ from domain.value import bounded_text
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{2,63}$")
 PERSON_NAME_MAX = 100
 USERNAME_NAMESPACE = UUID("6f6b2d1e-3c55-4d1b-9a8e-2f1c5d7b9e10")
+EMAIL_NAMESPACE = UUID("3c0a4e7b-5d21-4f8e-b6a9-1e2d3c4b5a69")
+EMAIL_MAX = 254
+# Deliberately loose (one @, a dot in the domain, no spaces): a mail server decides the rest.
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class Role(StrEnum):
@@ -61,6 +66,22 @@ class UsernameTaken(Conflict):
         self.username = username
 
 
+class EmailTaken(Conflict):
+    """Another account already uses this email address."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__("Email already exists")
+        self.email = email
+
+
+def normalise_email(email: str) -> str:
+    """The canonical form of an email address: stripped and case-folded; refused when malformed."""
+    text = bounded_text("email", email, max_length=EMAIL_MAX)
+    if not EMAIL_PATTERN.match(text):
+        raise InvalidValue("email", "must be an email address (name@example.com)")
+    return text.casefold()
+
+
 def normalise_username(username: str) -> str:
     """The canonical form of a username: stripped and case-folded; refused when malformed."""
     text = bounded_text("username", username, max_length=64)
@@ -82,10 +103,17 @@ class User(Aggregate):
         """Wire type ``user.registered``."""
 
         TOPIC = "user.registered"
+        class_version = 2
         username: str
         name: str
         lastname: str
         credential: str
+        email: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 had no email: users registered before it load without one."""
+            state["email"] = None
 
     class RoleChanged(Aggregate.Event):
         TOPIC = "user.role_changed"
@@ -116,8 +144,11 @@ class User(Aggregate):
     class MfaDisabled(Aggregate.Event):
         TOPIC = "user.mfa_disabled"
 
-    def __init__(self, username: str, name: str, lastname: str, credential: str) -> None:
+    def __init__(
+        self, username: str, name: str, lastname: str, credential: str, email: str | None
+    ) -> None:
         self.username = username
+        self.email = email
         self.name = name
         self.lastname = lastname
         self.credential = credential
@@ -211,12 +242,17 @@ class User(Aggregate):
             setattr(self, key, value)
 
     @classmethod
-    def register(cls, username: str, name: str, lastname: str, credential: str) -> User:
+    def register(
+        cls, username: str, name: str, lastname: str, credential: str, email: str | None = None
+    ) -> User:
         """Check the profile and create the user; ``credential`` is already sealed by the caller."""
         normalise_username(username)
+        if email is not None:
+            normalise_email(email)
         return cls._create(
             cls.Created,
             username=username.strip(),
+            email=None if email is None else email.strip(),
             name=bounded_text("name", name, max_length=PERSON_NAME_MAX, required=False),
             lastname=bounded_text("lastname", lastname, max_length=PERSON_NAME_MAX, required=False),
             credential=bounded_text("credential", credential, max_length=4096),
@@ -247,6 +283,31 @@ class Username(Aggregate):
 
     def __init__(self, username: str, user_id: UUID) -> None:
         self.username = username
+        self.user_id = user_id
+
+
+class EmailClaim(Aggregate):
+    """The claim of one email address by one user: its id is derived from the address."""
+
+    TOPIC = "email"
+
+    class Created(Aggregate.Created):
+        """Wire type ``email.claimed``."""
+
+        TOPIC = "email.claimed"
+        user_id: UUID
+
+    @staticmethod
+    def create_id(email: str) -> UUID:
+        """The id of the claim for ``email`` (case-insensitive)."""
+        return uuid5(EMAIL_NAMESPACE, normalise_email(email))
+
+    @classmethod
+    def claim(cls, email: str, user_id: UUID) -> EmailClaim:
+        """Claim ``email`` for ``user_id``; a second claim of the same address collides."""
+        return cls._create(cls.Created, id=cls.create_id(email), user_id=user_id)
+
+    def __init__(self, user_id: UUID) -> None:
         self.user_id = user_id
 
 

@@ -63,6 +63,16 @@ def webhook_description(value: str) -> str:
     return bounded_text("description", value, max_length=DESCRIPTION_MAX, required=False)
 
 
+ENVELOPE, DEVFLOW = "envelope", "devflow"
+
+
+def payload_format(value: str) -> str:
+    """What a delivery's body is: the public envelope, or DevFlow's ``{event, data}``."""
+    if value not in (ENVELOPE, DEVFLOW):
+        raise InvalidValue("format", f"must be one of: {ENVELOPE}, {DEVFLOW}")
+    return value
+
+
 class Webhook(Aggregate):
     """Where and what to deliver for one owner."""
 
@@ -70,18 +80,24 @@ class Webhook(Aggregate):
 
     class Created(Aggregate.Created):
         TOPIC = "webhook.created"
-        class_version = 2
+        class_version = 3
         owner_id: UUID
         url: str
         events: list[str]
         description: str
         secret: str
         enabled: bool
+        format: str
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """v1 webhooks were always created enabled."""
             state["enabled"] = True
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """v2 webhooks had no format: they send the envelope."""
+            state["format"] = ENVELOPE
 
     class Updated(Aggregate.Event):
         TOPIC = "webhook.updated"
@@ -117,8 +133,10 @@ class Webhook(Aggregate):
         description: str,
         secret: str,
         enabled: bool,
+        format: str,
     ) -> None:
         self.owner_id = owner_id
+        self.format = format
         self.url = url
         self.events = list(events)
         self.description = description
@@ -138,6 +156,7 @@ class Webhook(Aggregate):
         secret: str,
         description: str = "",
         enabled: bool = True,
+        format: str = "envelope",
     ) -> Webhook:
         """Check the values and create the webhook; ``secret`` is sealed by the caller."""
         return cls(
@@ -147,6 +166,7 @@ class Webhook(Aggregate):
             description=webhook_description(description),
             secret=bounded_text("secret", secret, max_length=4096),
             enabled=bool(enabled),
+            format=payload_format(format),
         )
 
     def update(
@@ -154,8 +174,10 @@ class Webhook(Aggregate):
         url: str | None = None,
         events: Iterable[str] | None = None,
         description: str | None = None,
+        format: str | None = None,
     ) -> None:
-        """Change the URL, the patterns or the description; emits nothing when unchanged."""
+        """Change the URL, the patterns, the description or the payload format; emits nothing
+        when unchanged."""
         self._ensure_not_deleted()
         changes: dict[str, Any] = {}
         if url is not None and endpoint_url(url) != self.url:
@@ -164,6 +186,8 @@ class Webhook(Aggregate):
             changes["events"] = event_patterns(events)
         if description is not None and webhook_description(description) != self.description:
             changes["description"] = webhook_description(description)
+        if format is not None and payload_format(format) != self.format:
+            changes["format"] = payload_format(format)
         if changes:
             self._update(changes=changes)
 

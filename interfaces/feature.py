@@ -20,6 +20,7 @@ from psycopg_pool import ConnectionPool
 from application.handlers import Handlers
 from application.ledger import Ledger
 from application.reactor import Reactor
+from interfaces.api.alias import Alias
 from interfaces.settings import Settings
 from projections.readers import ReaderRule, ReaderRules
 from projections.runner import Projection
@@ -73,6 +74,8 @@ class Feature:
     readers: tuple[ReaderRule, ...] = ()
     # Process managers: each built from the ledger and a lookup of the container's queries.
     reactors: tuple[Callable[[Ledger, QueryLookup], Reactor], ...] = ()
+    # The seeds' spellings of its routes: same route, optional presenter (interfaces/api/alias.py).
+    aliases: tuple[Alias, ...] = ()
     # Handlers that need more than the ledger (settings, ports) are built here and registered.
     wire: Callable[[Ledger, Wiring], Iterable[Handlers]] | None = None
 

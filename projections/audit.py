@@ -47,6 +47,13 @@ class AuditLog:
         rows = self._select(where, after, limit + 1)
         return [self._envelope(r) for r in rows[:limit]], len(rows) > limit
 
+    def page_at(
+        self, where: AuditFilter, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Up to ``limit`` matching envelopes skipping the first ``offset`` (002's admin audit)."""
+        rows = self._select(where, 0, limit + 1, offset)
+        return [self._envelope(r) for r in rows[:limit]], len(rows) > limit
+
     def stream(
         self, where: AuditFilter, after: int = 0, batch: int = 500
     ) -> Iterator[dict[str, Any]]:
@@ -59,7 +66,9 @@ class AuditLog:
                 return
             after = int(rows[-1][0])
 
-    def _select(self, where: AuditFilter, after: int, limit: int) -> list[tuple[Any, ...]]:
+    def _select(
+        self, where: AuditFilter, after: int, limit: int, offset: int = 0
+    ) -> list[tuple[Any, ...]]:
         conditions: list[sql.Composable] = [sql.SQL("notification_id > %s")]
         params: list[Any] = [after]
         for clause, value in (
@@ -86,10 +95,10 @@ class AuditLog:
             params.append([like_pattern(t) for t in where.types])
         query = sql.SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
-            " WHERE {} ORDER BY notification_id LIMIT %s"
+            " WHERE {} ORDER BY notification_id LIMIT %s OFFSET %s"
         ).format(self._t, sql.SQL(" AND ").join(conditions))
         with self._pool.connection() as conn:
-            return list(conn.execute(query, (*params, limit)).fetchall())
+            return list(conn.execute(query, (*params, limit, offset)).fetchall())
 
     def _envelope(self, row: tuple[Any, ...]) -> dict[str, Any]:
         position, originator_id, version, topic, state = row

@@ -1,7 +1,8 @@
 """The public event envelope: the one shape every consumer sees (feed, WebSocket, webhooks, audit).
 
-``{"event_id", "type", "position", "aggregate_id", "aggregate_type", "version", "occurred_at",
-"actor", "correlation_id", "data"}``. ``data`` is the event's own fields, JSON-ready, with secrets
+``{"event_id", "type", "event", "position", "aggregate_id", "aggregate_type", "version",
+"occurred_at", "actor", "correlation_id", "data"}`` (``event`` repeats ``type``: DevFlow's and
+002's consumers read that name). ``data`` is the event's own fields, JSON-ready, with secrets
 (credentials) removed. ``event_id`` is derived from the aggregate id and version, so the same
 event always has the same id (receivers can de-duplicate).
 """
@@ -30,6 +31,12 @@ _SECRET_WORDS = ("credential", "password", "secret", "hash", "token")
 
 def _secret(field: str) -> bool:
     return any(word in field for word in _SECRET_WORDS)
+
+
+def camel(name: str) -> str:
+    """``result_files`` -> ``resultFiles`` (DevFlow's spelling of a field)."""
+    first, *rest = name.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def event_type(domain_event: object) -> str:
@@ -65,6 +72,7 @@ def envelope(domain_event: Any, position: int | None) -> dict[str, Any]:
     return {
         "event_id": str(event_id(domain_event.originator_id, domain_event.originator_version)),
         "type": kind,
+        "event": kind,
         "position": position,
         "aggregate_id": str(domain_event.originator_id),
         "aggregate_type": kind.split(".", 1)[0],

@@ -85,6 +85,7 @@ class EventFeedProjection:
     @staticmethod
     def _row(domain_event: Any, position: int, reader: UUID) -> tuple[Any, ...]:
         out = envelope(domain_event, position)
+        del out["event"]  # = type, which the row has: added back when read, never stored twice
         return (position, reader, out["type"], Jsonb(out))
 
 
@@ -108,18 +109,22 @@ class EventFeed:
     def read(
         self, reader: UUID, after: int, patterns: Sequence[str] = (), limit: int = 100
     ) -> FeedPage:
-        """Up to ``limit`` events ``reader`` may read after ``after`` whose type matches."""
-        likes = [like_pattern(p) for p in patterns] or ["%"]
+        """Up to ``limit`` events ``reader`` may read after ``after`` whose type (or a derived
+        alias such as ``task.completed``, see event_alias.py) matches."""
+        # Imported here: event_alias builds on this module's pattern functions.
+        from projections.event_alias import EventMatcher
+
+        matching, params = EventMatcher(patterns).sql()
         with self._pool.connection() as conn:
             tracked = self._tracked(conn)
             rows = conn.execute(
                 sql.SQL(
                     "SELECT envelope FROM {} WHERE reader_id = %s AND position > %s"
-                    " AND position <= %s AND type LIKE ANY(%s) ORDER BY position LIMIT %s"
-                ).format(self._t),
-                (reader, after, tracked, likes, limit + 1),
+                    " AND position <= %s AND {} ORDER BY position LIMIT %s"
+                ).format(self._t, matching),
+                (reader, after, tracked, *params, limit + 1),
             ).fetchall()
-        events = [row[0] for row in rows[:limit]]
+        events = [{**row[0], "event": row[0]["type"]} for row in rows[:limit]]
         if len(rows) > limit:
             return FeedPage(events, events[-1]["position"], True)
         # Everything up to the projection's position has been looked at: continue from there.

@@ -16,7 +16,9 @@ from domain.user import User
 from projections.row_batch import Change, Insert, stamped
 from projections.table import TableProjection, insert_row, page_of, update_row
 
-PUBLIC_COLUMNS = "user_id, username, name, lastname, role, active, created_at, updated_at, version"
+PUBLIC_COLUMNS = (
+    "user_id, username, email, name, lastname, role, active, created_at, updated_at, version"
+)
 
 
 class UserProjection(TableProjection):
@@ -58,6 +60,8 @@ class UserProjection(TableProjection):
                 " position bigint NOT NULL)"
             ).format(self._t)
         )
+        # Added with the email (v2 of user.registered); tables made before it gain the column.
+        cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS email text").format(self._t))
         cur.execute(
             sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (role, active, created_at)").format(
                 sql.Identifier(f"{self.table}_role_active_idx"), self._t
@@ -89,6 +93,7 @@ class UserProjection(TableProjection):
         return {
             "user_id": e.originator_id,
             "username": e.username,
+            "email": e.email,
             "name": e.name,
             "lastname": e.lastname,
             "created_at": e.timestamp,

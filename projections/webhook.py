@@ -35,12 +35,13 @@ COLUMNS = (
     "updated_at",
     "version",
     "position",
+    "format",
 )
 PUBLIC = (
-    "id, owner_id, url, events, description, enabled, disabled_reason, created_at, updated_at,"
-    " version"
+    "id, owner_id, url, events, description, format, enabled, disabled_reason, created_at,"
+    " updated_at, version"
 )
-UPDATABLE = frozenset({"url", "events", "description"})
+UPDATABLE = frozenset({"url", "events", "description", "format"})
 Handler = Callable[[psycopg.Cursor[Any], Any, int], None]
 
 
@@ -81,6 +82,12 @@ class WebhookProjection(TableProjection):
             " updated_at timestamptz NOT NULL, version integer NOT NULL, position bigint NOT NULL",
             "owner_id, created_at DESC, id",
         )
+        # Added with webhook.created v3; tables made before it gain the column.
+        cur.execute(
+            sql.SQL(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS format text NOT NULL DEFAULT 'envelope'"
+            ).format(self._t)
+        )
 
     def apply_batch(self, cur: psycopg.Cursor[Any], events: list[tuple[int, Any]]) -> None:
         """One by one: webhook events are rare, and a rotation reads the row's current secret."""
@@ -109,6 +116,7 @@ class WebhookProjection(TableProjection):
             e.timestamp,
             e.originator_version,
             position,
+            e.format,
         )
         cur.execute(
             sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING").format(

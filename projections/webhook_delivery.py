@@ -26,9 +26,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from domain.event_pattern import TypeMatcher
 from projections.envelope import envelope, event_type
-from projections.event_feed import type_matcher
+from projections.event_alias import EventMatcher
 from projections.readers import Owners, ReaderRules
 
 WEBHOOK_DELIVERIES = "webhook_deliveries"
@@ -86,7 +85,7 @@ class Target:
 
     webhook_id: UUID
     owner_id: UUID
-    matches: TypeMatcher
+    matcher: EventMatcher
 
 
 class WebhookDeliveryProjection:
@@ -126,10 +125,11 @@ class WebhookDeliveryProjection:
                 (domain_event.originator_id, named),
             )
         targets = self._targets if self._targets is not None else _load_targets(cur)
+        data = vars(domain_event)
         candidates = [
             t
             for t in targets
-            if t.matches.fullmatch(kind) and (named is None or t.owner_id == named)
+            if t.matcher.matches(kind, data) and (named is None or t.owner_id == named)
         ]
         if candidates:
             self._fan_out(cur, domain_event, position, kind, named, candidates)
@@ -166,7 +166,7 @@ def _load_targets(cur: psycopg.Cursor[Any]) -> list[Target]:
     rows = cur.execute(
         "SELECT webhook_id, owner_id, events FROM webhook_targets WHERE enabled"
     ).fetchall()
-    return [Target(w, o, type_matcher(patterns)) for w, o, patterns in rows]
+    return [Target(w, o, EventMatcher(patterns)) for w, o, patterns in rows]
 
 
 def _follow_webhook(cur: psycopg.Cursor[Any], kind: str, e: Any) -> None:

@@ -32,7 +32,7 @@ WITH due AS (
 UPDATE webhook_deliveries d SET lease_until = %(lease_until)s
 FROM due, webhooks w WHERE d.id = due.id AND w.id = d.webhook_id
 RETURNING d.id, d.webhook_id, d.attempts, d.envelope, w.url, w.secret, w.previous_secret,
-          w.previous_secret_expires_at
+          w.previous_secret_expires_at, w.format
 """
 
 # The attempt, the delivery and the endpoint's health (when it started failing without a
@@ -68,6 +68,7 @@ class Claimed:
     secret: str
     previous_secret: str | None
     previous_secret_expires_at: datetime | None
+    format: str = "envelope"
 
     def sealed_secrets(self, at: datetime) -> list[str]:
         """The current secret, and the previous one while its 24 h of grace last."""

@@ -26,6 +26,8 @@ import psycopg
 from application import webhook_retry
 from application.webhook_retry import CircuitBreaker, RetrySchedule, retry_after
 from application.webhook_signing import signed_headers
+from domain.webhook import DEVFLOW
+from projections.event_alias import devflow_event
 from projections.schema import PROJECTION_CHANNEL
 from projections.webhook_delivery import WAKE_CHANNEL, WEBHOOK_DELIVERIES
 from projections.webhook_outbox import Claimed, DeliveryOutbox, Outcome
@@ -82,7 +84,8 @@ class Sender:
 
     def send(self, delivery: Claimed, at: datetime) -> Outcome:
         """POST the envelope; any exception becomes a failed Outcome."""
-        body = json.dumps(delivery.envelope, separators=(",", ":")).encode()
+        payload = devflow_event(delivery.envelope) if delivery.format == DEVFLOW else None
+        body = json.dumps(payload or delivery.envelope, separators=(",", ":")).encode()
         started = time.perf_counter()
         try:
             self._guard(delivery.url)

@@ -6,10 +6,12 @@ import re
 import uuid
 
 from fastapi import FastAPI
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from interfaces.api import errors
+from application.api_keys import KEY_PREFIX, parse_key
+from interfaces.api import alias, errors
 from interfaces.api.consistency import (
     Consistency,
     HeadPositions,
@@ -17,6 +19,8 @@ from interfaces.api.consistency import (
     PrincipalPositions,
     RedisPositions,
 )
+from interfaces.api.deps import bearer
+from interfaces.api.idempotency import Idempotency, IdempotencyStore
 from interfaces.api.live_hub import LiveHub
 from interfaces.api.live_revocation import SocketRevocation
 from interfaces.api.openapi_text import with_text_patterns
@@ -41,6 +45,14 @@ Authenticate with `Authorization: Bearer <token>` or the bare token from `POST /
 # Routes that serve every feature: the events feed, WebSocket, audit and health.
 PLATFORM_ROUTERS = (events.router, health.router, ws.router, audit.router)
 VISIBLE_ASCII = re.compile(r"[!-~]+")
+PLATFORM_ALIASES = (*health.ALIASES, *ws.ALIASES)
+
+
+def command_owner(container: Container, token: str) -> str:
+    """Whose Idempotency-Keys a request uses: its API key's, else its token's user's."""
+    if token.startswith(KEY_PREFIX):
+        return f"key:{parse_key(token)[0]}"
+    return f"user:{container.tokens.verify(token)}"
 
 
 class RequestId:
@@ -117,22 +129,28 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     app.state.socket_revocation = SocketRevocation(
         container.watch, container.query(SessionQueries), container.query(UserQueries)
     )
-    for feature in container.features:
-        for router in feature.routers:
-            app.include_router(router)
-    for router in PLATFORM_ROUTERS:
-        app.include_router(router)
+    routers = [router for feature in container.features for router in feature.routers]
+    seed_aliases = [a for feature in container.features for a in feature.aliases]
+    alias.install(app, [*routers, *PLATFORM_ROUTERS], [*seed_aliases, *PLATFORM_ALIASES])
     app.openapi = with_text_patterns(app)  # type: ignore[method-assign]
+    rate_keys = RateKeys(container.tokens, lambda key: app.state.principals.load_key(key).user_id)
+    app.add_middleware(
+        Idempotency,
+        store=IdempotencyStore(container.pool),
+        identify=lambda authorization: command_owner(container, bearer(authorization)),
+    )
     app.add_middleware(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,
         schema=app.openapi,
+        any_json_paths=[
+            compile_path(a.path)[0]
+            for a in [*seed_aliases, *PLATFORM_ALIASES]
+            if a.presenter.any_content_type
+        ],
     )
     app.add_middleware(
-        RateLimit,
-        rate=settings.rate_limit,
-        redis_url=settings.redis_url,
-        identify=RateKeys(container.tokens, lambda key: app.state.principals.load_key(key).user_id),
+        RateLimit, rate=settings.rate_limit, redis_url=settings.redis_url, identify=rate_keys
     )
     app.add_middleware(errors.ContainErrors)
     app.add_middleware(RequestId)

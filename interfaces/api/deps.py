@@ -21,6 +21,7 @@ from application.error import InvalidToken
 from application.ledger import Ledger
 from application.principal import Principal
 from interfaces.api.consistency import MIN_POSITION_HEADER, Consistency
+from interfaces.api.cookie import cookie_token
 from interfaces.api.principals import Principals
 from interfaces.api.query import OFFSET_MAX, PAGE_MAX, POSITION_MAX
 from interfaces.container import Container
@@ -94,20 +95,22 @@ async def current_principal(
     _: Annotated[str | None, Depends(_oauth2)] = None,
 ) -> Principal:
     """The active user a valid access token names, with their role; 401 otherwise."""
-    if not authorization:
+    token = bearer(authorization) if authorization else cookie_token(request)
+    if not token:
         raise InvalidToken()
-    token = bearer(authorization)
     principals: Principals = request.app.state.principals
     request.state.session_id = None
     if token.startswith(KEY_PREFIX):
         key = await run_in_threadpool(principals.load_key, token)
         key.require_scope(_scope_of(request))
+        request.state.user_id = key.user_id
         return key
     claims = _built(request).tokens.verify_claims(token)
     request.state.session_id = claims.session_id
     found = principals.cached(claims)
     if found is None:
         found = await run_in_threadpool(principals.load, claims)
+    request.state.user_id = found.user_id  # for presenters (DevFlow's userId)
     return found
 
 
@@ -195,13 +198,21 @@ async def paging(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
     page: Annotated[
-        int | None, Query(ge=1, le=PAGE_MAX, description="1-based page (with per_page)")
+        int | None,
+        Query(
+            ge=0, le=PAGE_MAX, description="page number: 1-based with per_page, 0-based with size"
+        ),
     ] = None,
     per_page: Annotated[int | None, Query(ge=1, le=200)] = None,
+    size: Annotated[int | None, Query(ge=1, le=200, description="flow8's page size")] = None,
 ) -> Paging:
-    """``limit`` and ``offset`` of a list request; ``page``/``per_page`` win when given."""
-    limit = per_page or limit
-    return Paging(limit, offset if page is None else (page - 1) * limit)
+    """``limit`` and ``offset`` of a list request; ``page`` with ``per_page`` (AstraFlow,
+    1-based) or with ``size`` (flow8, 0-based) wins when given; a lone ``page=0`` is the first."""
+    limit = size or per_page or limit
+    if page is None:
+        return Paging(limit, offset)
+    first = 0 if size is not None else 1
+    return Paging(limit, max(0, page - first) * limit)
 
 
 ContainerDep = Annotated[Container, Depends(container)]

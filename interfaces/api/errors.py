@@ -1,13 +1,16 @@
 """The one table from exceptions to HTTP answers, and the handlers that apply it.
 
 Every error body is ``{"detail": "<sentence>", "code": "<MACHINE_CODE>"}`` (plus ``errors`` for
-validation); never a stack trace.
+validation), with the seeds' fields beside them: ``message`` (= detail), ``statusCode``,
+``timestamp`` and ``error`` (= code; a seed's presenter may put its own word there, see
+interfaces/api/presenters.py). Never a stack trace.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -38,7 +41,7 @@ from domain.flow_step import (
     UnknownStepType,
 )
 from domain.run import RunFinished, RunNotFound
-from domain.user import UsernameTaken
+from domain.user import EmailTaken, UsernameTaken
 from interfaces.adapters.webhook_guard import UnsafeWebhookURL
 from interfaces.api.consistency import TooManyWaits
 from projections.watch import ProjectionNotCaughtUp
@@ -60,6 +63,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     WeakPassword: (422, "WEAK_PASSWORD"),
     UnsafeWebhookURL: (422, "UNSAFE_WEBHOOK_URL"),
     UsernameTaken: (400, "USERNAME_TAKEN"),  # Behflow: "400 Bad Request: Username already exists"
+    EmailTaken: (400, "EMAIL_TAKEN"),  # the same answer for the other unique sign-in name
     DuplicateStepKey: (422, "DUPLICATE_STEP_KEY"),
     UnknownDependency: (422, "UNKNOWN_DEPENDENCY"),
     DependencyCycle: (422, "DEPENDENCY_CYCLE"),
@@ -68,7 +72,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     FlowNotFound: (404, "FLOW_NOT_FOUND"),
     RunNotFound: (404, "RUN_NOT_FOUND"),
     StepNotFound: (404, "STEP_NOT_FOUND"),
-    NotFound: (404, "NOT_FOUND"),
+    NotFound: (404, "NOT_FOUND"),  # a subclass may name its own code (``FLOW_NOT_FOUND``)
     RunFinished: (409, "RUN_FINISHED"),
     StepHasDependents: (409, "STEP_HAS_DEPENDENTS"),
     StaleVersion: (412, "STALE_VERSION"),
@@ -105,6 +109,10 @@ class ErrorOut(BaseModel):
 
     detail: str
     code: str
+    message: str
+    statusCode: int  # noqa: N815 - the seeds' spelling (DevFlow, flow8)
+    timestamp: datetime
+    error: str
     errors: list[dict[str, Any]] | None = None
 
 
@@ -143,8 +151,21 @@ def error_response(
     status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     """An error in the one shape clients parse."""
-    body: dict[str, Any] = {"detail": detail, "code": code, **extra}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(error_body(status, code, detail, **extra), status, headers)
+
+
+def error_body(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """The fields of every error: Ledgerflow's ``detail``/``code`` and the seeds' spellings."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {
+        "detail": detail,
+        "code": code,
+        "message": detail,
+        "statusCode": status,
+        "timestamp": now,
+        "error": code,
+        **extra,
+    }
 
 
 def _lookup(error: BaseException) -> tuple[int, str] | None:
@@ -156,6 +177,8 @@ def _lookup(error: BaseException) -> tuple[int, str] | None:
 
 async def _on_known(request: Request, error: Exception) -> JSONResponse:
     status, code = _lookup(error) or (500, "INTERNAL_ERROR")
+    if isinstance(error, NotFound):
+        code = error.code  # a resource may name its own (flow8's FLOW_NOT_FOUND)
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 from interfaces.adapters.bus import EventBus
-from projections.event_feed import type_matcher
+from projections.event_alias import EventMatcher
 
 if TYPE_CHECKING:
     from interfaces.api.live import LiveSession
@@ -40,11 +40,11 @@ class Subscription:
     buffer: deque[dict[str, Any]] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
-        self._matcher = type_matcher(self.patterns)
+        self._matcher = EventMatcher(self.patterns)
 
-    def wants(self, event_type: str) -> bool:
-        """True when this subscription asked for events of ``event_type``."""
-        return bool(self._matcher.fullmatch(event_type))
+    def wants(self, event: dict[str, Any]) -> bool:
+        """True when this subscription asked for ``event`` (by its type or a derived alias)."""
+        return self._matcher.matches(event["type"], event["data"])
 
     def message_for(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """The message carrying ``event``, or None if already sent (advances ``last_sent``)."""
@@ -113,7 +113,7 @@ class LiveHub:
         self.position = max(self.position, event["position"])
         encoded = ""
         for subscription in list(self._readers.get(message["reader_id"], ())):
-            if subscription.wants(event["type"]):
+            if subscription.wants(event):
                 encoded = encoded or json.dumps(event, separators=(",", ":"))
                 try:
                     subscription.offer(event, encoded)

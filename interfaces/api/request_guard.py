@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -104,9 +104,15 @@ class RequestGuard:
     """ASGI middleware applying the rules of this module to every HTTP request."""
 
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int, schema: Callable[[], dict[str, Any]]
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        schema: Callable[[], dict[str, Any]],
+        any_json_paths: Sequence[re.Pattern[str]] = (),
     ) -> None:
         self.app = app
+        # Seed paths whose clients send JSON under another Content-Type (flow8's curl lines).
+        self._any_json = tuple(any_json_paths)
         self.max_body_bytes = max_body_bytes
         self._schema = schema  # read at the first body: every route is known by then
         self._form_routes: list[re.Pattern[str]] | None = None
@@ -159,8 +165,10 @@ class RequestGuard:
             text = body.decode("latin-1")
             check_pairs(parse_qsl(text, keep_blank_values=True, errors="replace"), "body")
             return
-        # No Content-Type at all is read as JSON (FastAPI does so); a different one is refused.
-        if kind and kind not in JSON_TYPES and not kind.endswith("+json"):
+        # No Content-Type at all is read as JSON (FastAPI does so); a different one is refused,
+        # except on the seed paths whose clients label JSON otherwise.
+        lenient = any(path.match(scope["path"]) for path in self._any_json)
+        if kind and kind not in JSON_TYPES and not kind.endswith("+json") and not lenient:
             raise RefusedRequest(415, "UNSUPPORTED_MEDIA_TYPE", "Send application/json")
         check_json(body)
 

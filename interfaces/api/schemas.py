@@ -8,20 +8,33 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from uuid import UUID
 
 from pydantic import (
+    AliasChoices,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
+    computed_field,
     field_validator,
+    model_validator,
 )
 
 from domain.task import DESCRIPTION_MAX, NAME_MAX, TAG_MAX, TAGS_MAX, TaskPriority, TaskStatus
-from domain.user import PERSON_NAME_MAX
+from domain.user import EMAIL_MAX, PERSON_NAME_MAX
 from interfaces.api.query import in_utc
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=TAG_MAX)]
+# AstraFlow's status words, accepted on input (filters and changes); answers stay canonical.
+STATUS_WORDS = {"active": TaskStatus.IN_PROGRESS.value, "pending": TaskStatus.NOT_STARTED.value}
+TaskStatusIn = Annotated[
+    TaskStatus,
+    BeforeValidator(lambda v: STATUS_WORDS.get(v, v) if isinstance(v, str) else v),
+]
+# 002's task words (``title``, ``deadline``) beside Behflow's.
+NAME_WORDS = AliasChoices("name", "title")
+DUE_WORDS = AliasChoices("due_date", "deadline")
 
 
 def annotation_kinds(annotation: Any) -> set[Any]:
@@ -66,20 +79,50 @@ class StrictIn(BaseModel):
 
 
 class RegisterIn(StrictIn):
-    """Create an account."""
+    """Create an account: a username (Behflow) or an email (002, AstraFlow), or both.
 
-    username: str = Field(min_length=3, max_length=64, examples=["johndoe"])
+    Without a username, the email is the username. 002's ``full_name`` fills ``name`` and
+    ``lastname`` (split at the first space) when they are not given.
+    """
+
+    username: str = Field(default="", max_length=EMAIL_MAX, examples=["johndoe"])
     password: str = Field(min_length=1, max_length=1024, examples=["securepass123"])
     name: str = Field(default="", max_length=PERSON_NAME_MAX, examples=["John"])
     lastname: str = Field(default="", max_length=PERSON_NAME_MAX, examples=["Doe"])
+    email: str | None = Field(default=None, max_length=EMAIL_MAX, examples=["john@example.com"])
+    full_name: str | None = Field(default=None, max_length=2 * PERSON_NAME_MAX + 1)
+
+    @model_validator(mode="after")
+    def _seed_words(self) -> RegisterIn:
+        if not self.username:
+            if self.email is None:
+                raise ValueError("give a username or an email")
+            self.username = self.email
+        if self.full_name and not (self.name or self.lastname):
+            self.name, _, self.lastname = self.full_name.strip().partition(" ")
+            self.lastname = self.lastname.strip()
+        return self
 
 
 class LoginIn(StrictIn):
-    """Credentials to exchange for a token (``totp_code`` when the account has MFA on)."""
+    """Credentials to exchange for a token: a username or an email address, and the password
+    (``totp_code`` when the account has MFA on)."""
 
-    username: str = Field(max_length=64)
+    username: str | None = Field(default=None, max_length=EMAIL_MAX, examples=["johndoe"])
+    email: str | None = Field(default=None, max_length=EMAIL_MAX)
     password: str = Field(max_length=1024)
     totp_code: str | None = Field(default=None, max_length=12)
+
+    @model_validator(mode="after")
+    def _one_login(self) -> LoginIn:
+        if not (self.username or self.email):
+            raise ValueError("give a username or an email")
+        return self
+
+    @property
+    def login(self) -> str:
+        """The name the user signs in with: the username, else the email."""
+        return self.username or self.email or ""
 
 
 class UserOut(BaseModel):
@@ -120,21 +163,23 @@ class RefreshIn(StrictIn):
 class TaskIn(StrictIn):
     """A new task."""
 
-    name: str = Field(min_length=1, max_length=NAME_MAX)
+    name: str = Field(min_length=1, max_length=NAME_MAX, validation_alias=NAME_WORDS)
     description: str = Field(default="", max_length=DESCRIPTION_MAX)
     priority: TaskPriority = TaskPriority.MEDIUM
-    due_date: AwareDatetime | None = None
+    due_date: AwareDatetime | None = Field(default=None, validation_alias=DUE_WORDS)
     tags: list[Tag] = Field(default_factory=list, max_length=TAGS_MAX)
 
 
 class TaskUpdateIn(StrictIn):
     """A partial change: only the fields sent are changed."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
+    name: str | None = Field(
+        default=None, min_length=1, max_length=NAME_MAX, validation_alias=NAME_WORDS
+    )
     description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
-    status: TaskStatus | None = None
+    status: TaskStatusIn | None = None
     priority: TaskPriority | None = None
-    due_date: AwareDatetime | None = None
+    due_date: AwareDatetime | None = Field(default=None, validation_alias=DUE_WORDS)
     tags: list[Tag] | None = Field(default=None, max_length=TAGS_MAX)
 
     def changes(self) -> dict[str, Any]:
@@ -161,6 +206,12 @@ class TaskOut(BaseModel):
     tags: list[str]
     version: int = Field(description="the task's version; also its ETag")
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> UUID:
+        """The task's id again, as AstraFlow and DevFlow name it."""
+        return self.task_id
+
 
 class TaskWrittenOut(TaskOut):
     """A task after a command, with the log position that recorded the change."""
@@ -168,20 +219,42 @@ class TaskWrittenOut(TaskOut):
     position: int = Field(description="pass as X-Ledgerflow-Min-Position to read this write")
 
 
-class TaskListOut(BaseModel):
-    """A page of tasks."""
+class PageOut(BaseModel):
+    """The paging fields of every list: offsets, and the same page counted from 1."""
 
-    tasks: list[TaskOut]
     total: int
     limit: int
     offset: int
     has_more: bool
+    page: int = Field(description="1-based page number (AstraFlow's page)")
+    per_page: int
+    pages: int
+
+
+def page_fields(total: int, limit: int, offset: int, shown: int) -> dict[str, Any]:
+    """The ``PageOut`` fields of a page of ``shown`` items at ``offset``."""
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "has_more": offset + shown < total,
+        "page": offset // limit + 1,
+        "per_page": limit,
+        "pages": -(-total // limit),
+    }
+
+
+class TaskListOut(PageOut):
+    """A page of tasks."""
+
+    tasks: list[TaskOut]
 
 
 class HealthOut(BaseModel):
     """Liveness and what the service depends on."""
 
     status: str
+    service: str
     version: str
     timestamp: datetime
     checks: dict[str, Any]

@@ -13,6 +13,7 @@ class EventOut(BaseModel):
 
     event_id: UUID
     type: str = Field(examples=["task.created"])
+    event: str = Field(examples=["task.created"], description="the same as type (DevFlow, 002)")
     position: int | None
     aggregate_id: UUID
     aggregate_type: str

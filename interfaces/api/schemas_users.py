@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, computed_field
 
 from domain.user import PERSON_NAME_MAX, Role, User
-from interfaces.api.schemas import RegisterIn, StrictIn
+from interfaces.api.schemas import PageOut, RegisterIn, StrictIn
 
 
 class AccountOut(BaseModel):
@@ -16,28 +16,31 @@ class AccountOut(BaseModel):
 
     user_id: UUID
     username: str
+    email: str | None
     name: str
     lastname: str
     role: Role
     active: bool
+    created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> UUID:
+        """The user's id again, as AstraFlow names it."""
+        return self.user_id
 
 
 class AccountRowOut(AccountOut):
     """A row of the admin user list."""
 
-    created_at: datetime
     updated_at: datetime
     version: int
 
 
-class UserListOut(BaseModel):
+class UserListOut(PageOut):
     """A page of users."""
 
     users: list[AccountRowOut]
-    total: int
-    limit: int
-    offset: int
-    has_more: bool
 
 
 class UserCreateIn(RegisterIn):
@@ -63,7 +66,9 @@ class ProfileIn(StrictIn):
 class PasswordChangeIn(StrictIn):
     """A new password, authorised by the current one."""
 
-    old_password: str = Field(max_length=1024)
+    old_password: str = Field(
+        max_length=1024, validation_alias=AliasChoices("old_password", "current_password")
+    )
     new_password: str = Field(min_length=1, max_length=1024)
 
 
@@ -72,8 +77,10 @@ def account_out(user: User) -> AccountOut:
     return AccountOut(
         user_id=user.id,
         username=user.username,
+        email=user.email,
         name=user.name,
         lastname=user.lastname,
         role=Role(user.role),
         active=user.active,
+        created_at=user.created_on,
     )

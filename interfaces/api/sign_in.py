@@ -15,7 +15,7 @@ from application.token import TokenIssuer
 from domain.user import User
 from interfaces.api.errors import TooManyAttempts
 from interfaces.api.rate_limit import LoginThrottle
-from interfaces.api.schemas import UserOut
+from interfaces.api.schemas import RegisterIn, UserOut
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,19 @@ class SignedIn:
 def user_out(user: User) -> UserOut:
     """The public profile of ``user``."""
     return UserOut(user_id=user.id, username=user.username, name=user.name, lastname=user.lastname)
+
+
+def registered(request: Request, app: Ledger, body: RegisterIn) -> User:
+    """A new account from a registration body (Behflow's /register, 002's /auth/register)."""
+    context = CommandContext(
+        actor="anonymous",
+        request_id=request.state.request_id,
+        correlation_id=request.state.request_id,
+    )
+    written = app[AccountCommands].register_user(
+        context, body.username, body.password, body.name, body.lastname, email=body.email
+    )
+    return written.aggregate
 
 
 def signed_in(

@@ -2,8 +2,10 @@
 
 from application.accounts import AccountCommands
 from application.mfa import MfaCommands
-from domain.user import AdminSeat, User, Username
-from interfaces.api.routes import account, auth, mfa, users
+from domain.user import AdminSeat, EmailClaim, User, Username
+from interfaces.api.alias import Alias
+from interfaces.api.presenters import FLOW8
+from interfaces.api.routes import account, auth, identity, mfa, users
 from interfaces.feature import Feature, ReadModel, Scope
 from projections.readers import ReaderRule
 from projections.user import UserProjection, UserQueries
@@ -12,7 +14,7 @@ FEATURE = Feature(
     name="accounts",
     handlers=(AccountCommands, MfaCommands),
     read_models=(ReadModel(lambda rules: UserProjection(), UserQueries),),
-    routers=(auth.router, account.router, mfa.router, users.router),
+    routers=(auth.router, account.router, mfa.router, users.router, identity.router),
     scopes=(
         Scope("/me", read="profile:read", write=None),
         Scope("/api/v1/auth/me", read="profile:read", write=None),
@@ -21,5 +23,13 @@ FEATURE = Feature(
         ReaderRule(User, lambda created: created.originator_id),
         ReaderRule(Username, lambda created: created.user_id),
         ReaderRule(AdminSeat, lambda created: created.user_id),
+        ReaderRule(EmailClaim, lambda created: created.user_id),
+    ),
+    aliases=(
+        Alias("POST", "/api/v1/auth/change-password", "/api/v1/auth/password"),  # 002
+        Alias("GET", "/api/v1/admin/users", "/api/v1/users"),  # 002
+        Alias("POST", "/api/v1/admin/users", "/api/v1/users"),  # 002: email, full_name, role
+        Alias("POST", "/api/auth/login", "/api/v1/auth/session", FLOW8),  # cookie session
+        Alias("GET", "/api/auth/me", "/api/v1/auth/me", FLOW8),
     ),
 )

@@ -117,3 +117,17 @@ def server(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture
 def base_url(server: Server) -> str:
     return server.base_url
+
+
+# Every error body: Ledgerflow's detail/code and the seeds' message/statusCode/timestamp/error.
+ERROR_FIELDS = {"detail", "code", "message", "statusCode", "timestamp", "error"}
+
+
+@contextmanager
+def own_server(
+    pg_server_url: str, tmp_path_factory: pytest.TempPathFactory, **env: str
+) -> Iterator[Server]:
+    """A server on a database of its own, with ``env`` beside the test defaults."""
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with server_of_its_own(pg_server_url, log, **env) as running:
+        yield running

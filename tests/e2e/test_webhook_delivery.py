@@ -4,18 +4,14 @@ attempts log, retries to dead, manual retry, recover and secret rotation."""
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import psycopg
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from tests.conftest import database_url_for
-from tests.e2e.conftest import Server, server_env, start_server
+from tests.e2e.conftest import Server, own_server
 from tests.e2e.test_tasks_api import account
 from tests.integration.helpers import wait_for
 from tests.webhook_receiver import Receiver
@@ -24,21 +20,15 @@ from tests.webhook_receiver import Receiver
 @pytest.fixture(scope="module")
 def server(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server that may deliver to 127.0.0.1, retrying fast: three attempts 0.2 s apart."""
-    name = f"lf_e2e_hooks_{os.getpid()}_{time.monotonic_ns()}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env = server_env(
-        LEDGERFLOW_DATABASE_URL=database_url_for(pg_server_url, name),
+    with own_server(
+        pg_server_url,
+        tmp_path_factory,
         LEDGERFLOW_WEBHOOK_ALLOWED_HOSTS="127.0.0.1",
         LEDGERFLOW_WEBHOOK_RETRY_SCHEDULE="[0, 0.2, 0.2]",
         LEDGERFLOW_WEBHOOK_RETRY_JITTER="0",
         LEDGERFLOW_WEBHOOK_BREAKER_FAILURES="100",  # the breaker has its own tests
-    )
-    running = start_server(env, tmp_path_factory.mktemp("server") / "server.log")
-    yield running
-    running.stop()
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    ) as running:
+        yield running
 
 
 @pytest.fixture

@@ -113,6 +113,7 @@ def user_history(rng: random.Random) -> History:
             name="N",
             lastname="L",
             credential="sealed",
+            email=rng.choice([None, f"{aggregate_id}@example.com"]),
         )
 
     def other(aggregate_id, version, when):

@@ -11,7 +11,8 @@ from application.ledger import Ledger
 from application.mfa import MfaCommands
 from application.principal import Principal
 from application.sessions import SessionCommands
-from domain.user import UsernameTaken
+from domain.error import InvalidValue
+from domain.user import EmailTaken, UsernameTaken
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 CTX = CommandContext(actor="system:test")
@@ -133,3 +134,29 @@ def test_the_totp_secret_is_sealed_in_the_event_log_and_never_in_an_envelope(led
     for notification in notifications:
         out = json.dumps(envelope(ledger.mapper.to_domain_event(notification), notification.id))
         assert secret not in out and "sealed_totp_secret" not in out
+
+
+def test_an_account_with_an_email_signs_in_by_email_or_username(ledger):
+    accounts = ledger[AccountCommands]
+    user = accounts.register_user(
+        CTX, "ann", "securepass123", "Ann", "", email=" Ann@Example.com "
+    ).aggregate
+    assert user.email == "Ann@Example.com"
+    assert accounts.authenticate("ann@example.COM", "securepass123").id == user.id
+    assert accounts.authenticate("ann", "securepass123").id == user.id
+    with pytest.raises(InvalidCredentials):
+        accounts.authenticate("nobody@example.com", "securepass123")
+
+
+def test_an_email_belongs_to_one_account(ledger):
+    accounts = ledger[AccountCommands]
+    accounts.register_user(CTX, "ann", "securepass123", "", "", email="ann@example.com")
+    with pytest.raises(EmailTaken):
+        accounts.register_user(CTX, "other", "securepass123", "", "", email="ANN@example.com")
+    with pytest.raises(InvalidCredentials):  # the refused registration left no account
+        accounts.authenticate("other", "securepass123")
+
+
+def test_a_malformed_email_is_refused(ledger):
+    with pytest.raises(InvalidValue):
+        ledger[AccountCommands].register_user(CTX, "bob", "securepass123", "", "", email="bob")

@@ -17,6 +17,7 @@ def test_an_envelope_has_every_public_field_and_is_json():
     assert set(out) == {
         "event_id",
         "type",
+        "event",
         "position",
         "aggregate_id",
         "aggregate_type",
@@ -26,6 +27,7 @@ def test_an_envelope_has_every_public_field_and_is_json():
         "correlation_id",
         "data",
     }
+    assert out["event"] == out["type"]
     assert (out["type"], out["aggregate_type"], out["position"], out["version"]) == (
         "task.created",
         "task",

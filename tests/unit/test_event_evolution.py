@@ -1,6 +1,8 @@
-"""Old events keep loading: task.deleted v1 (no reason) is upcast to v2 (with a reason)."""
+"""Old events keep loading: task.deleted v1 (no reason), user.registered v1 (no email) and
+webhook.created v2 (no format) are upcast."""
 
 import json
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
@@ -12,6 +14,8 @@ from application.credential import CredentialVault
 from application.ledger import Ledger
 from application.task import TaskCommands
 from domain.task import Task, TaskNotFound
+from domain.user import User
+from domain.webhook import Webhook
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 CTX = CommandContext(actor="user:test")
@@ -61,3 +65,45 @@ def test_a_new_deletion_is_stored_as_v2_with_its_reason(ledger):
     state = json.loads(stored.state)
     assert state["class_version"] == 2 and state["reason"] == "duplicate"
     assert list(ledger.events.get(task.id))[-1].reason == "duplicate"
+
+
+def stored_v1(ledger, kind, aggregate_id, topic, state):
+    """A record in an old shape: no class_version."""
+    return StoredEvent(
+        originator_id=aggregate_id,
+        originator_version=1,
+        topic=topic,
+        state=ledger.mapper.transcoder.encode(
+            {
+                "originator_id": aggregate_id,
+                "originator_version": 1,
+                "timestamp": datetime.now(UTC),
+                "meta": CTX.as_metadata(),
+                "originator_topic": kind.TOPIC,
+                **state,
+            }
+        ),
+    )
+
+
+def test_a_user_registered_before_emails_loads_without_one(ledger):
+    user_id = uuid4()
+    old = {"username": "old_user", "name": "O", "lastname": "U", "credential": "sealed"}
+    ledger.recorder.insert_events([stored_v1(ledger, User, user_id, "user.registered", old)])
+    user = ledger.repository.get(user_id)
+    assert (user.username, user.email) == ("old_user", None)
+
+
+def test_a_webhook_created_before_formats_sends_the_envelope(ledger):
+    hook_id = uuid4()
+    old = {
+        "owner_id": uuid4(),
+        "url": "https://example.com/hook",
+        "events": ["task.*"],
+        "description": "",
+        "secret": "sealed",
+        "enabled": True,
+        "class_version": 2,
+    }
+    ledger.recorder.insert_events([stored_v1(ledger, Webhook, hook_id, "webhook.created", old)])
+    assert ledger.repository.get(hook_id).format == "envelope"

@@ -80,6 +80,37 @@ def audit(
     return AuditPageOut(events=events, next_after=next_after, has_more=more, limit=limit)
 
 
+class AuditOffsetPageOut(BaseModel):
+    """A page of the audit trail by offset (002's ``GET /admin/audit``)."""
+
+    events: list[dict[str, Any]]
+    limit: int
+    offset: int
+    has_more: bool
+    page: int
+    per_page: int
+
+
+@router.get("/api/v1/admin/audit", responses=ADMIN_ONLY)
+def admin_audit(
+    _: Admin,
+    log: AuditDep,
+    where: Filters,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> AuditOffsetPageOut:
+    """002's audit log: the same filtered events as `/api/v1/audit`, paged by limit/offset."""
+    events, more = log.page_at(where, offset, limit)
+    return AuditOffsetPageOut(
+        events=events,
+        limit=limit,
+        offset=offset,
+        has_more=more,
+        page=offset // limit + 1,
+        per_page=limit,
+    )
+
+
 def _jsonl(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     for row in rows:
         yield json.dumps(row, separators=(",", ":")) + "\n"

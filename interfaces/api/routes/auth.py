@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from application.accounts import AccountCommands
-from application.context import CommandContext
 from interfaces.api.deps import CurrentUserId, LedgerDep
 from interfaces.api.errors import (
     AUTHED,
@@ -16,7 +15,7 @@ from interfaces.api.errors import (
     UNAUTHORIZED,
 )
 from interfaces.api.schemas import LoginIn, LoginOut, RegisterIn, UserOut
-from interfaces.api.sign_in import signed_in, user_out
+from interfaces.api.sign_in import registered, signed_in, user_out
 
 router = APIRouter(tags=["auth"])
 
@@ -24,21 +23,13 @@ router = APIRouter(tags=["auth"])
 @router.post("/register", responses={400: BAD_REQUEST, 422: INVALID})
 def register(body: RegisterIn, app: LedgerDep, request: Request) -> UserOut:
     """Create a new user account (400 when the username already exists)."""
-    context = CommandContext(
-        actor="anonymous",
-        request_id=request.state.request_id,
-        correlation_id=request.state.request_id,
-    )
-    written = app[AccountCommands].register_user(
-        context, body.username, body.password, body.name, body.lastname
-    )
-    return user_out(written.aggregate)
+    return user_out(registered(request, app, body))
 
 
 @router.post("/login", responses={401: UNAUTHORIZED, 422: INVALID, 429: RATE_LIMITED})
 def login(body: LoginIn, app: LedgerDep, request: Request) -> LoginOut:
-    """Exchange a username and password for an access token and a refresh token."""
-    done = signed_in(request, app, body.username, body.password, body.totp_code)
+    """Exchange a username (or email) and password for an access token and a refresh token."""
+    done = signed_in(request, app, body.login, body.password, body.totp_code)
     return LoginOut(
         token=done.access_token,
         refresh_token=done.refresh_token,

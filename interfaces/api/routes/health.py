@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from interfaces.api.alias import Alias
 from interfaces.api.deps import ContainerDep
 from interfaces.api.schemas import HealthOut
 from interfaces.container import Container
@@ -15,6 +16,8 @@ from projections.schema import stuck_followers, tracked_positions
 
 router = APIRouter(tags=["health"])
 VERSION = "1.0.0"
+SERVICE = "ledgerflow"  # 002: "Returns status, service name, version"
+ALIASES = (Alias("GET", "/api/v1/health", "/health"),)  # 002's base is /api/v1
 
 
 def _checks(built: Container) -> dict[str, Any]:
@@ -44,9 +47,12 @@ def health(built: ContainerDep) -> HealthOut:
     except Exception as error:  # any failure to reach the database means unhealthy
         body = HealthOut(
             status="unhealthy",
+            service=SERVICE,
             version=VERSION,
             timestamp=now,
             checks={"database": f"unavailable: {type(error).__name__}"},
         )
         return JSONResponse(body.model_dump(mode="json"), status_code=503)  # type: ignore[return-value]
-    return HealthOut(status="healthy", version=VERSION, timestamp=now, checks=checks)
+    return HealthOut(
+        status="healthy", service=SERVICE, version=VERSION, timestamp=now, checks=checks
+    )

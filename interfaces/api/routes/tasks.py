@@ -28,7 +28,15 @@ from interfaces.api.deps import (
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
 from interfaces.api.query import POSITION_MAX, UtcDatetime
 from interfaces.api.read_wait import settled
-from interfaces.api.schemas import TaskIn, TaskListOut, TaskOut, TaskUpdateIn, TaskWrittenOut
+from interfaces.api.schemas import (
+    TaskIn,
+    TaskListOut,
+    TaskOut,
+    TaskStatusIn,
+    TaskUpdateIn,
+    TaskWrittenOut,
+    page_fields,
+)
 from projections.task import TaskQueries
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -63,20 +71,14 @@ def list_tasks(
     tasks: TasksDep,
     _: Annotated[None, settled(TaskQueries)],
     paging: PagingDep,
-    status: TaskStatus | None = None,
+    status: TaskStatusIn | None = None,
     priority: TaskPriority | None = None,
 ) -> Response:
     """The authenticated user's tasks, newest first, filtered by status and priority."""
     limit, offset = paging.limit, paging.offset
     found = tasks.list(user_id, status and status.value, priority and priority.value, limit, offset)
     page_out = TaskListOut.model_validate(
-        {
-            "tasks": found.tasks,
-            "total": found.total,
-            "limit": limit,
-            "offset": offset,
-            "has_more": offset + len(found.tasks) < found.total,
-        }
+        {"tasks": found.tasks, **page_fields(found.total, limit, offset, len(found.tasks))}
     )
     # Validated once here and serialised by pydantic directly: FastAPI would validate it again.
     return Response(page_out.model_dump_json(), media_type="application/json")

@@ -12,6 +12,7 @@ from application.context import CommandContext
 from application.error import InvalidCredentials, InvalidToken
 from application.sessions import SessionCommands
 from application.token import TokenIssuer
+from interfaces.api.cookie import clear_session
 from interfaces.api.deps import ConsistencyDep, CurrentUserId, LedgerDep, PrincipalsDep, queries
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.errors import AUTHED, INVALID, RATE_LIMITED, UNAUTHORIZED, TooManyAttempts
@@ -49,8 +50,8 @@ def refreshed(request: Request, app: LedgerDep, refresh_token: str) -> SignedIn:
 
 @router.post("/api/v1/auth/login", responses=PUBLIC)
 def login(body: LoginIn, app: LedgerDep, request: Request) -> TokenPairOut:
-    """Exchange a username and password for an access token and a refresh token."""
-    return pair(signed_in(request, app, body.username, body.password, body.totp_code))
+    """Exchange a username (or email) and password for an access token and a refresh token."""
+    return pair(signed_in(request, app, body.login, body.password, body.totp_code))
 
 
 @router.post("/api/v1/auth/refresh", responses=PUBLIC)
@@ -69,7 +70,8 @@ async def logout(
     principals: PrincipalsDep,
     sessions: Annotated[SessionQueries, Depends(queries(SessionQueries))],
 ) -> Response:
-    """End this session: its access and refresh tokens stop working at once, everywhere."""
+    """End this session: its access and refresh tokens (and its cookie) stop working at once,
+    everywhere."""
     session_id = request.state.session_id
     if session_id is not None:
         end = app[SessionCommands].end_session
@@ -78,7 +80,9 @@ async def logout(
         await consistency.wrote_async(user_id, position)
         await consistency.settle_async(sessions.name, user_id)
         principals.forget_session(session_id)
-    return Response(status_code=204)
+    ended = Response(status_code=204)
+    clear_session(ended, request)  # a cookie session (flow8's /api/auth/logout) ends here too
+    return ended
 
 
 def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:

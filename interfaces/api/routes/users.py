@@ -21,6 +21,7 @@ from interfaces.api.deps import (
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.errors import AUTHED, BAD_REQUEST, FORBIDDEN, NOT_FOUND
 from interfaces.api.read_wait import settled
+from interfaces.api.schemas import page_fields
 from interfaces.api.schemas_users import (
     AccountOut,
     AccountRowOut,
@@ -47,13 +48,10 @@ def list_users(
 ) -> UserListOut:
     """All users, oldest first, filtered by role and active state."""
     limit, offset = paging.limit, paging.offset
-    page = users.list(role and role.value, active, limit, offset)
+    found = users.list(role and role.value, active, limit, offset)
     return UserListOut(
-        users=[AccountRowOut.model_validate(row) for row in page.users],
-        total=page.total,
-        limit=limit,
-        offset=offset,
-        has_more=offset + len(page.users) < page.total,
+        users=[AccountRowOut.model_validate(row) for row in found.users],
+        **page_fields(found.total, limit, offset, len(found.users)),
     )
 
 
@@ -67,7 +65,14 @@ def create_user(
 ) -> AccountOut:
     """Create an account with a role (400 when the username exists)."""
     written = app[AccountCommands].create_user(
-        context, admin, body.username, body.password, body.name, body.lastname, body.role.value
+        context,
+        admin,
+        body.username,
+        body.password,
+        body.name,
+        body.lastname,
+        body.role.value,
+        body.email,
     )
     consistency.wrote(admin.user_id, written.position)
     return account_out(written.aggregate)

@@ -4,7 +4,7 @@ delete, rotate the secret). Deliveries, tests and replays live in ``webhook_deli
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Response, status
@@ -36,6 +36,8 @@ WebhooksDep = Annotated[WebhookQueries, Depends(queries(WebhookQueries))]
 CHANGE = {**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 412: STALE}
 Pattern = Annotated[str, Field(min_length=1, max_length=PATTERN_MAX_LENGTH)]
 URL_HELP = "http(s) URL whose host resolves to public addresses"
+PayloadFormat = Literal["envelope", "devflow"]
+FORMAT_HELP = "the body of a delivery: the event envelope, or DevFlow's {event, data} camelCase"
 
 
 class WebhookIn(StrictIn):
@@ -48,6 +50,7 @@ class WebhookIn(StrictIn):
     event: Pattern | None = Field(default=None, description="one event type (AstraFlow's form)")
     description: str = Field(default="", max_length=DESCRIPTION_MAX)
     enabled: bool = True
+    format: PayloadFormat = Field(default="envelope", description=FORMAT_HELP)
     secret: str | None = Field(
         default=None, max_length=200, description="your own whsec_ secret; generated if absent"
     )
@@ -70,6 +73,7 @@ class WebhookUpdateIn(StrictIn):
     events: list[Pattern] | None = Field(default=None, max_length=PATTERNS_MAX)
     description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
     enabled: bool | None = None
+    format: PayloadFormat | None = Field(default=None, description=FORMAT_HELP)
 
 
 class WebhookOut(BaseModel):
@@ -79,6 +83,7 @@ class WebhookOut(BaseModel):
     url: str
     events: list[str]
     description: str
+    format: str = Field(description="envelope or devflow")
     enabled: bool
     disabled_reason: str | None = Field(description="why it was disabled; null when enabled")
     created_at: datetime
@@ -125,6 +130,7 @@ def written_fields(written: Written[Webhook], response: Response) -> dict[str, A
         "url": hook.url,
         "events": hook.events,
         "description": hook.description,
+        "format": hook.format,
         "enabled": hook.enabled,
         "disabled_reason": hook.disabled_reason,
         "created_at": hook.created_on,
@@ -160,6 +166,7 @@ def create_webhook(
         body.description,
         body.enabled,
         body.secret,
+        body.format,
     )
     consistency.wrote(writer.user_id, written.position)
     return WebhookCreatedOut(**written_fields(written, response), secret=secret)
@@ -221,6 +228,7 @@ def update_webhook(
         description=body.description,
         enabled=body.enabled,
         expected_version=expected_version(if_match),
+        format=body.format,
     )
     consistency.wrote(writer.user_id, written.position)
     return WebhookWrittenOut(**written_fields(written, response))

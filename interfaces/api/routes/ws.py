@@ -5,8 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, WebSocket
 
 from interfaces.api import live
+from interfaces.api.alias import Alias
 
 router = APIRouter(tags=["live"])
+# flow8's /api/ws and 002's /api/v1/ws (its base is /api/v1): the same protocol.
+ALIASES = (Alias("WS", "/api/ws", "/ws"), Alias("WS", "/api/v1/ws", "/ws"))
 
 
 @router.websocket("/ws")
