@@ -37,6 +37,7 @@ from interfaces.api.routes import (
 from interfaces.api.routes import history as task_history
 from interfaces.api.routes import webhooks as webhook_endpoints
 from interfaces.bootstrap import API_KEYS, SESSIONS, USERS, Container
+from interfaces.version import VERSION
 
 DESCRIPTION = """Ledgerflow: an event-sourced backend for orchestrating work.
 
@@ -82,7 +83,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     """
     app = FastAPI(
         title="Ledgerflow",
-        version=health.VERSION,
+        version=VERSION,
         description=DESCRIPTION,
         docs_url="/docs",
         redoc_url="/redoc",

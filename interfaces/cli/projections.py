@@ -9,6 +9,7 @@ import typer
 from interfaces.adapters.event_chain import CHAIN
 from interfaces.bootstrap import Container, conninfo
 from interfaces.cli.audit import operator
+from interfaces.cli.options import DataDir
 from interfaces.cli.output import say, table, terminal
 from projections.rebuild import DEFAULT_BATCH_SIZE, Progress, Rebuild, RebuildRaced
 from projections.runner import Projection
@@ -17,9 +18,9 @@ projections = typer.Typer(help="Inspect and rebuild projections.", no_args_is_he
 
 
 @projections.command("status")
-def status() -> None:
+def status(data_dir: DataDir = None) -> None:
     """Position and lag of every projection (and of the hash-chain sealer)."""
-    with operator() as (container, conn):
+    with operator(data_dir) as (container, conn):
         head = container.ledger.recorder.max_notification_id() or 0
         rows = conn.execute(
             "SELECT name, position, updated_at FROM ledgerflow_tracking ORDER BY name"
@@ -38,9 +39,10 @@ def rebuild(
     batch_size: Annotated[
         int, typer.Option(min=1, help="events per transaction while building")
     ] = DEFAULT_BATCH_SIZE,
+    data_dir: DataDir = None,
 ) -> None:
     """Build NAME again from the log into a new table while the old one serves, then swap."""
-    with operator() as (container, conn):
+    with operator(data_dir) as (container, conn):
         ledger = container.ledger
         job = Rebuild(
             conninfo(container.database_url),

@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from interfaces.api.deps import container
 from interfaces.api.schemas import HealthOut
 from interfaces.bootstrap import Container
+from interfaces.version import VERSION
 from projections.schema import tracked_positions
 
 router = APIRouter(tags=["health"])
-VERSION = "1.0.0"
 
 
 def _checks(built: Container) -> dict[str, Any]:
