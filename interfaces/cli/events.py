@@ -40,27 +40,37 @@ def tail(
     Following wakes on the event store's NOTIFY (LISTEN before the first read, so no event can
     fall between the two) and polls every few seconds as a safety net; Ctrl-C ends it (status 0).
     """
+    try:
+        with operator(data_dir) as (container, conn):
+            _tail(container, conn, follow, type_, last, after)
+    except KeyboardInterrupt:  # also SIGTERM and SIGHUP (interfaces/cli/signals.py)
+        return
+
+
+def _tail(
+    container: Container, conn: Any, follow: bool, type_: str, last: int, after: int | None
+) -> None:
     matches = type_matcher([type_]).fullmatch
-    with operator(data_dir) as (container, conn):
-        recorder = container.ledger.recorder
-        if follow:
-            conn.execute(f'LISTEN "{recorder.channel_name}"')  # type: ignore[attr-defined]
-        position = after if after is not None else _before_last(conn, container, type_, last)
-        try:
-            while True:
-                batch = recorder.select_notifications(start=position + 1, limit=500)
-                for notification in batch:
-                    position = notification.id
-                    if matches(notification.topic):
-                        event = container.ledger.mapper.to_domain_event(notification)
-                        _print_envelope(envelope(event, notification.id))
-                if not batch:
-                    if not follow:
-                        return
-                    for _ in conn.notifies(timeout=FOLLOW_POLL_SECONDS, stop_after=1):
-                        pass
-        except KeyboardInterrupt:
-            return
+    recorder = container.ledger.recorder
+    if follow:
+        conn.execute(f'LISTEN "{recorder.channel_name}"')  # type: ignore[attr-defined]
+    position = after if after is not None else _before_last(conn, container, type_, last)
+    announced = False
+    while True:
+        batch = recorder.select_notifications(start=position + 1, limit=500)
+        for notification in batch:
+            position = notification.id
+            if matches(notification.topic):
+                event = container.ledger.mapper.to_domain_event(notification)
+                _print_envelope(envelope(event, notification.id))
+        if not batch:
+            if not follow:
+                return
+            if not announced:
+                say("following new events (Ctrl-C ends)", error=True)
+                announced = True
+            for _ in conn.notifies(timeout=FOLLOW_POLL_SECONDS, stop_after=1):
+                pass
 
 
 def _before_last(conn: Any, container: Container, type_: str, last: int) -> int:
