@@ -126,3 +126,19 @@ def test_a_killed_command_is_forgotten_and_the_next_one_stops_the_server(data_di
     assert f"using the embedded PostgreSQL in {data_dir / 'pg'}" in verify.stderr
     assert postmasters_of(data_dir / "pg") == []
     assert handles(data_dir) == []
+
+
+def test_starting_again_on_an_existing_schema_logs_no_error_in_postgresql(tmp_path):
+    for _ in range(2):
+        done = subprocess.run(
+            [*LEDGERFLOW, "migrate", "--data-dir", str(tmp_path / "data")],
+            env=server_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    log = (tmp_path / "data" / "pg" / "log").read_text()
+    assert "database system is ready" in log
+    assert "ERROR" not in log, log
