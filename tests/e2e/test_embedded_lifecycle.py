@@ -8,12 +8,14 @@ import queue
 import signal
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from interfaces.adapters.embedded_postgres import HANDLES, postmasters_of
+from tests.conftest import throwaway_directory
 from tests.e2e.conftest import free_port, server_env
 from tests.integration.cli import LEDGERFLOW
 from tests.integration.helpers import wait_for
@@ -85,9 +87,10 @@ def handles(data_dir: Path) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_dir() -> Iterator[Path]:
     """One data directory for the module (initialised once); every test leaves it stopped."""
-    return tmp_path_factory.mktemp("embedded") / "data"
+    with throwaway_directory("ledgerflow-test-lifecycle-") as directory:
+        yield directory / "data"
 
 
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: signal.Signals(s).name)
@@ -128,10 +131,10 @@ def test_a_killed_command_is_forgotten_and_the_next_one_stops_the_server(data_di
     assert handles(data_dir) == []
 
 
-def test_starting_again_on_an_existing_schema_logs_no_error_in_postgresql(tmp_path):
+def test_starting_again_on_an_existing_schema_logs_no_error_in_postgresql(embedded_data_dir):
     for _ in range(2):
         done = subprocess.run(
-            [*LEDGERFLOW, "migrate", "--data-dir", str(tmp_path / "data")],
+            [*LEDGERFLOW, "migrate", "--data-dir", str(embedded_data_dir)],
             env=server_env(),
             capture_output=True,
             text=True,
@@ -139,6 +142,6 @@ def test_starting_again_on_an_existing_schema_logs_no_error_in_postgresql(tmp_pa
             check=False,
         )
         assert done.returncode == 0, done.stderr
-    log = (tmp_path / "data" / "pg" / "log").read_text()
+    log = (embedded_data_dir / "pg" / "log").read_text()
     assert "database system is ready" in log
     assert "ERROR" not in log, log
