@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.api_keys import KEY_PREFIX, parse_key
-from interfaces.api import errors
+from interfaces.api import availability, errors
 from interfaces.api.consistency import (
     Consistency,
     HeadPositions,
@@ -36,7 +36,7 @@ from interfaces.api.routes import (
 )
 from interfaces.api.routes import history as task_history
 from interfaces.api.routes import webhooks as webhook_endpoints
-from interfaces.bootstrap import API_KEYS, SESSIONS, USERS, Container
+from interfaces.bootstrap import API_KEYS, SESSIONS, USERS, Container, conninfo
 from interfaces.version import VERSION
 
 DESCRIPTION = """Ledgerflow: an event-sourced backend for orchestrating work.
@@ -114,6 +114,11 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         settings.login_rate_limit, settings.login_address_rate_limit, settings.redis_url
     )
     errors.install(app)
+    availability.install(
+        app,
+        conninfo(container.database_url),
+        (container.pool, container.ledger.recorder.datastore.pool),  # type: ignore[attr-defined]
+    )
     app.state.live = LiveHub(container.bus, container.ledger.recorder.max_notification_id)
     for router in (
         auth.router,

@@ -10,6 +10,7 @@ import logging
 import math
 from typing import Any
 
+import eventsourcing.persistence
 import psycopg
 import psycopg_pool
 from fastapi import FastAPI, Request
@@ -60,7 +61,10 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     ProjectionNotCaughtUp: (503, "READ_MODEL_BEHIND"),
     TooManyAttempts: (429, "RATE_LIMITED"),
     psycopg.OperationalError: (503, "DATABASE_UNAVAILABLE"),
+    psycopg.InterfaceError: (503, "DATABASE_UNAVAILABLE"),
     psycopg_pool.PoolTimeout: (503, "DATABASE_UNAVAILABLE"),
+    eventsourcing.persistence.OperationalError: (503, "DATABASE_UNAVAILABLE"),
+    eventsourcing.persistence.InterfaceError: (503, "DATABASE_UNAVAILABLE"),
     DomainError: (400, "BAD_REQUEST"),
 }
 HTTP_CODES = {
@@ -132,6 +136,8 @@ async def _on_known(request: Request, error: Exception) -> JSONResponse:
     if status == 503:
         headers["Retry-After"] = "1"
         log.warning("%s %s: %s", request.method, request.url.path, error)
+    if code == "DATABASE_UNAVAILABLE" and hasattr(request.app.state, "availability"):
+        request.app.state.availability.mark_down(error)
     detail = (
         str(error)
         if status != 503 or isinstance(error, ProjectionNotCaughtUp)
