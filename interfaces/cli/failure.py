@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import psycopg
 import typer
+from eventsourcing import persistence
 from pydantic import ValidationError
 
 from application.error import WeakPassword
@@ -53,7 +54,7 @@ def explained(error: Exception) -> tuple[str, int] | None:
         return str(error), USAGE
     if isinstance(error, DomainError):
         return str(error), REFUSED
-    if isinstance(error, psycopg.OperationalError):
+    if isinstance(error, (psycopg.OperationalError, persistence.OperationalError)):
         reason = str(error).strip().splitlines()[0] if str(error).strip() else "no answer"
         return f"cannot reach the database: {reason}", REFUSED
     return None
