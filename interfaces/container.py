@@ -109,17 +109,14 @@ class Container:
     def ensure_read_models(self) -> None:
         """Create the tracking and read-model tables if missing (idempotent), so queries work
         even before a worker has run; another process creating them at the same time is fine."""
-        for attempt in range(3):
-            try:
-                with psycopg.connect(conninfo(self.database_url), autocommit=True) as conn:
-                    for runner in self.runners:
-                        runner.setup(conn)
-                    for reactor in self.reactors:
-                        reactor.setup(conn)
-                return
-            except psycopg.errors.UniqueViolation:
-                if attempt == 2:
-                    raise
+        with (
+            psycopg.connect(conninfo(self.database_url), autocommit=True) as conn,
+            event_store.schema_lock(conn),
+        ):
+            for runner in self.runners:
+                runner.setup(conn)
+            for reactor in self.reactors:
+                reactor.setup(conn)
 
     def start_projections(self) -> None:
         """Create the read-model tables, then follow the log through the one reader of this

@@ -76,6 +76,25 @@ def redis_url() -> Iterator[str]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
+@contextmanager
+def throwaway_directory(prefix: str) -> Iterator[Path]:
+    """A directory outside pytest's basetemp, removed afterwards: the embedded PostgreSQL's user
+    must traverse its parents, and another pytest run starting meanwhile makes
+    ``/tmp/pytest-of-<user>`` private again (and deletes old basetemps)."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def embedded_data_dir() -> Iterator[Path]:
+    """A data directory for an embedded PostgreSQL of one test (not created yet)."""
+    with throwaway_directory("ledgerflow-test-data-") as directory:
+        yield directory / "data"
+
+
 def database_url_for(server_url: str, dbname: str) -> str:
     """The URL of database ``dbname`` on the server of ``server_url``."""
     params: dict[str, Any] = conninfo_to_dict(server_url)

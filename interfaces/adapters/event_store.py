@@ -13,19 +13,39 @@ a transaction. Two problems were measured here:
 This recorder does the same four things inside ONE PL/pgSQL function called in autocommit mode:
 one round trip, the lock held only while the server inserts and commits. The lock still makes
 commit order equal notification-id order, so readers following the log never skip an event.
+
+Creating the schema is idempotent and safe when several processes start at once (the API and the
+worker of a deployment): one transaction under an advisory lock, and the composite type, which
+PostgreSQL cannot create ``IF NOT EXISTS``, created in a block that catches the duplicate, so
+the server does not log ``ERROR: type "stored_event_uuid" already exists`` at every start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
-from psycopg import InterfaceError, OperationalError
-from psycopg.sql import SQL, Identifier
+from psycopg import Connection, InterfaceError, OperationalError
+from psycopg.sql import SQL, Composed, Identifier
+
+# The advisory lock key (outside the int4 range of the runners' hashtext keys) held while any
+# process creates or upgrades the schema.
+SCHEMA_LOCK = 0x4C46_5343_4845_4D41  # "LFSCHEMA"
+
+
+@contextmanager
+def schema_lock(conn: Connection[Any]) -> Iterator[None]:
+    """Hold the schema lock on ``conn`` (autocommit) for the duration of the block."""
+    conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+    try:
+        yield
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
 class LedgerflowRecorder(PostgresApplicationRecorder):
@@ -61,6 +81,16 @@ class LedgerflowRecorder(PostgresApplicationRecorder):
             schema=schema, function=function
         )
 
+    def create_table(self) -> None:
+        """Create the events table, its type and function once, whoever starts at the same time."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            for statement in self.sql_create_statements:
+                if "CREATE TYPE" in statement.as_string():
+                    curs.execute(_unless_it_exists(statement), prepare=False)
+            self._create_table(curs)
+        self.datastore.register_type_adapters()
+
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -85,6 +115,13 @@ class LedgerflowRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(query, (originator_id,))
             return {int(r["originator_version"]): int(r["notification_id"]) for r in curs}
+
+
+def _unless_it_exists(create: Composed) -> Composed:
+    """``create`` in a PL/pgSQL block that ignores a duplicate (an error caught there is not
+    written to the server's log)."""
+    block = SQL("DO $LF$ BEGIN {create}; EXCEPTION WHEN duplicate_object THEN NULL; END $LF$")
+    return block.format(create=create)
 
 
 TOPIC = f"{LedgerflowRecorder.__module__}:{LedgerflowRecorder.__qualname__}"

@@ -32,6 +32,8 @@ from projections.schema import PROJECTION_CHANNEL
 from projections.webhook_delivery import WAKE_CHANNEL, WEBHOOK_DELIVERIES
 from projections.webhook_outbox import Claimed, DeliveryOutbox, Outcome
 
+STOP_SECONDS = 15.0  # a send's timeout is 10 s by default
+
 log = logging.getLogger(__name__)
 USER_AGENT = "Ledgerflow-Webhooks/1.0"
 
@@ -160,11 +162,13 @@ class WebhookDispatcher:
             self._threads.append(thread)
 
     def stop(self) -> None:
-        """Finish the sends in flight and stop."""
+        """Finish the sends in flight and stop, within STOP_SECONDS for all threads together:
+        while the database is down, workers wait on the pool, and closing it releases them."""
         self._stop.set()
         self._nudge(everyone=True)
+        deadline = time.monotonic() + STOP_SECONDS
         for thread in self._threads:
-            thread.join(timeout=15)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads.clear()
         if self._on_close is not None:
             self._on_close()

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from application.api_keys import KEY_PREFIX, parse_key
-from interfaces.api import alias, errors
+from interfaces.api import alias, availability, errors
 from interfaces.api.consistency import (
     Consistency,
     HeadPositions,
@@ -28,8 +28,9 @@ from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateKeys, RateLimit
 from interfaces.api.request_guard import RequestGuard
 from interfaces.api.routes import audit, events, health, ws
-from interfaces.container import Container
+from interfaces.container import Container, conninfo
 from interfaces.feature import scope_table
+from interfaces.version import VERSION
 from projections.api_key import ApiKeyQueries
 from projections.session import SessionQueries
 from projections.user import UserQueries
@@ -85,7 +86,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     """
     app = FastAPI(
         title="Ledgerflow",
-        version=health.VERSION,
+        version=VERSION,
         description=DESCRIPTION,
         docs_url="/docs",
         redoc_url="/redoc",
@@ -125,6 +126,11 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         settings.redis_url,
     )
     errors.install(app)
+    availability.install(
+        app,
+        conninfo(container.database_url),
+        (container.pool, container.ledger.recorder.datastore.pool),  # type: ignore[attr-defined]
+    )
     app.state.live = LiveHub(container.bus, container.ledger.recorder.max_notification_id)
     app.state.socket_revocation = SocketRevocation(
         container.watch, container.query(SessionQueries), container.query(UserQueries)

@@ -13,6 +13,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+import eventsourcing.persistence
 import psycopg
 import psycopg_pool
 from fastapi import FastAPI, Request
@@ -86,7 +87,10 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     TooManyAttempts: (429, "RATE_LIMITED"),
     TooManyWaits: (429, "TOO_MANY_WAITS"),
     psycopg.OperationalError: (503, "DATABASE_UNAVAILABLE"),
+    psycopg.InterfaceError: (503, "DATABASE_UNAVAILABLE"),
     psycopg_pool.PoolTimeout: (503, "DATABASE_UNAVAILABLE"),
+    eventsourcing.persistence.OperationalError: (503, "DATABASE_UNAVAILABLE"),
+    eventsourcing.persistence.InterfaceError: (503, "DATABASE_UNAVAILABLE"),
     DomainError: (400, "BAD_REQUEST"),
 }
 HTTP_CODES = {
@@ -187,6 +191,8 @@ async def _on_known(request: Request, error: Exception) -> JSONResponse:
     if status == 503:
         headers["Retry-After"] = "1"
         log.warning("%s %s: %s", request.method, request.url.path, error)
+    if code == "DATABASE_UNAVAILABLE" and hasattr(request.app.state, "availability"):
+        request.app.state.availability.mark_down(error)
     detail = (
         str(error)
         if status != 503 or isinstance(error, ProjectionNotCaughtUp)

@@ -1,4 +1,4 @@
-"""The ``ledgerflow`` command: serve the API, run the worker."""
+"""The ``ledgerflow`` command: serve the API, run the worker, create the schema, manage users."""
 
 from __future__ import annotations
 
@@ -16,17 +16,37 @@ from interfaces.bootstrap import Container
 from interfaces.cli import audit as cli_audit
 from interfaces.cli import events as cli_events
 from interfaces.cli import projections as cli_projections
+from interfaces.cli.failure import run_explaining
+from interfaces.cli.network import check_port_free
+from interfaces.cli.options import DataDir, built, opened, settings_for
+from interfaces.cli.signals import stop_like_ctrl_c
 from interfaces.settings import Settings
+from interfaces.version import VERSION
+
+HEARTBEAT_EVERY_SECONDS = 5.0
 
 cli = typer.Typer(
-    help="Ledgerflow: event-sourced orchestration of tasks, flows and agents.", no_args_is_help=True
+    help="Ledgerflow: an event-sourced backend for tasks, with an audited, replayable event log.",
+    no_args_is_help=True,
 )
 
 
-def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    return Settings(**overrides)
+def _show_version(shown: bool) -> None:
+    if shown:
+        typer.echo(f"ledgerflow {VERSION}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Ledgerflow: an event-sourced backend for tasks, with an audited, replayable event log."""
 
 
 def _logging(level: str) -> None:
@@ -42,14 +62,9 @@ def _exit_cleanly(*_: object) -> None:
 
 @cli.command()
 def serve(
+    data_dir: DataDir = None,
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            envvar="LEDGERFLOW_DATA_DIR", help="embedded PostgreSQL data (embedded default only)"
-        ),
-    ] = None,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port")] = 8000,
     workers: Annotated[
         int, typer.Option(min=1, help="HTTP worker processes (this one then runs projections)")
     ] = 1,
@@ -58,16 +73,20 @@ def serve(
     import uvicorn
 
     from interfaces.api.app import create_app
-    from interfaces.bootstrap import build
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
+    check_port_free(host, port)
     _logging(settings.log_level)
-    container = build(settings)
+    container = built(settings)
     # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; exiting through SystemExit
     # lets the container close (and the embedded PostgreSQL stop cleanly) before the process ends.
+    # SIGHUP (the terminal went away) is a SIGTERM here.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
+    signal.signal(signal.SIGHUP, lambda *_: signal.raise_signal(signal.SIGTERM))
     try:
+        if container.embedded is not None:
+            container.embedded.supervise()
         typer.echo(f"Ledgerflow listening on http://{host}:{port} (docs at /docs)", err=True)
         if workers == 1:
             container.start()
@@ -104,28 +123,62 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
         "access_log": False,
         "proxy_headers": False,
         "ws_max_size": settings.max_body_bytes,
+        "timeout_graceful_shutdown": 5,
     }
 
 
 @cli.command()
 def worker(
-    data_dir: Annotated[Path | None, typer.Option(envvar="LEDGERFLOW_DATA_DIR")] = None,
+    data_dir: DataDir = None,
+    heartbeat: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="LEDGERFLOW_HEARTBEAT_FILE",
+            help="touch this file every few seconds while the database answers (for a"
+            " container health check: python -m interfaces.healthcheck --heartbeat FILE)",
+        ),
+    ] = None,
 ) -> None:
     """Run the projection runners (the read side) until stopped with SIGTERM or Ctrl-C."""
-    from interfaces.bootstrap import build
-
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     _logging(settings.log_level)
-    container = build(settings)
+    container = built(settings)
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     try:
+        if container.embedded is not None:
+            container.embedded.supervise()
         container.start_projections()
         typer.echo("Ledgerflow worker running projections", err=True)
-        stop.wait()
+        while True:
+            if heartbeat is not None and _database_answers(container):
+                heartbeat.touch()
+            if stop.wait(HEARTBEAT_EVERY_SECONDS):
+                break
     finally:
         container.close()
+
+
+def _database_answers(container: Container) -> bool:
+    try:
+        with container.pool.connection(timeout=2) as conn:
+            conn.execute("SELECT 1")
+    except Exception:  # any failure: no heartbeat this time
+        return False
+    return True
+
+
+@cli.command()
+def migrate(data_dir: DataDir = None) -> None:
+    """Create or upgrade the database schema (event store and read models), then exit.
+
+    Every command creates a missing schema itself (under a lock, so processes starting together
+    do not race); running this first, once, is the explicit step for deployments.
+    """
+    with opened(data_dir) as container:
+        container.ensure_read_models()
+    typer.echo("schema up to date")
 
 
 users = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -138,21 +191,23 @@ def create_user(
     password: Annotated[
         str,
         typer.Option(
-            prompt=True, hide_input=True, confirmation_prompt=True, envvar="LEDGERFLOW_PASSWORD"
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="LEDGERFLOW_PASSWORD",
+            help="the password (asked for when not given; or LEDGERFLOW_PASSWORD)",
         ),
     ],
     admin: Annotated[bool, typer.Option("--admin", help="make the user an admin")] = False,
     role: Annotated[str, typer.Option(help="admin, member or viewer")] = "member",
     name: str = "",
     lastname: str = "",
-    data_dir: Annotated[Path | None, typer.Option(envvar="LEDGERFLOW_DATA_DIR")] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Create a user from the command line (the operator's way to make the first admin)."""
     from application.context import CommandContext
-    from interfaces.bootstrap import build
 
-    container = build(_settings(data_dir))
-    try:
+    with opened(data_dir) as container:
         written = container.ledger[AccountCommands].register_user(
             CommandContext.system("cli"),
             username,
@@ -161,12 +216,10 @@ def create_user(
             lastname,
             "admin" if admin else role,
         )
-        typer.echo(
-            f"created {written.aggregate.username} ({written.aggregate.role})"
-            f" user_id={written.aggregate.id}"
-        )
-    finally:
-        container.close()
+    typer.echo(
+        f"created {written.aggregate.username} ({written.aggregate.role})"
+        f" user_id={written.aggregate.id}"
+    )
 
 
 cli_audit.register(cli)
@@ -176,7 +229,8 @@ cli.add_typer(cli_projections.projections, name="projections")
 
 def main() -> None:
     """Entry point of the ``ledgerflow`` console script."""
-    cli()
+    stop_like_ctrl_c()
+    run_explaining(cli)
 
 
 if __name__ == "__main__":

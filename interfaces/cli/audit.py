@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,9 +14,9 @@ import psycopg
 import typer
 
 from interfaces.adapters.event_chain import ChainSealer, verify
-from interfaces.bootstrap import Container, build, conninfo
+from interfaces.bootstrap import Container, conninfo
+from interfaces.cli.options import DataDir, opened
 from interfaces.cli.output import say, table
-from interfaces.settings import Settings
 from projections.envelope import envelope, jsonable
 
 # Never printed, as in the public envelope: sealed credentials, hashes, secrets, tokens.
@@ -23,15 +24,14 @@ SECRET_WORDS = ("credential", "password", "secret", "hash", "token")
 
 
 @contextmanager
-def operator() -> Iterator[tuple[Container, psycopg.Connection[Any]]]:
+def operator(data_dir: Path | None) -> Iterator[tuple[Container, psycopg.Connection[Any]]]:
     """A container built from the environment and one autocommit connection to its database."""
-    container = build(Settings())
-    try:
-        with psycopg.connect(conninfo(container.database_url), autocommit=True) as conn:
-            container.ensure_read_models()
-            yield container, conn
-    finally:
-        container.close()
+    with (
+        opened(data_dir) as container,
+        psycopg.connect(conninfo(container.database_url), autocommit=True) as conn,
+    ):
+        container.ensure_read_models()
+        yield container, conn
 
 
 def events_table(container: Container) -> str:
@@ -41,9 +41,10 @@ def events_table(container: Container) -> str:
 
 def verify_command(
     seal: Annotated[bool, typer.Option(help="seal unsealed events first")] = True,
+    data_dir: DataDir = None,
 ) -> None:
     """Check the event log against its hash chain; exit 1 at the first bad position."""
-    with operator() as (container, conn):
+    with operator(data_dir) as (container, conn):
         if seal:
             sealer = next(r for r in container.runners if isinstance(r, ChainSealer))
             sealer.catch_up(conn)
@@ -58,9 +59,12 @@ def verify_command(
     )
 
 
-def audit_command(aggregate_id: Annotated[UUID, typer.Argument(help="a task or user id")]) -> None:
+def audit_command(
+    aggregate_id: Annotated[UUID, typer.Argument(help="a task or user id")],
+    data_dir: DataDir = None,
+) -> None:
     """Every event of one aggregate, oldest first: position, time, type, actor and data."""
-    with operator() as (container, _):
+    with operator(data_dir) as (container, _):
         events = list(container.ledger.events.get(aggregate_id))
         positions = container.ledger.recorder.positions_of(aggregate_id)  # type: ignore[attr-defined]
     if not events:
@@ -78,9 +82,10 @@ def state_command(
     aggregate_id: Annotated[UUID, typer.Argument(help="a task or user id")],
     as_of: Annotated[datetime | None, typer.Option("--as-of", help="ISO time, with zone")] = None,
     version: Annotated[int | None, typer.Option(min=1)] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """The state of an aggregate rebuilt from its events, now or at an earlier time or version."""
-    with operator() as (container, _):
+    with operator(data_dir) as (container, _):
         events: list[Any] = list(container.ledger.events.get(aggregate_id))
         if as_of is not None:
             events = [e for e in events if e.timestamp <= as_of]

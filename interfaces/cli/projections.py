@@ -13,6 +13,7 @@ from application.follower_skip import OperatorCommands
 from interfaces.adapters.event_chain import CHAIN
 from interfaces.bootstrap import Container, conninfo
 from interfaces.cli.audit import events_table, operator
+from interfaces.cli.options import DataDir
 from interfaces.cli.output import say, table, terminal
 from projections.rebuild import DEFAULT_BATCH_SIZE, Progress, Rebuild, RebuildRaced
 from projections.runner import Projection
@@ -21,9 +22,9 @@ projections = typer.Typer(help="Inspect and rebuild projections.", no_args_is_he
 
 
 @projections.command("status")
-def status() -> None:
+def status(data_dir: DataDir = None) -> None:
     """Position and lag of every projection (and of the hash-chain sealer)."""
-    with operator() as (container, conn):
+    with operator(data_dir) as (container, conn):
         head = container.ledger.recorder.max_notification_id() or 0
         rows = conn.execute(
             "SELECT name, position, updated_at, stuck_position, stuck_type, stuck_error"
@@ -51,9 +52,10 @@ def rebuild(
     batch_size: Annotated[
         int, typer.Option(min=1, help="events per transaction while building")
     ] = DEFAULT_BATCH_SIZE,
+    data_dir: DataDir = None,
 ) -> None:
     """Build NAME again from the log into a new table while the old one serves, then swap."""
-    with operator() as (container, conn):
+    with operator(data_dir) as (container, conn):
         ledger = container.ledger
         job = Rebuild(
             conninfo(container.database_url),
@@ -137,6 +139,7 @@ def skip(
     name: Annotated[str, typer.Argument(help="the follower, e.g. tasks, relay, reactor.<name>")],
     position: Annotated[int, typer.Argument(min=1, help="the position of the event to skip")],
     reason: Annotated[str, typer.Option(help="why (kept in the audit log)")],
+    data_dir: DataDir = None,
 ) -> None:
     """Tell follower NAME to skip the event at POSITION it cannot apply (recorded as an event).
 
@@ -144,7 +147,7 @@ def skip(
     fixing the code is not possible now. Its read model will lack what that event says; a later
     rebuild with fixed code applies it again.
     """
-    with operator() as (container, conn):
+    with operator(data_dir) as (container, conn):
         row = conn.execute(
             "SELECT position, stuck_position FROM ledgerflow_tracking WHERE name = %s", (name,)
         ).fetchone()

@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ import psycopg
 import pytest
 
 from tests.conftest import TEST_SECRET, database_url_for
+from tests.integration.cli import LEDGERFLOW
 
 
 def free_port() -> int:
@@ -45,7 +45,7 @@ class Server:
 
 def start_server(env: dict[str, str], log: Path, *args: str, timeout: float = 60) -> Server:
     port = free_port()
-    command = [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port), *args]
+    command = [*LEDGERFLOW, "serve", "--port", str(port), *args]
     with log.open("ab") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"

@@ -9,8 +9,10 @@ from tests.e2e.conftest import server_env, start_server
 JOHN = {"username": "johndoe", "password": "securepass123", "name": "John", "lastname": "Doe"}
 
 
-def test_ledgerflow_serve_with_no_database_url_keeps_its_data_across_a_restart(tmp_path):
-    data_dir = tmp_path / "data"
+def test_ledgerflow_serve_with_no_database_url_keeps_its_data_across_a_restart(
+    tmp_path, embedded_data_dir
+):
+    data_dir = embedded_data_dir
     env = server_env(LEDGERFLOW_DATA_DIR=str(data_dir))
     env.pop("LEDGERFLOW_SECRET_KEY")  # the development default applies
     first = start_server(env, tmp_path / "first.log")
@@ -43,8 +45,8 @@ def test_ledgerflow_serve_with_no_database_url_keeps_its_data_across_a_restart(t
         assert second.stop() == 0
 
 
-def test_several_worker_processes_still_read_their_own_writes(tmp_path):
-    env = server_env(LEDGERFLOW_DATA_DIR=str(tmp_path / "data"))
+def test_several_worker_processes_still_read_their_own_writes(tmp_path, embedded_data_dir):
+    env = server_env(LEDGERFLOW_DATA_DIR=str(embedded_data_dir))
     server = start_server(env, tmp_path / "workers.log", "--workers", "2")
     try:
         body = {"username": "worker_user", "password": "securepass123"}

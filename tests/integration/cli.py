@@ -9,6 +9,17 @@ import sys
 
 from tests.conftest import TEST_SECRET
 
+# The command line of a ``ledgerflow`` child. A process started with SIGINT ignored (a CI runner
+# under nohup, a shell's background job) passes that on to its children, and Python then never
+# raises KeyboardInterrupt: the child resets SIGINT to Python's default first, so the tests that
+# stop it with Ctrl-C work wherever they run.
+LEDGERFLOW = [
+    sys.executable,
+    "-c",
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler);"
+    " from interfaces.cli import main; main()",
+]
+
 
 def cli_env(database_url: str) -> dict[str, str]:
     """The environment of a ``ledgerflow`` child process on ``database_url``."""
@@ -25,7 +36,7 @@ def ledgerflow_process(
 ) -> subprocess.Popen[str]:
     """Start ``ledgerflow ARGS`` and leave it running (stdout is a pipe)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "interfaces.cli", *args],
+        [*LEDGERFLOW, *args],
         env=cli_env(database_url),
         stdout=subprocess.PIPE,
         stderr=stderr,
@@ -38,7 +49,7 @@ def ledgerflow(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``ledgerflow ARGS`` in a child process (stdout is a pipe: plain output)."""
     return subprocess.run(
-        [sys.executable, "-m", "interfaces.cli", *args],
+        [*LEDGERFLOW, *args],
         env=cli_env(database_url),
         input=stdin,
         capture_output=True,
@@ -55,7 +66,7 @@ def ledgerflow_on_terminal(database_url: str, *args: str) -> tuple[int, str]:
     env = {**cli_env(database_url), "TERM": "xterm-256color", "COLUMNS": "120"}
     env.pop("NO_COLOR", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "interfaces.cli", *args],
+        [*LEDGERFLOW, *args],
         env=env,
         stdin=follower,
         stdout=follower,

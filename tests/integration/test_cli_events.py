@@ -151,3 +151,37 @@ def test_tail_follow_prints_each_new_event_as_it_is_recorded_and_ctrl_c_exits_cl
         follower.kill()
     assert follower.returncode == 0, stderr
     assert "Traceback" not in stderr
+
+
+def test_tail_follow_stops_on_ctrl_c_even_when_the_test_runner_ignores_sigint(database_url):
+    container = build(make_settings(database_url))
+    ignored = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as under nohup or in a background job
+    try:
+        follower = ledgerflow_process(database_url, "events", "tail", "--follow", "--after", "0")
+    finally:
+        signal.signal(signal.SIGINT, ignored)
+    try:
+        container.ledger[TaskCommands].create_task(CTX, uuid4(), "proof that it follows")
+        assert json.loads(lines_of(follower).get(timeout=60))["type"] == "task.created"
+        follower.send_signal(signal.SIGINT)
+        assert follower.wait(timeout=30) == 0
+    finally:
+        container.close()
+        follower.kill()
+
+
+def test_tail_last_counts_only_events_of_the_chosen_type(database_url):
+    a_busy_log(database_url)
+    container = build(make_settings(database_url))
+    try:
+        for i in range(30):  # the last 30 positions hold no user event
+            container.ledger[TaskCommands].create_task(CTX, uuid4(), f"noise {i}")
+    finally:
+        container.close()
+    every = ledgerflow(database_url, "events", "tail", "--type", "user.*", "--last", "1000")
+    done = ledgerflow(database_url, "events", "tail", "--type", "user.*", "--last", "1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == every.stdout.splitlines()[-1:] != []
+    two = ledgerflow(database_url, "events", "tail", "--type", "task.created", "--last", "2")
+    names = [json.loads(line)["data"]["name"] for line in two.stdout.splitlines()]
+    assert names == ["noise 28", "noise 29"]
