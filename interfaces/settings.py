@@ -82,6 +82,17 @@ class Settings(BaseSettings):
         description="comma-separated host names, IPs or CIDRs that webhooks may reach although"
         " they are not public (SSRF allow list), e.g. 127.0.0.1,10.0.0.0/8",
     )
+    # Chat, metrics and readiness (docs/chat.md, docs/operations.md)
+    chat_provider: str = Field(
+        default="none",
+        description="chat intent provider: none (the deterministic parser) or module:factory",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="when set, /metrics needs Authorization: Bearer <token>"
+    )
+    ready_max_lag: int = Field(
+        default=10_000, ge=0, description="GET /ready fails when a read model lags more events"
+    )
 
     @field_validator("webhook_allowed_hosts", mode="before")
     @classmethod
