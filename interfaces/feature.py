@@ -20,6 +20,7 @@ from psycopg_pool import ConnectionPool
 from application.handlers import Handlers
 from application.ledger import Ledger
 from application.reactor import Reactor
+from interfaces.metrics import Sampled
 from interfaces.settings import Settings
 from projections.readers import ReaderRule, ReaderRules
 from projections.runner import Projection
@@ -75,6 +76,8 @@ class Feature:
     reactors: tuple[Callable[[Ledger, QueryLookup], Reactor], ...] = ()
     # Handlers that need more than the ledger (settings, ports) are built here and registered.
     wire: Callable[[Ledger, Wiring], Iterable[Handlers]] | None = None
+    # Gauges read from its read models in the background for /metrics (interfaces/metrics.py).
+    metrics: tuple[Sampled, ...] = ()
 
 
 def reader_rules(features: Iterable[Feature]) -> ReaderRules:

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="when set, /metrics needs Authorization: Bearer <token>"
     )
+    metrics_sample_seconds: float = Field(
+        default=5.0, gt=0, description="how often /metrics' database numbers are re-read"
+    )
     ready_max_lag: int = Field(
         default=10_000, ge=0, description="GET /ready fails when a read model lags more events"
     )

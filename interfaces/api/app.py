@@ -18,9 +18,11 @@ from interfaces.api.consistency import (
 )
 from interfaces.api.deps import bearer
 from interfaces.api.live import LiveHub
+from interfaces.api.metrics import HttpMetrics
+from interfaces.api.metrics import router as metrics_router
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateLimit
-from interfaces.api.routes import audit, events, health, ws
+from interfaces.api.routes import audit, events, health, readiness, ws
 from interfaces.container import Container
 from interfaces.feature import scope_table
 from projections.api_key import ApiKeyQueries
@@ -36,7 +38,14 @@ Authenticate with `Authorization: Bearer <token>` or the bare token from `POST /
 
 
 # Routes that serve every feature: the events feed, WebSocket, audit and health.
-PLATFORM_ROUTERS = (events.router, health.router, ws.router, audit.router)
+PLATFORM_ROUTERS = (
+    events.router,
+    health.router,
+    readiness.router,
+    ws.router,
+    audit.router,
+    metrics_router,
+)
 
 
 class RequestId:
@@ -120,4 +129,5 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         identify=lambda authorization: rate_key(container, bearer(authorization)),
     )
     app.add_middleware(RequestId)
+    app.add_middleware(HttpMetrics)  # outermost: it times and counts everything, 429s too
     return app

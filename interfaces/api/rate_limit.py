@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from application.error import InvalidToken
 
 log = logging.getLogger(__name__)
-EXEMPT = ("/health", "/docs", "/redoc", "/openapi.json")
+EXEMPT = ("/health", "/docs", "/redoc", "/openapi.json", "/metrics", "/ready", "/api/v1/health")
 
 
 def _limits_uri(redis_url: str | None, prefix: str) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
+import tempfile
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -90,17 +92,27 @@ def _serve_with_workers(container: Container, host: str, port: int, workers: int
     import uvicorn
 
     os.environ["LEDGERFLOW_DATABASE_URL"] = container.database_url
+    # Each worker writes its counters here and a scrape of any worker adds them all up; the
+    # variable must be set before the workers import prometheus-client.
+    own_dir = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        own_dir = tempfile.mkdtemp(prefix="ledgerflow-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_dir
     if container.settings.run_projections:
         container.start_projections()
-    uvicorn.run(
-        "interfaces.api.asgi:worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=container.settings.log_level.lower(),
-        access_log=False,
-    )
+    try:
+        uvicorn.run(
+            "interfaces.api.asgi:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=container.settings.log_level.lower(),
+            access_log=False,
+        )
+    finally:
+        if own_dir is not None:
+            shutil.rmtree(own_dir, ignore_errors=True)
 
 
 @cli.command()

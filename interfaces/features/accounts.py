@@ -5,6 +5,7 @@ from application.mfa import MfaCommands
 from domain.user import AdminSeat, User, Username
 from interfaces.api.routes import account, auth, mfa, users
 from interfaces.feature import Feature, ReadModel, Scope
+from interfaces.metrics import Sampled, count_by
 from projections.readers import ReaderRule
 from projections.user import UserProjection, UserQueries
 
@@ -21,5 +22,13 @@ FEATURE = Feature(
         ReaderRule(User, lambda created: created.originator_id),
         ReaderRule(Username, lambda created: created.user_id),
         ReaderRule(AdminSeat, lambda created: created.user_id),
+    ),
+    metrics=(
+        Sampled(
+            "ledgerflow_users",
+            "Active users by role",
+            ("role",),
+            count_by("users", "role", "WHERE active"),
+        ),
     ),
 )

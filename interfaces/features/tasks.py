@@ -4,6 +4,7 @@ from application.task import TaskCommands
 from domain.task import Task
 from interfaces.api.routes import history, tasks
 from interfaces.feature import Feature, ReadModel, Scope
+from interfaces.metrics import Sampled, count_by
 from projections.readers import ReaderRule
 from projections.task import TaskProjection, TaskQueries
 
@@ -14,4 +15,9 @@ FEATURE = Feature(
     routers=(tasks.router, history.router),
     scopes=(Scope("/api/v1/tasks", read="tasks:read", write="tasks:write"),),
     readers=(ReaderRule(Task, lambda created: created.owner_id),),
+    metrics=(
+        Sampled(
+            "ledgerflow_tasks", "Live tasks by status", ("status",), count_by("tasks", "status")
+        ),
+    ),
 )

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,20 +80,29 @@ def server_env(**extra: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def server(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server per test module, on a database of its own."""
+@contextmanager
+def server_on_own_database(
+    pg_server_url: str, directory: Path, *args: str, **env: str
+) -> Iterator[Server]:
+    """A server (``serve`` arguments ``args``, extra environment ``env``) on a new database."""
     name = f"lf_e2e_{os.getpid()}_{time.monotonic_ns()}"
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    running = start_server(
-        server_env(LEDGERFLOW_DATABASE_URL=database_url_for(pg_server_url, name)), log
-    )
-    yield running
-    running.stop()
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = database_url_for(pg_server_url, name)
+    running = start_server(server_env(LEDGERFLOW_DATABASE_URL=url, **env), directory / "log", *args)
+    try:
+        yield running
+    finally:
+        running.stop()
+        with psycopg.connect(pg_server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def server(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server per test module, on a database of its own."""
+    with server_on_own_database(pg_server_url, tmp_path_factory.mktemp("server")) as running:
+        yield running
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ def _checks(built: Container) -> dict[str, Any]:
 
 
 @router.get("/health", responses={503: {"model": HealthOut, "description": "Unhealthy"}})
+@router.get("/api/v1/health", responses={503: {"model": HealthOut, "description": "Unhealthy"}})
 def health(built: ContainerDep) -> HealthOut:
     """Is the API up, and can it reach its database?"""
     now = datetime.now(UTC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, WebSocket
 
 from interfaces.api import live
+from interfaces.api.metrics import WS_CONNECTIONS
 
 router = APIRouter(tags=["live"])
 
@@ -12,10 +13,12 @@ router = APIRouter(tags=["live"])
 @router.websocket("/ws")
 async def events_socket(websocket: WebSocket) -> None:
     """Live events: authenticate, subscribe with type patterns and an optional from_position."""
-    await live.serve(websocket, None)
+    with WS_CONNECTIONS.track_inprogress():
+        await live.serve(websocket, None)
 
 
 @router.websocket("/ws/{session_id}")
 async def session_socket(websocket: WebSocket, session_id: str) -> None:
     """Behflow's per-session socket: the same protocol as ``/ws``."""
-    await live.serve(websocket, session_id)
+    with WS_CONNECTIONS.track_inprogress():
+        await live.serve(websocket, session_id)
