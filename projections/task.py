@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +13,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from domain.task import Task
+from domain.task import Task, TaskPriority, TaskStatus
 from projections.row_batch import Change, Delete, Insert, stamped
 from projections.table import TableProjection, insert_row, page_of, update_row
 
@@ -30,6 +31,9 @@ COLUMNS = (
     "version",
     "position",
 )
+# The contract's statuses: failed and cancelled arrive with agent tasks (issue 15).
+STATUSES = (*(s.value for s in TaskStatus), "failed", "cancelled")
+PRIORITIES = tuple(p.value for p in TaskPriority)
 UPDATABLE = frozenset({"name", "description", "priority", "due_date", "tags"})
 
 
@@ -180,3 +184,44 @@ class TaskQueries:
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             row: dict[str, Any] | None = cur.execute(query, (task_id, owner_id)).fetchone()
             return row
+
+    def stats(self, owner_id: UUID, now: datetime) -> dict[str, Any]:
+        """The owner's tasks counted by status and by priority, and how many are overdue (due
+        before ``now`` and not completed)."""
+        query = sql.SQL(
+            "SELECT status, priority, count(*) AS n, count(*) FILTER"
+            " (WHERE due_date < %s AND status <> 'completed') AS overdue"
+            " FROM {} WHERE owner_id = %s GROUP BY status, priority"
+        ).format(self._t)
+        by_status: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        by_priority: dict[str, int] = dict.fromkeys(PRIORITIES, 0)
+        overdue = 0
+        with self._pool.connection() as conn:
+            for status, priority, n, late in conn.execute(query, (now, owner_id)).fetchall():
+                by_status[status] = by_status.get(status, 0) + n
+                by_priority[priority] = by_priority.get(priority, 0) + n
+                overdue += late
+        total = sum(by_status.values())
+        return {
+            "total": total,
+            "by_status": by_status,
+            "by_priority": by_priority,
+            "overdue": overdue,
+        }
+
+    def stream(self, owner_id: UUID | None, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """Every task of the owner (of everyone when None), oldest first, read through a
+        server-side cursor so memory stays flat however many there are."""
+        wanted = sql.SQL(", ").join(map(sql.Identifier, columns))
+        mine = sql.SQL("WHERE owner_id = %s" if owner_id else "")
+        query = sql.SQL("SELECT {} FROM {} {} ORDER BY created_at, task_id").format(
+            wanted, self._t, mine
+        )
+        with (
+            self._pool.connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="task_export") as cur,
+        ):
+            cur.itersize = 2000
+            cur.execute(query, [owner_id] if owner_id else [])
+            yield from cur

@@ -22,7 +22,7 @@ from interfaces.api.metrics import HttpMetrics
 from interfaces.api.metrics import router as metrics_router
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateLimit
-from interfaces.api.routes import audit, events, health, readiness, ws
+from interfaces.api.routes import audit, events, exports, health, readiness, ws
 from interfaces.container import Container
 from interfaces.feature import scope_table
 from projections.api_key import ApiKeyQueries
@@ -44,6 +44,7 @@ PLATFORM_ROUTERS = (
     readiness.router,
     ws.router,
     audit.router,
+    exports.router,  # after audit: /exports/{format} would take /exports/audit
     metrics_router,
 )
 

@@ -1,7 +1,7 @@
 """The features of Ledgerflow: adding one is its own modules plus one line here."""
 
 from interfaces.feature import Feature
-from interfaces.features import accounts, api_keys, chat, sessions, tasks, webhooks
+from interfaces.features import accounts, analytics, api_keys, chat, sessions, tasks, webhooks
 
 FEATURES: tuple[Feature, ...] = (
     accounts.FEATURE,
@@ -10,4 +10,5 @@ FEATURES: tuple[Feature, ...] = (
     tasks.FEATURE,
     webhooks.FEATURE,
     chat.FEATURE,
+    analytics.FEATURE,
 )

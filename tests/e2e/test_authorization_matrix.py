@@ -62,6 +62,22 @@ ROUTES = {
     ("post", "/api/v1/webhooks/{webhook_id}/test"): OWNER_WRITER,
     ("post", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): OWNER_WRITER,
     ("post", "/api/v1/webhooks/{webhook_id}/recover"): OWNER_WRITER,
+    ("get", "/api/v1/health"): PUBLIC,
+    ("get", "/ready"): PUBLIC,
+    ("get", "/metrics"): PUBLIC,
+    ("get", "/api/v1/settings/health"): ADMIN,
+    ("get", "/api/v1/tasks/stats"): AUTHENTICATED,
+    ("post", "/api/v1/chat"): WRITER,
+    ("get", "/api/v1/chat/conversations"): AUTHENTICATED,
+    ("post", "/api/v1/chat/conversations"): WRITER,
+    ("get", "/api/v1/chat/conversations/{conversation_id}/messages"): OWNER_READER,
+    ("post", "/api/v1/chat/conversations/{conversation_id}/messages"): OWNER_WRITER,
+    ("delete", "/api/v1/chat/conversations/{conversation_id}"): OWNER_WRITER,
+    ("get", "/api/v1/analytics/overview"): AUTHENTICATED,
+    ("get", "/api/v1/analytics/tasks/timeline"): AUTHENTICATED,
+    ("get", "/api/v1/analytics/agents"): AUTHENTICATED,
+    ("get", "/api/v1/analytics/workers/utilization"): AUTHENTICATED,
+    ("get", "/api/v1/exports/{format}"): AUTHENTICATED,
 }
 PROFILE_READ = {("get", "/me"), ("get", "/api/v1/auth/me")}
 BODIES = {
@@ -76,6 +92,9 @@ BODIES = {
     ("post", "/api/v1/auth/mfa/disable"): {"code": "000000"},
     ("post", "/api/v1/webhooks"): {"url": "http://127.0.0.1:9/hook", "events": ["task.*"]},
     ("put", "/api/v1/webhooks/{webhook_id}"): {"description": "probe"},
+    ("post", "/api/v1/chat"): {"message": "help"},
+    ("post", "/api/v1/chat/conversations"): {"title": "probe"},
+    ("post", "/api/v1/chat/conversations/{conversation_id}/messages"): {"message": "help"},
 }
 PASSWORD = "correct-horse-9"
 
@@ -114,6 +133,8 @@ class World:
             headers=self.owner,
         )
         self.webhook_id = hook.json()["webhook_id"]
+        chat = {"message": "help", "session_id": "owned-session"}
+        assert httpx.post(f"{base_url}/api/v1/chat", json=chat, headers=self.owner).is_success
         self.owner_id = httpx.get(f"{base_url}/me", headers=self.owner).json()["user_id"]
         deactivated = self.account("matrix_deactivated")
         deactivated_id = httpx.get(f"{base_url}/me", headers=deactivated).json()["user_id"]
@@ -165,6 +186,8 @@ class World:
             .replace("{api_key_id}", self.key_id)
             .replace("{webhook_id}", self.webhook_id)
             .replace("{delivery_id}", str(uuid.uuid4()))
+            .replace("{conversation_id}", "owned-session")
+            .replace("{format}", "csv")
         )
         return httpx.request(
             method, f"{self.base_url}{url}", headers=headers, json=BODIES.get((method, path))
@@ -239,3 +262,8 @@ def test_an_api_key_without_the_scope_is_403_everywhere_but_its_scope(world, rou
         answer = world.call(method, path, world.scopeless_key)
         assert answer.status_code == 403, (method, path, answer.text)
     assert world.call("get", "/me", world.scopeless_key).status_code == 200
+
+
+def test_the_owners_conversation_is_unchanged_by_the_probes(world):
+    answer = world.call("get", "/api/v1/chat/conversations/{conversation_id}/messages", world.owner)
+    assert answer.status_code == 200 and answer.json()["total"] == 2
