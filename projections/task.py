@@ -185,19 +185,21 @@ class TaskQueries:
             row: dict[str, Any] | None = cur.execute(query, (task_id, owner_id)).fetchone()
             return row
 
-    def stats(self, owner_id: UUID, now: datetime) -> dict[str, Any]:
-        """The owner's tasks counted by status and by priority, and how many are overdue (due
-        before ``now`` and not completed)."""
+    def stats(self, owner_id: UUID | None, now: datetime) -> dict[str, Any]:
+        """The owner's tasks (everyone's when None) counted by status and by priority, and how
+        many are overdue (due before ``now`` and not completed)."""
+        mine = sql.SQL("WHERE owner_id = %s" if owner_id else "")
         query = sql.SQL(
             "SELECT status, priority, count(*) AS n, count(*) FILTER"
             " (WHERE due_date < %s AND status <> 'completed') AS overdue"
-            " FROM {} WHERE owner_id = %s GROUP BY status, priority"
-        ).format(self._t)
+            " FROM {} {} GROUP BY status, priority"
+        ).format(self._t, mine)
         by_status: dict[str, int] = dict.fromkeys(STATUSES, 0)
         by_priority: dict[str, int] = dict.fromkeys(PRIORITIES, 0)
         overdue = 0
         with self._pool.connection() as conn:
-            for status, priority, n, late in conn.execute(query, (now, owner_id)).fetchall():
+            params = (now, owner_id) if owner_id else (now,)
+            for status, priority, n, late in conn.execute(query, params).fetchall():
                 by_status[status] = by_status.get(status, 0) + n
                 by_priority[priority] = by_priority.get(priority, 0) + n
                 overdue += late

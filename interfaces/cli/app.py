@@ -18,6 +18,7 @@ from interfaces.bootstrap import Container
 from interfaces.cli import audit as cli_audit
 from interfaces.cli import events as cli_events
 from interfaces.cli import projections as cli_projections
+from interfaces.cli import stats as cli_stats
 from interfaces.settings import Settings
 
 cli = typer.Typer(
@@ -180,6 +181,8 @@ def create_user(
 cli_audit.register(cli)
 cli.add_typer(cli_events.events, name="events")
 cli.add_typer(cli_projections.projections, name="projections")
+cli.command("stats")(cli_stats.stats)
+cli.command("top")(cli_stats.top)
 
 
 def main() -> None:
