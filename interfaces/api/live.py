@@ -25,6 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from application.api_keys import KEY_PREFIX
 from application.error import InvalidToken
+from domain.conversation import conversation_id_of
 from interfaces.adapters.bus import EventBus
 from interfaces.container import Container
 from projections.event_feed import FeedPage, type_matcher
@@ -327,6 +328,8 @@ async def serve(websocket: WebSocket, session_id: str | None) -> None:
         return
     hub: LiveHub = websocket.app.state.live
     hello = {"type": "authenticated", "user_id": str(reader), "session_id": session_id}
+    if session_id is not None:  # Behflow's chat session: its messages are this aggregate's events
+        hello["conversation_id"] = str(conversation_id_of(reader, session_id))
     await websocket.send_text(json.dumps(hello))
     settings = container.settings
     session = LiveSession(websocket, hub, reader, container.events.read, settings.ws_outbox_size)

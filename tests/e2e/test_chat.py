@@ -6,7 +6,9 @@ import json
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
+from tests.e2e.live_client import next_of, receive, subscribe, ws_url
 from tests.e2e.test_behflow_examples import run_example, token_of
 
 
@@ -128,3 +130,22 @@ def test_without_a_session_id_a_new_session_is_returned(base_url, token):
     answer = say(base_url, token, None, "help")  # type: ignore[arg-type]
     assert answer["session_id"] and "create a task" in answer["response"]
     assert answer["tasks"] == []
+
+
+def test_the_session_socket_delivers_that_conversations_messages_live(token, base_url):
+    session = "live-session"
+    with connect(ws_url(base_url, f"/ws/{session}", token)) as socket:
+        hello = receive(socket)
+        assert hello["session_id"] == session
+        subscribe(socket, events=["conversation.message_posted", "task.created"])
+        next_of(socket, "caught_up")
+        answer = say(base_url, token, session, "todo: water the ferns")
+        got = [next_of(socket, "event")["event"] for _ in range(3)]
+    assert [e["type"] for e in got] == [
+        "task.created",
+        "conversation.message_posted",
+        "conversation.message_posted",
+    ]
+    assert got[0]["aggregate_id"] == answer["tasks"][0]["task_id"]
+    assert {e["aggregate_id"] for e in got[1:]} == {hello["conversation_id"]}
+    assert [e["data"]["role"] for e in got[1:]] == ["user", "assistant"]
