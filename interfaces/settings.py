@@ -87,6 +87,9 @@ class Settings(BaseSettings):
         default="none",
         description="chat intent provider: none (the deterministic parser) or module:factory",
     )
+    metrics_enabled: bool = Field(
+        default=True, description="serve /metrics and count every request (false: neither)"
+    )
     metrics_token: SecretStr | None = Field(
         default=None, description="when set, /metrics needs Authorization: Bearer <token>"
     )

@@ -45,7 +45,6 @@ PLATFORM_ROUTERS = (
     ws.router,
     audit.router,
     exports.router,  # after audit: /exports/{format} would take /exports/audit
-    metrics_router,
 )
 
 
@@ -123,6 +122,8 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
             app.include_router(router)
     for router in PLATFORM_ROUTERS:
         app.include_router(router)
+    if settings.metrics_enabled:
+        app.include_router(metrics_router)
     app.add_middleware(
         RateLimit,
         rate=settings.rate_limit,
@@ -130,5 +131,6 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         identify=lambda authorization: rate_key(container, bearer(authorization)),
     )
     app.add_middleware(RequestId)
-    app.add_middleware(HttpMetrics)  # outermost: it times and counts everything, 429s too
+    if settings.metrics_enabled:
+        app.add_middleware(HttpMetrics)  # outermost: it times and counts everything, 429s too
     return app
