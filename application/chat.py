@@ -181,7 +181,12 @@ class ChatCommands(Handlers):
         try:
             return self.conversation(owner_id, session_id)
         except ConversationNotFound:
-            return Conversation.start(owner_id, session_id)
+            started = Conversation.start(owner_id, session_id)
+        try:  # a deleted session stays deleted: its id cannot be started again
+            self._load(Conversation, started.id, ConversationNotFound)
+        except ConversationNotFound:
+            return started
+        raise ConversationNotFound(session_id)
 
     def _intent(self, message: str, today: date) -> Intent:
         try:

@@ -45,6 +45,7 @@ WS_CONNECTIONS = Gauge(
     "ledgerflow_ws_connections", "Open WebSocket connections", multiprocess_mode="livesum"
 )
 UNMATCHED = "<unmatched>"  # every path no route matched counts here (bounded label values)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class HttpMetrics:
@@ -74,7 +75,8 @@ class HttpMetrics:
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = getattr(scope.get("route"), "path", None) or UNMATCHED
-        key = (scope["method"], route, status)
+        method = scope["method"] if scope["method"] in METHODS else "OTHER"  # clients choose it
+        key = (method, route, status)
         children = self._children.get(key)
         if children is None:  # labels() takes a lock and builds a tuple: once per key
             children = (

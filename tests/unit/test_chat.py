@@ -128,3 +128,20 @@ def test_every_chat_change_goes_through_the_task_commands_with_the_chat_context(
     assert metadata_of(created)["correlation_id"] == "chat-request"
     conversation = chat.conversation(owner, "s")
     assert conversation.message_count == 2 and reply.intent == "create"
+
+
+def test_a_deleted_session_answers_not_found_instead_of_starting_again(ledger):
+    from application.chat import ChatCommands
+    from application.context import CommandContext
+
+    ledger.register(ChatCommands(ledger))
+    owner = uuid4()
+    context = CommandContext.for_user(owner, "chat-request")
+    chat = ledger[ChatCommands]
+    source = WriteModelTasks(ledger, [])
+    chat.chat(context, owner, "help", "gone-session", source)
+    chat.delete_conversation(context, owner, "gone-session")
+    with pytest.raises(ConversationNotFound):
+        chat.chat(context, owner, "help", "gone-session", source)
+    with pytest.raises(ConversationNotFound):
+        chat.conversation(owner, "gone-session")
