@@ -1,7 +1,16 @@
 """The features of Ledgerflow: adding one is its own modules plus one line here."""
 
 from interfaces.feature import Feature
-from interfaces.features import accounts, analytics, api_keys, chat, sessions, tasks, webhooks
+from interfaces.features import (
+    accounts,
+    agent_messages,
+    analytics,
+    api_keys,
+    chat,
+    sessions,
+    tasks,
+    webhooks,
+)
 
 FEATURES: tuple[Feature, ...] = (
     accounts.FEATURE,
@@ -11,4 +20,5 @@ FEATURES: tuple[Feature, ...] = (
     webhooks.FEATURE,
     chat.FEATURE,
     analytics.FEATURE,
+    agent_messages.FEATURE,
 )

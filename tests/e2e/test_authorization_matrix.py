@@ -78,6 +78,9 @@ ROUTES = {
     ("get", "/api/v1/analytics/agents"): AUTHENTICATED,
     ("get", "/api/v1/analytics/workers/utilization"): AUTHENTICATED,
     ("get", "/api/v1/exports/{format}"): AUTHENTICATED,
+    ("get", "/api/v1/messages"): AUTHENTICATED,
+    ("post", "/api/v1/messages/send"): WRITER,
+    ("patch", "/api/v1/messages/{message_id}/read"): OWNER_WRITER,
 }
 PROFILE_READ = {("get", "/me"), ("get", "/api/v1/auth/me")}
 BODIES = {
@@ -95,6 +98,11 @@ BODIES = {
     ("post", "/api/v1/chat"): {"message": "help"},
     ("post", "/api/v1/chat/conversations"): {"title": "probe"},
     ("post", "/api/v1/chat/conversations/{conversation_id}/messages"): {"message": "help"},
+    ("post", "/api/v1/messages/send"): {
+        "sender_agent_id": str(uuid.uuid4()),
+        "recipient_agent_id": str(uuid.uuid4()),
+        "body": "probe",
+    },
 }
 PASSWORD = "correct-horse-9"
 
@@ -134,6 +142,12 @@ class World:
         )
         self.webhook_id = hook.json()["webhook_id"]
         chat = {"message": "help", "session_id": "owned-session"}
+        sent = httpx.post(
+            f"{base_url}/api/v1/messages/send",
+            json=BODIES[("post", "/api/v1/messages/send")],
+            headers=self.owner,
+        )
+        self.message_id = sent.json()["message_id"]
         assert httpx.post(f"{base_url}/api/v1/chat", json=chat, headers=self.owner).is_success
         self.owner_id = httpx.get(f"{base_url}/me", headers=self.owner).json()["user_id"]
         deactivated = self.account("matrix_deactivated")
@@ -188,6 +202,7 @@ class World:
             .replace("{delivery_id}", str(uuid.uuid4()))
             .replace("{conversation_id}", "owned-session")
             .replace("{format}", "csv")
+            .replace("{message_id}", self.message_id)
         )
         return httpx.request(
             method, f"{self.base_url}{url}", headers=headers, json=BODIES.get((method, path))
