@@ -21,6 +21,7 @@ from interfaces.api.deps import (
     Writer,
     queries,
 )
+from interfaces.api.envelope import page_body
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
 from interfaces.api.schemas import StrictIn
 from projections.agent_message import AgentMessageQueries
@@ -88,15 +89,7 @@ def list_messages(
     """Your agents' messages, newest first, by agent and channel."""
     consistency.settle(messages.name, user_id)
     page = messages.page(user_id, agent_id, channel, paging.limit, paging.offset)
-    return AgentMessageListOut.model_validate(
-        {
-            "messages": page.rows,
-            "total": page.total,
-            "limit": paging.limit,
-            "offset": paging.offset,
-            "has_more": paging.offset + len(page.rows) < page.total,
-        }
-    )
+    return AgentMessageListOut.model_validate(page_body("messages", page.rows, page.total, paging))
 
 
 @router.post("/send", status_code=status.HTTP_201_CREATED, responses={**AUTHED, 403: FORBIDDEN})

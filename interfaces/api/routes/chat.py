@@ -14,11 +14,11 @@ from interfaces.api.deps import (
     Context,
     CurrentUserId,
     LedgerDep,
-    Paging,
     PagingDep,
     Writer,
     queries,
 )
+from interfaces.api.envelope import page_body
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND
 from interfaces.api.schemas_chat import (
     ChatIn,
@@ -32,7 +32,7 @@ from interfaces.api.schemas_chat import (
     MessageOut,
     PostedOut,
 )
-from projections.conversation import ConversationQueries, MessageQueries, Page
+from projections.conversation import ConversationQueries, MessageQueries
 from projections.task import TaskQueries
 
 router = APIRouter(tags=["chat"])
@@ -67,16 +67,6 @@ def _chat_out(reply: ChatReply) -> dict[str, object]:
     }
 
 
-def _envelope(key: str, page: Page, paging: Paging) -> dict[str, object]:
-    return {
-        key: page.rows,
-        "total": page.total,
-        "limit": paging.limit,
-        "offset": paging.offset,
-        "has_more": paging.offset + len(page.rows) < page.total,
-    }
-
-
 @router.post("/api/v1/chat", responses={**AUTHED, 403: FORBIDDEN})
 def chat(
     body: ChatIn,
@@ -104,7 +94,9 @@ def list_conversations(
     """Your conversations, most recently active first."""
     consistency.settle(conversations.name, user_id)
     page = conversations.page(user_id, paging.limit, paging.offset)
-    return ConversationListOut.model_validate(_envelope("conversations", page, paging))
+    return ConversationListOut.model_validate(
+        page_body("conversations", page.rows, page.total, paging)
+    )
 
 
 @router.post(
@@ -150,7 +142,7 @@ def list_messages(
     found = app[ChatCommands].conversation(user_id, conversation_id)
     consistency.settle(messages.name, user_id)
     page = messages.page(found.id, paging.limit, paging.offset)
-    return MessageListOut.model_validate(_envelope("messages", page, paging))
+    return MessageListOut.model_validate(page_body("messages", page.rows, page.total, paging))
 
 
 @router.post(
