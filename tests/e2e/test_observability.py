@@ -31,6 +31,12 @@ def account(base_url: str, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.fixture(scope="module")
+def admin(observed) -> dict[str, str]:
+    """The first user of the observed server: an admin."""
+    return account(observed.base_url, "observer_admin")
+
+
 def samples(base_url: str, headers: dict[str, str] | None = None) -> dict[tuple, float]:
     answer = httpx.get(f"{base_url}/metrics", headers=headers or {})
     assert answer.status_code == 200, answer.text
@@ -51,9 +57,8 @@ def eventually(check, timeout: float = 15.0):
         time.sleep(0.1)
 
 
-def test_metrics_count_requests_by_route_template_and_sample_the_read_models(observed):
+def test_metrics_count_requests_by_route_template_and_sample_the_read_models(observed, admin):
     url = observed.base_url
-    admin = account(url, "observer_admin")
     created = [
         httpx.post(f"{url}/api/v1/tasks", json={"name": f"t{n}"}, headers=admin).json()
         for n in range(3)
@@ -124,19 +129,15 @@ def test_ready_says_ready_when_the_database_answers_and_nothing_lags(observed):
     assert answer.status_code == 200 and answer.json()["status"] == "ready"
 
 
-def test_settings_health_is_for_admins_and_lists_every_follower(observed):
+def test_settings_health_is_for_admins_and_lists_every_follower(observed, admin):
     url = observed.base_url
-    admin = {
-        "Authorization": httpx.post(
-            f"{url}/login", json={"username": "observer_admin", "password": PASSWORD}
-        ).json()["token"]
-    }
     member = account(url, "observer_member")
     assert httpx.get(f"{url}/api/v1/settings/health", headers=member).status_code == 403
     body = httpx.get(f"{url}/api/v1/settings/health", headers=admin).json()
     assert body["status"] == "healthy"
     checks = body["checks"]
-    assert checks["database"] == "ok" and checks["bus"] == "ok"
+    assert checks["database"] == "ok" and checks["bus"] == "postgres"
+    assert checks["redis"].startswith("not_configured")
     assert checks["projections"]["tasks"]["in_this_process"] is True
     assert checks["projections"]["tasks"]["last_error"] is None
     assert (checks["minio"], checks["mail"]) == ("not_configured", "not_configured")
