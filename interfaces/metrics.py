@@ -27,7 +27,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
 
-from projections.schema import tracked_positions
+from projections.schema import stuck_followers, tracked_positions
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class Sample:
     positions: dict[str, int] = field(default_factory=dict)
     values: dict[str, list[tuple[Sequence[str], float]]] = field(default_factory=dict)
     ok: bool = False
+    stuck: dict[str, int] = field(default_factory=dict)  # follower -> the event it cannot apply
 
 
 class MetricsSampler:
@@ -103,6 +104,7 @@ class MetricsSampler:
         fresh = Sample(head=int(self._head() or 0), ok=True)
         with self._pool.connection(timeout=5) as conn:
             fresh.positions = tracked_positions(conn)
+            fresh.stuck = {name: s.position for name, s in stuck_followers(conn).items()}
             for gauge in self.gauges:
                 fresh.values[gauge.name] = list(gauge.read(conn))
         self.sample = fresh
@@ -113,9 +115,8 @@ class MetricsSampler:
                 self.sample_once()
             except Exception as error:  # the last good sample stays; say so once per failure
                 log.warning("metrics sampler: %s", error)
-                self.sample = Sample(
-                    self.sample.head, self.sample.positions, self.sample.values, ok=False
-                )
+                last = self.sample
+                self.sample = Sample(last.head, last.positions, last.values, False, last.stuck)
             self._stop.wait(self._interval)
 
 
@@ -160,6 +161,12 @@ class SampledCollector(Collector):
             "ledgerflow_follower_failing",
             "1 when a follower of this process last failed (see /api/v1/settings/health)",
             [((name,), float(bad)) for name, bad in sorted(failing.items())],
+            ("projection",),
+        )
+        yield _gauge(
+            "ledgerflow_follower_stuck_position",
+            "The position of the event a follower cannot apply (see ledgerflow projections skip)",
+            [((name,), p) for name, p in sorted(sample.stuck.items())],
             ("projection",),
         )
         yield _gauge(

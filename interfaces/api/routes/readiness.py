@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from interfaces.api.deps import Admin, ContainerDep
 from interfaces.container import Container
-from projections.schema import tracked_positions
+from projections.schema import stuck_followers, tracked_positions
 
 router = APIRouter(tags=["health"])
 
@@ -18,11 +18,19 @@ def _positions(built: Container) -> tuple[int, dict[str, dict[str, Any]]]:
     """The head and every follower's position and lag (raises when the database is down)."""
     with built.pool.connection(timeout=2) as conn:
         positions = tracked_positions(conn)
+        stuck = stuck_followers(conn)
     head = max(built.ledger.recorder.max_notification_id() or 0, *positions.values(), 0)
-    return head, {
+    found: dict[str, dict[str, Any]] = {
         name: {"position": position, "lag": max(0, head - position)}
         for name, position in sorted(positions.items())
     }
+    for name, event in stuck.items():
+        found[name]["stuck"] = {
+            "position": event.position,
+            "type": event.type,
+            "error": event.error,
+        }
+    return head, found
 
 
 @router.get(
