@@ -65,10 +65,17 @@ class TaskView:
 class TaskSource(Protocol):
     """The user's tasks as the chat reads them (a read model)."""
 
-    def tasks_of(
-        self, owner_id: UUID, status: str | None = None, priority: str | None = None
-    ) -> list[TaskView]:
-        """The owner's tasks, newest first, optionally filtered."""
+    def listing(
+        self, owner_id: UUID, status: str | None, priority: str | None, limit: int
+    ) -> tuple[list[TaskView], int]:
+        """Up to ``limit`` of the owner's tasks, newest first, filtered; and how many match."""
+
+    def containing(self, owner_id: UUID, text: str, limit: int) -> list[TaskView]:
+        """Up to ``limit`` tasks whose name contains ``text`` (case-insensitive), those named
+        exactly ``text`` first."""
+
+    def by_ids(self, owner_id: UUID, task_ids: Sequence[UUID]) -> list[TaskView]:
+        """The owner's live tasks among ``task_ids``."""
 
 
 class ChatProvider(Protocol):
@@ -211,7 +218,7 @@ class ChatCommands(Handlers):
             )
             return _Outcome(f'Created task "{written.aggregate.name}".', *_written(written))
         if isinstance(intent, List):
-            return _listing(source.tasks_of(owner_id, intent.status, intent.priority))
+            return _listing(*source.listing(owner_id, intent.status, intent.priority, LISTED))
         if isinstance(intent, ChangeStatus | ChangePriority | Delete):
             return self._change_referenced(context, owner_id, intent, listing, source)
         if isinstance(intent, Ask):
@@ -226,9 +233,12 @@ class ChatCommands(Handlers):
         listing: Sequence[UUID],
         source: TaskSource,
     ) -> _Outcome:
-        everything = source.tasks_of(owner_id)
         exact_only = isinstance(intent, Delete)
-        found, candidates = resolve(intent.ref, everything, listing, exact_only=exact_only)
+        if intent.ref.startswith("#"):
+            named = source.by_ids(owner_id, listing)
+        else:  # one more than we show: "could be any of" must not hide that there are more
+            named = source.containing(owner_id, intent.ref, LISTED + 1)
+        found, candidates = resolve(intent.ref, named, listing, exact_only=exact_only)
         if found is None:
             return _unresolved(intent.ref, candidates, exact_only)
         commands = self.ledger[TaskCommands]
@@ -268,21 +278,23 @@ def resolve(
 def _unresolved(ref: str, candidates: list[TaskView], exact_only: bool) -> _Outcome:
     if not candidates:
         return _Outcome(f'I found no task matching "{ref}". Say "show my tasks" to see them.')
-    names = ", ".join(f'"{t.name}"' for t in candidates[:LISTED])
+    shown = candidates[:LISTED]
+    names = ", ".join(f'"{t.name}"' for t in shown)
+    if len(candidates) > LISTED:
+        names += " and more"
     if exact_only and len(candidates) == 1:
-        return _Outcome(f"I delete only a task named exactly. Did you mean {names}?", candidates)
-    return _Outcome(f'"{ref}" could be any of: {names}. Nothing was changed.', candidates)
+        return _Outcome(f"I delete only a task named exactly. Did you mean {names}?", shown)
+    return _Outcome(f'"{ref}" could be any of: {names}. Nothing was changed.', shown)
 
 
-def _listing(found: list[TaskView]) -> _Outcome:
-    shown = found[:LISTED]
+def _listing(shown: list[TaskView], total: int) -> _Outcome:
     if not shown:
         return _Outcome("You have no tasks matching that.")
     lines = [
         f"#{n} {t.name} ({t.status.replace('_', ' ')}, {t.priority})"
         for n, t in enumerate(shown, 1)
     ]
-    more = f" (showing {LISTED} of {len(found)})" if len(found) > LISTED else ""
+    more = f" (showing {len(shown)} of {total})" if total > len(shown) else ""
     return _Outcome(f"Your tasks{more}:\n" + "\n".join(lines), shown)
 
 

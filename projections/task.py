@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -227,3 +228,27 @@ class TaskQueries:
             cur.itersize = 2000
             cur.execute(query, [owner_id] if owner_id else [])
             yield from cur
+
+    def containing(self, owner_id: UUID, text: str, limit: int) -> builtins.list[dict[str, Any]]:
+        """Up to ``limit`` of the owner's tasks whose name contains ``text``, ignoring case;
+        those named exactly ``text`` first, then the newest."""
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = sql.SQL(
+            "SELECT * FROM {} WHERE owner_id = %s AND name ILIKE %s"
+            " ORDER BY lower(name) = lower(%s) DESC, created_at DESC, task_id LIMIT %s"
+        ).format(self._t)
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            params = (owner_id, f"%{escaped}%", text, limit)
+            rows: builtins.list[dict[str, Any]] = cur.execute(query, params).fetchall()
+            return rows
+
+    def by_ids(self, owner_id: UUID, task_ids: Sequence[UUID]) -> builtins.list[dict[str, Any]]:
+        """The owner's tasks among ``task_ids``."""
+        query = sql.SQL("SELECT * FROM {} WHERE owner_id = %s AND task_id = ANY(%s)").format(
+            self._t
+        )
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            rows: builtins.list[dict[str, Any]] = cur.execute(
+                query, (owner_id, list(task_ids))
+            ).fetchall()
+            return rows

@@ -149,3 +149,14 @@ def test_the_session_socket_delivers_that_conversations_messages_live(token, bas
     assert got[0]["aggregate_id"] == answer["tasks"][0]["task_id"]
     assert {e["aggregate_id"] for e in got[1:]} == {hello["conversation_id"]}
     assert [e["data"]["role"] for e in got[1:]] == ["user", "assistant"]
+
+
+def test_a_reference_with_percent_or_underscore_matches_them_literally(token, base_url):
+    session = "wildcards"
+    say(base_url, token, session, "todo: ship 100% of v_2")
+    say(base_url, token, session, "todo: ship 1000 of vx2")
+    done = say(base_url, token, session, "complete 100% of v_2")
+    assert [t["name"] for t in done["tasks"]] == ["Ship 100% of v_2"]
+    assert done["tasks"][0]["status"] == "completed"
+    nothing = say(base_url, token, session, "start 100_")
+    assert nothing["tasks"] == [] and "no task" in nothing["response"]

@@ -88,13 +88,20 @@ class WriteModelTasks:
     def __init__(self, ledger, ids):
         self.ledger, self.ids = ledger, ids
 
-    def tasks_of(self, owner_id, status=None, priority=None):
+    def _live(self):
         tasks = [self.ledger.repository.get(i) for i in self.ids]
-        return [
-            TaskView.of(t)
-            for t in tasks
-            if not t.deleted and status in (None, t.status) and priority in (None, t.priority)
-        ]
+        return [TaskView.of(t) for t in tasks if not t.deleted]
+
+    def listing(self, owner_id, status, priority, limit):
+        found = [t for t in self._live() if status in (None, t.status)]
+        found = [t for t in found if priority in (None, t.priority)]
+        return found[:limit], len(found)
+
+    def containing(self, owner_id, text, limit):
+        return [t for t in self._live() if text.casefold() in t.name.casefold()][:limit]
+
+    def by_ids(self, owner_id, task_ids):
+        return [t for t in self._live() if t.task_id in task_ids]
 
 
 @pytest.fixture
@@ -145,3 +152,23 @@ def test_a_deleted_session_answers_not_found_instead_of_starting_again(ledger):
         chat.chat(context, owner, "help", "gone-session", source)
     with pytest.raises(ConversationNotFound):
         chat.conversation(owner, "gone-session")
+
+
+def test_a_listing_then_hash_n_changes_that_task_through_the_task_commands(ledger):
+    from application.chat import ChatCommands
+    from application.context import CommandContext
+
+    ledger.register(ChatCommands(ledger))
+    owner = uuid4()
+    context = CommandContext.for_user(owner, "chat-request")
+    chat = ledger[ChatCommands]
+    source = WriteModelTasks(ledger, [])
+    for name in ("Water the plants", "Feed the cat"):
+        reply = chat.chat(context, owner, f"todo: {name}", "s", source)
+        source.ids.append(reply.tasks[0].task_id)
+    listed = chat.chat(context, owner, "show my tasks", "s", source)
+    assert [t.name for t in listed.tasks] == ["Water the plants", "Feed the cat"]
+    done = chat.chat(context, owner, "mark #2 as done", "s", source)
+    assert (done.tasks[0].name, done.tasks[0].status) == ("Feed the cat", "completed")
+    unknown = chat.chat(context, owner, "mark #9 as done", "s", source)
+    assert unknown.tasks == [] and "no task" in unknown.response
