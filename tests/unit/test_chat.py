@@ -137,7 +137,9 @@ def test_every_chat_change_goes_through_the_task_commands_with_the_chat_context(
     assert conversation.message_count == 2 and reply.intent == "create"
 
 
-def test_a_deleted_session_answers_not_found_instead_of_starting_again(ledger):
+@pytest.fixture
+def talk(ledger):
+    """The chat of a new user over the in-memory ledger, with a source of its tasks."""
     from application.chat import ChatCommands
     from application.context import CommandContext
 
@@ -146,29 +148,32 @@ def test_a_deleted_session_answers_not_found_instead_of_starting_again(ledger):
     context = CommandContext.for_user(owner, "chat-request")
     chat = ledger[ChatCommands]
     source = WriteModelTasks(ledger, [])
-    chat.chat(context, owner, "help", "gone-session", source)
-    chat.delete_conversation(context, owner, "gone-session")
+
+    def say(message, session="s"):
+        reply = chat.chat(context, owner, message, session, source)
+        if reply.intent == "create":
+            source.ids.extend(t.task_id for t in reply.tasks)
+        return reply
+
+    say.chat, say.owner, say.context = chat, owner, context
+    return say
+
+
+def test_a_deleted_session_answers_not_found_instead_of_starting_again(talk):
+    talk("help", "gone-session")
+    talk.chat.delete_conversation(talk.context, talk.owner, "gone-session")
     with pytest.raises(ConversationNotFound):
-        chat.chat(context, owner, "help", "gone-session", source)
+        talk("help", "gone-session")
     with pytest.raises(ConversationNotFound):
-        chat.conversation(owner, "gone-session")
+        talk.chat.conversation(talk.owner, "gone-session")
 
 
-def test_a_listing_then_hash_n_changes_that_task_through_the_task_commands(ledger):
-    from application.chat import ChatCommands
-    from application.context import CommandContext
-
-    ledger.register(ChatCommands(ledger))
-    owner = uuid4()
-    context = CommandContext.for_user(owner, "chat-request")
-    chat = ledger[ChatCommands]
-    source = WriteModelTasks(ledger, [])
+def test_a_listing_then_hash_n_changes_that_task_through_the_task_commands(talk):
     for name in ("Water the plants", "Feed the cat"):
-        reply = chat.chat(context, owner, f"todo: {name}", "s", source)
-        source.ids.append(reply.tasks[0].task_id)
-    listed = chat.chat(context, owner, "show my tasks", "s", source)
+        talk(f"todo: {name}")
+    listed = talk("show my tasks")
     assert [t.name for t in listed.tasks] == ["Water the plants", "Feed the cat"]
-    done = chat.chat(context, owner, "mark #2 as done", "s", source)
+    done = talk("mark #2 as done")
     assert (done.tasks[0].name, done.tasks[0].status) == ("Feed the cat", "completed")
-    unknown = chat.chat(context, owner, "mark #9 as done", "s", source)
+    unknown = talk("mark #9 as done")
     assert unknown.tasks == [] and "no task" in unknown.response
