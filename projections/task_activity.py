@@ -8,7 +8,7 @@ and completed again counts twice: the numbers count transitions, as a timeline s
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -57,38 +57,76 @@ class TaskActivityProjection:
 
     def apply(self, cur: psycopg.Cursor[Any], e: Any, position: int) -> None:
         """Count one event on its day."""
-        if isinstance(e, Task.Created):
-            cur.execute(
+        self.apply_batch(cur, [(position, e)])
+
+    def apply_batch(self, cur: psycopg.Cursor[Any], events: list[tuple[int, Any]]) -> None:
+        """Count a batch: the facts it needs in one SELECT, its new facts in one statement, and
+        one upsert per (user, day) it touches."""
+        created = [e for _, e in events if isinstance(e, Task.Created)]
+        finished = [
+            e for _, e in events if isinstance(e, Task.StatusChanged) and e.to_status in FINISHED
+        ]
+        facts = {e.originator_id: (e.owner_id, e.timestamp) for e in created}
+        unknown = [e.originator_id for e in finished if e.originator_id not in facts]
+        facts.update(self._facts_of(cur, unknown))
+        if created:
+            cur.executemany(
                 sql.SQL("INSERT INTO {} VALUES (%s, %s, %s) ON CONFLICT DO NOTHING").format(
                     self._facts
                 ),
-                (e.originator_id, e.owner_id, e.timestamp),
+                [(e.originator_id, e.owner_id, e.timestamp) for e in created],
             )
-            self._count(cur, e.owner_id, e.timestamp, "created", 0.0)
-        elif isinstance(e, Task.StatusChanged) and e.to_status in FINISHED:
-            row = cur.execute(
-                sql.SQL("SELECT owner_id, created_at FROM {} WHERE task_id = %s").format(
-                    self._facts
-                ),
-                (e.originator_id,),
-            ).fetchone()
-            if row is not None:
-                seconds = (e.timestamp - row[1]).total_seconds()
-                self._count(cur, row[0], e.timestamp, FINISHED[e.to_status], seconds)
+        counts = _counts(created, finished, facts)
+        if counts:
+            cur.executemany(
+                sql.SQL(
+                    "INSERT INTO {} AS a VALUES (%s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (owner_id, day) DO UPDATE"
+                    " SET created = a.created + EXCLUDED.created,"
+                    " completed = a.completed + EXCLUDED.completed,"
+                    " failed = a.failed + EXCLUDED.failed,"
+                    " completion_seconds = a.completion_seconds + EXCLUDED.completion_seconds"
+                ).format(self._t),
+                [(owner, day, *row) for (owner, day), row in counts.items()],
+            )
 
-    def _count(
-        self, cur: psycopg.Cursor[Any], owner: UUID, at: datetime, column: str, seconds: float
-    ) -> None:
-        took = seconds if column == "completed" else 0.0
-        cur.execute(
-            sql.SQL(
-                "INSERT INTO {t} AS a (owner_id, day, {c}, completion_seconds)"
-                " VALUES (%s, (%s AT TIME ZONE 'UTC')::date, 1, %s)"
-                " ON CONFLICT (owner_id, day) DO UPDATE SET {c} = a.{c} + 1,"
-                " completion_seconds = a.completion_seconds + EXCLUDED.completion_seconds"
-            ).format(t=self._t, c=sql.Identifier(column)),
-            (owner, at, took),
-        )
+    def _facts_of(self, cur: psycopg.Cursor[Any], task_ids: list[UUID]) -> Facts:
+        if not task_ids:
+            return {}
+        rows = cur.execute(
+            sql.SQL("SELECT task_id, owner_id, created_at FROM {} WHERE task_id = ANY(%s)").format(
+                self._facts
+            ),
+            (task_ids,),
+        ).fetchall()
+        return {task_id: (owner, at) for task_id, owner, at in rows}
+
+
+def _day(at: datetime) -> date:
+    return at.astimezone(UTC).date()
+
+
+Facts = dict[UUID, tuple[UUID, datetime]]  # task -> (owner, created at)
+
+
+def _counts(
+    created: list[Any], finished: list[Any], facts: Facts
+) -> dict[tuple[UUID, date], list[float]]:
+    """Per (owner, day): created, completed, failed, seconds to complete."""
+    counts: dict[tuple[UUID, date], list[float]] = {}
+    for e in created:
+        counts.setdefault((e.owner_id, _day(e.timestamp)), [0, 0, 0, 0.0])[0] += 1
+    for e in finished:
+        if e.originator_id not in facts:
+            continue  # its creation is not in this log (an imported tail): nothing to count
+        owner, created_at = facts[e.originator_id]
+        row = counts.setdefault((owner, _day(e.timestamp)), [0, 0, 0, 0.0])
+        if e.to_status == "completed":
+            row[1] += 1
+            row[3] += (e.timestamp - created_at).total_seconds()
+        else:
+            row[2] += 1
+    return counts
 
 
 class TaskActivityQueries:
