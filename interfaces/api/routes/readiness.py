@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from interfaces.api.deps import Admin, ContainerDep
+from interfaces.api.errors import AUTHED, FORBIDDEN
 from interfaces.container import Container
 from projections.schema import stuck_followers, tracked_positions
 
@@ -53,7 +54,7 @@ def ready(built: ContainerDep) -> JSONResponse:
     return JSONResponse({"status": "ready", "head_position": head})
 
 
-@router.get("/api/v1/settings/health", responses={403: {"description": "Admins only"}})
+@router.get("/api/v1/settings/health", responses={**AUTHED, 403: FORBIDDEN})
 def settings_health(built: ContainerDep, _: Admin) -> JSONResponse:
     """Every dependency and follower, in detail (002's "System health check")."""
     checks: dict[str, Any] = {}
