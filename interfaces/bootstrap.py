@@ -32,6 +32,7 @@ from interfaces.adapters.webhook_guard import check_url
 from interfaces.container import Container, conninfo, event_bus, eventsourcing_env
 from interfaces.feature import Feature, reader_rules, register_handlers
 from interfaces.features import FEATURES
+from interfaces.metrics import MetricsSampler
 from interfaces.settings import Settings
 from projections.audit import AuditLog
 from projections.event_feed import EventFeed, EventFeedProjection
@@ -118,6 +119,12 @@ def build(settings: Settings | None = None, features: Sequence[Feature] = FEATUR
         bus=bus,
         make_dispatcher=webhook_dispatcher,
         embedded=embedded,
+        sampler=MetricsSampler(
+            pool,
+            ledger.recorder.max_notification_id,
+            [gauge for feature in features for gauge in feature.metrics],
+            settings.metrics_sample_seconds,
+        ),
     )
 
 

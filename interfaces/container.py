@@ -23,6 +23,7 @@ from interfaces.adapters.postgres_bus import PostgresBus
 from interfaces.adapters.reactor_runner import ReactorRunner
 from interfaces.adapters.webhook_dispatcher import WebhookDispatcher
 from interfaces.feature import Feature
+from interfaces.metrics import MetricsSampler
 from interfaces.settings import Settings
 from projections.audit import AuditLog
 from projections.event_feed import EventFeed
@@ -89,6 +90,7 @@ class Container:
     bus: EventBus
     make_dispatcher: Callable[[Container], WebhookDispatcher]
     embedded: EmbeddedPostgres | None = None
+    sampler: MetricsSampler | None = None  # the numbers /metrics reads from the database
     _started: list[Any] = field(default_factory=list)
 
     def query(self, kind: type[Q]) -> Q:
@@ -103,6 +105,9 @@ class Container:
         self.ensure_read_models()
         self.watch.start()
         self._started.append(self.watch)
+        if self.sampler is not None:
+            self.sampler.start()
+            self._started.append(self.sampler)
         if run:
             self.start_projections()
 

@@ -20,7 +20,9 @@ from psycopg_pool import ConnectionPool
 from application.handlers import Handlers
 from application.ledger import Ledger
 from application.reactor import Reactor
+from interfaces.analytics import Analytics, Export
 from interfaces.api.alias import Alias
+from interfaces.metrics import Sampled
 from interfaces.settings import Settings
 from projections.readers import ReaderRule, ReaderRules
 from projections.runner import Projection
@@ -78,6 +80,11 @@ class Feature:
     aliases: tuple[Alias, ...] = ()
     # Handlers that need more than the ledger (settings, ports) are built here and registered.
     wire: Callable[[Ledger, Wiring], Iterable[Handlers]] | None = None
+    # Gauges read from its read models in the background for /metrics (interfaces/metrics.py).
+    metrics: tuple[Sampled, ...] = ()
+    # Its numbers in /api/v1/analytics/* and its /api/v1/exports/{format}?type= (analytics.py).
+    analytics: tuple[Analytics, ...] = ()
+    exports: tuple[Export, ...] = ()
 
 
 def reader_rules(features: Iterable[Feature]) -> ReaderRules:

@@ -96,6 +96,23 @@ class Settings(BaseSettings):
         description="comma-separated host names, IPs or CIDRs that webhooks may reach although"
         " they are not public (SSRF allow list), e.g. 127.0.0.1,10.0.0.0/8",
     )
+    # Chat, metrics and readiness (docs/chat.md, docs/operations.md)
+    chat_provider: str = Field(
+        default="none",
+        description="chat intent provider: none (the deterministic parser) or module:factory",
+    )
+    metrics_enabled: bool = Field(
+        default=True, description="serve /metrics and count every request (false: neither)"
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="when set, /metrics needs Authorization: Bearer <token>"
+    )
+    metrics_sample_seconds: float = Field(
+        default=5.0, gt=0, description="how often /metrics' database numbers are re-read"
+    )
+    ready_max_lag: int = Field(
+        default=10_000, ge=0, description="GET /ready fails when a read model lags more events"
+    )
 
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import builtins
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +14,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from domain.task import Task
+from domain.task import Task, TaskPriority, TaskStatus
 from projections.row_batch import Change, Delete, Insert, stamped
 from projections.table import TableProjection, insert_row, page_of, update_row
 
@@ -30,6 +32,9 @@ COLUMNS = (
     "version",
     "position",
 )
+# The contract's statuses: failed and cancelled arrive with agent tasks (issue 15).
+STATUSES = (*(s.value for s in TaskStatus), "failed", "cancelled")
+PRIORITIES = tuple(p.value for p in TaskPriority)
 UPDATABLE = frozenset({"name", "description", "priority", "due_date", "tags"})
 
 
@@ -180,3 +185,70 @@ class TaskQueries:
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             row: dict[str, Any] | None = cur.execute(query, (task_id, owner_id)).fetchone()
             return row
+
+    def stats(self, owner_id: UUID | None, now: datetime) -> dict[str, Any]:
+        """The owner's tasks (everyone's when None) counted by status and by priority, and how
+        many are overdue (due before ``now`` and not completed)."""
+        mine = sql.SQL("WHERE owner_id = %s" if owner_id else "")
+        query = sql.SQL(
+            "SELECT status, priority, count(*) AS n, count(*) FILTER"
+            " (WHERE due_date < %s AND status <> 'completed') AS overdue"
+            " FROM {} {} GROUP BY status, priority"
+        ).format(self._t, mine)
+        by_status: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        by_priority: dict[str, int] = dict.fromkeys(PRIORITIES, 0)
+        overdue = 0
+        with self._pool.connection() as conn:
+            params = (now, owner_id) if owner_id else (now,)
+            for status, priority, n, late in conn.execute(query, params).fetchall():
+                by_status[status] = by_status.get(status, 0) + n
+                by_priority[priority] = by_priority.get(priority, 0) + n
+                overdue += late
+        total = sum(by_status.values())
+        return {
+            "total": total,
+            "by_status": by_status,
+            "by_priority": by_priority,
+            "overdue": overdue,
+        }
+
+    def stream(self, owner_id: UUID | None, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """Every task of the owner (of everyone when None), oldest first, read through a
+        server-side cursor so memory stays flat however many there are."""
+        wanted = sql.SQL(", ").join(map(sql.Identifier, columns))
+        mine = sql.SQL("WHERE owner_id = %s" if owner_id else "")
+        query = sql.SQL("SELECT {} FROM {} {} ORDER BY created_at, task_id").format(
+            wanted, self._t, mine
+        )
+        with (
+            self._pool.connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="task_export") as cur,
+        ):
+            cur.itersize = 2000
+            cur.execute(query, [owner_id] if owner_id else [])
+            yield from cur
+
+    def containing(self, owner_id: UUID, text: str, limit: int) -> builtins.list[dict[str, Any]]:
+        """Up to ``limit`` of the owner's tasks whose name contains ``text``, ignoring case;
+        those named exactly ``text`` first, then the newest."""
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = sql.SQL(
+            "SELECT * FROM {} WHERE owner_id = %s AND name ILIKE %s"
+            " ORDER BY lower(name) = lower(%s) DESC, created_at DESC, task_id LIMIT %s"
+        ).format(self._t)
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            params = (owner_id, f"%{escaped}%", text, limit)
+            rows: builtins.list[dict[str, Any]] = cur.execute(query, params).fetchall()
+            return rows
+
+    def by_ids(self, owner_id: UUID, task_ids: Sequence[UUID]) -> builtins.list[dict[str, Any]]:
+        """The owner's tasks among ``task_ids``."""
+        query = sql.SQL("SELECT * FROM {} WHERE owner_id = %s AND task_id = ANY(%s)").format(
+            self._t
+        )
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            rows: builtins.list[dict[str, Any]] = cur.execute(
+                query, (owner_id, list(task_ids))
+            ).fetchall()
+            return rows

@@ -23,11 +23,13 @@ from interfaces.api.deps import bearer
 from interfaces.api.idempotency import Idempotency, IdempotencyStore
 from interfaces.api.live_hub import LiveHub
 from interfaces.api.live_revocation import SocketRevocation
+from interfaces.api.metrics import HttpMetrics
+from interfaces.api.metrics import router as metrics_router
 from interfaces.api.openapi_text import with_text_patterns
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateKeys, RateLimit
 from interfaces.api.request_guard import RequestGuard
-from interfaces.api.routes import audit, events, health, ws
+from interfaces.api.routes import audit, events, exports, health, readiness, ws
 from interfaces.container import Container, conninfo
 from interfaces.feature import scope_table
 from interfaces.version import VERSION
@@ -44,7 +46,14 @@ Authenticate with `Authorization: Bearer <token>` or the bare token from `POST /
 
 
 # Routes that serve every feature: the events feed, WebSocket, audit and health.
-PLATFORM_ROUTERS = (events.router, health.router, ws.router, audit.router)
+PLATFORM_ROUTERS = (
+    events.router,
+    health.router,
+    readiness.router,
+    ws.router,
+    audit.router,
+    exports.router,  # after audit: /exports/{format} would take /exports/audit
+)
 VISIBLE_ASCII = re.compile(r"[!-~]+")
 PLATFORM_ALIASES = (*health.ALIASES, *ws.ALIASES)
 
@@ -137,7 +146,8 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     )
     routers = [router for feature in container.features for router in feature.routers]
     seed_aliases = [a for feature in container.features for a in feature.aliases]
-    alias.install(app, [*routers, *PLATFORM_ROUTERS], [*seed_aliases, *PLATFORM_ALIASES])
+    platform = [*PLATFORM_ROUTERS, *([metrics_router] if settings.metrics_enabled else [])]
+    alias.install(app, [*routers, *platform], [*seed_aliases, *PLATFORM_ALIASES])
     app.openapi = with_text_patterns(app)  # type: ignore[method-assign]
     rate_keys = RateKeys(container.tokens, lambda key: app.state.principals.load_key(key).user_id)
     app.add_middleware(
@@ -160,6 +170,8 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     )
     app.add_middleware(errors.ContainErrors)
     app.add_middleware(RequestId)
+    if settings.metrics_enabled:
+        app.add_middleware(HttpMetrics)  # it times and counts everything, 429s too
     if settings.trusted_proxies:  # outermost: the client address everything else sees
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

@@ -225,6 +225,15 @@ class Consistency:
             if not self._waiting[principal]:
                 del self._waiting[principal]
 
+    def settle_own_writes(self, projection: str, principal: UUID, at_least: int = 0) -> None:
+        """In a worker thread: wait until ``projection`` reflects the principal's own writes (and
+        ``at_least``, a position this server just recorded for them). Only for routes that read
+        right after writing in the same thread: a client cannot name the position, so it cannot
+        make the wait long; a client-given ``min_position`` goes through ``settle_async``."""
+        wanted = max(self._positions.get(principal), at_least)
+        if wanted and self._watch.position(projection) < wanted:
+            self._watch.wait_for(projection, wanted, self._timeout)
+
     @property
     def waiting(self) -> int:
         """How many reads are waiting for a read model right now."""

@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from application.api_keys import KEY_PREFIX
 from application.error import InvalidToken
 from application.token import AccessClaims
+from domain.conversation import conversation_id_of
 from domain.error import InvalidValue
 from domain.event_pattern import event_type_patterns
 from interfaces.api.live_hub import LiveHub, Subscription
@@ -288,6 +289,8 @@ async def serve(websocket: WebSocket, session_id: str | None) -> None:
         return
     hub: LiveHub = websocket.app.state.live
     hello = {"type": "authenticated", "user_id": str(claims.user_id), "session_id": session_id}
+    if session_id is not None:  # Behflow's chat session: its messages are this aggregate's events
+        hello["conversation_id"] = str(conversation_id_of(claims.user_id, session_id))
     await websocket.send_text(json.dumps(hello))
     settings = container.settings
     session = LiveSession(

@@ -32,7 +32,7 @@ from application.token import TokenIssuer
 from interfaces.api.deps import bearer
 
 log = logging.getLogger(__name__)
-EXEMPT = ("/health", "/docs", "/redoc", "/openapi.json")
+EXEMPT = ("/health", "/docs", "/redoc", "/openapi.json", "/metrics", "/ready", "/api/v1/health")
 
 
 def _limits_uri(redis_url: str | None, prefix: str) -> str:

@@ -254,7 +254,7 @@ class HealthOut(BaseModel):
     """Liveness and what the service depends on."""
 
     status: str
-    service: str
+    service: str = "ledgerflow"  # 002: "Returns status, service name, version"
     version: str
     timestamp: datetime
     checks: dict[str, Any]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
+import tempfile
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +18,7 @@ from interfaces.bootstrap import Container
 from interfaces.cli import audit as cli_audit
 from interfaces.cli import events as cli_events
 from interfaces.cli import projections as cli_projections
+from interfaces.cli import stats as cli_stats
 from interfaces.cli.failure import run_explaining
 from interfaces.cli.network import check_port_free
 from interfaces.cli.options import DataDir, built, opened, settings_for
@@ -103,16 +106,26 @@ def _serve_with_workers(container: Container, host: str, port: int, workers: int
     import uvicorn
 
     os.environ["LEDGERFLOW_DATABASE_URL"] = container.database_url
+    # Each worker writes its counters here and a scrape of any worker adds them all up; the
+    # variable must be set before the workers import prometheus-client.
+    own_dir = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        own_dir = tempfile.mkdtemp(prefix="ledgerflow-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_dir
     if container.settings.run_projections:
         container.start_projections()
-    uvicorn.run(
-        "interfaces.api.asgi:worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        **_uvicorn_options(container.settings),
-    )
+    try:
+        uvicorn.run(
+            "interfaces.api.asgi:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            **_uvicorn_options(container.settings),
+        )
+    finally:
+        if own_dir is not None:
+            shutil.rmtree(own_dir, ignore_errors=True)
 
 
 def _uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -225,6 +238,8 @@ def create_user(
 cli_audit.register(cli)
 cli.add_typer(cli_events.events, name="events")
 cli.add_typer(cli_projections.projections, name="projections")
+cli.command("stats")(cli_stats.stats)
+cli.command("top")(cli_stats.top)
 
 
 def main() -> None:

@@ -3,7 +3,10 @@
 from interfaces.feature import Feature
 from interfaces.features import (
     accounts,
+    agent_messages,
+    analytics,
     api_keys,
+    chat,
     flows,
     operations,
     platform,
@@ -21,4 +24,7 @@ FEATURES: tuple[Feature, ...] = (
     operations.FEATURE,
     flows.FEATURE,
     platform.FEATURE,
+    chat.FEATURE,
+    analytics.FEATURE,
+    agent_messages.FEATURE,
 )

@@ -7,6 +7,7 @@ from interfaces.api.alias import Alias
 from interfaces.api.presenters import FLOW8
 from interfaces.api.routes import account, auth, identity, mfa, users
 from interfaces.feature import Feature, ReadModel, Scope
+from interfaces.metrics import Sampled, count_by
 from projections.readers import ReaderRule
 from projections.user import UserProjection, UserQueries
 
@@ -31,5 +32,13 @@ FEATURE = Feature(
         Alias("POST", "/api/v1/admin/users", "/api/v1/users"),  # 002: email, full_name, role
         Alias("POST", "/api/auth/login", "/api/v1/auth/session", FLOW8),  # cookie session
         Alias("GET", "/api/auth/me", "/api/v1/auth/me", FLOW8),
+    ),
+    metrics=(
+        Sampled(
+            "ledgerflow_users",
+            "Active users by role",
+            ("role",),
+            count_by("users", "role", "WHERE active"),
+        ),
     ),
 )

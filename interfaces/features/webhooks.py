@@ -6,6 +6,7 @@ from domain.webhook import Webhook
 from interfaces.adapters.webhook_guard import check_url
 from interfaces.api.routes import webhook_deliveries, webhooks
 from interfaces.feature import Feature, ReadModel, Scope, Wiring
+from interfaces.metrics import Sampled, count_by
 from projections.readers import ReaderRule
 from projections.webhook import WebhookProjection, WebhookQueries
 from projections.webhook_delivery import WebhookDeliveries, WebhookDeliveryProjection
@@ -27,4 +28,12 @@ FEATURE = Feature(
     scopes=(Scope("/api/v1/webhooks", read="webhooks:read", write="webhooks:write"),),
     readers=(ReaderRule(Webhook, lambda created: created.owner_id),),
     wire=guarded,
+    metrics=(
+        Sampled(
+            "ledgerflow_webhook_deliveries",
+            "Webhook deliveries by status",
+            ("status",),
+            count_by("webhook_deliveries", "status"),
+        ),
+    ),
 )

@@ -131,3 +131,18 @@ def own_server(
     log = tmp_path_factory.mktemp("server") / "server.log"
     with server_of_its_own(pg_server_url, log, **env) as running:
         yield running
+
+
+@contextmanager
+def server_on_own_database(
+    pg_server_url: str, directory: Path, *args: str, **env: str
+) -> Iterator[Server]:
+    """A server (``serve`` arguments ``args``, extra environment ``env``) on a new database."""
+    with database_of_its_own(pg_server_url) as url:
+        running = start_server(
+            server_env(LEDGERFLOW_DATABASE_URL=url, **env), directory / "log", *args
+        )
+        try:
+            yield running
+        finally:
+            running.stop()

@@ -109,6 +109,25 @@ ROUTES = {
     ("post", "/api/v1/flows"): WRITER,
     ("post", "/api/v1/workflows/"): WRITER,
     ("post", "/api/flows"): WRITER,
+    ("get", "/api/v1/health"): PUBLIC,
+    ("get", "/ready"): PUBLIC,
+    ("get", "/metrics"): PUBLIC,
+    ("get", "/api/v1/settings/health"): ADMIN,
+    ("get", "/api/v1/tasks/stats"): AUTHENTICATED,
+    ("post", "/api/v1/chat"): WRITER,
+    ("get", "/api/v1/chat/conversations"): AUTHENTICATED,
+    ("post", "/api/v1/chat/conversations"): WRITER,
+    ("get", "/api/v1/chat/conversations/{conversation_id}/messages"): OWNER_READER,
+    ("post", "/api/v1/chat/conversations/{conversation_id}/messages"): OWNER_WRITER,
+    ("delete", "/api/v1/chat/conversations/{conversation_id}"): OWNER_WRITER,
+    ("get", "/api/v1/analytics/overview"): AUTHENTICATED,
+    ("get", "/api/v1/analytics/tasks/timeline"): AUTHENTICATED,
+    ("get", "/api/v1/analytics/agents"): AUTHENTICATED,
+    ("get", "/api/v1/analytics/workers/utilization"): AUTHENTICATED,
+    ("get", "/api/v1/exports/{format}"): AUTHENTICATED,
+    ("get", "/api/v1/messages"): AUTHENTICATED,
+    ("post", "/api/v1/messages/send"): WRITER,
+    ("patch", "/api/v1/messages/{message_id}/read"): OWNER_WRITER,
 }
 PROFILE_READ = {("get", "/me"), ("get", "/api/v1/auth/me")}
 BODIES = {
@@ -144,6 +163,14 @@ BODIES = {
             ("put", "/api/flows/{id}"),
             ("put", "/api/flows/{id}/layers/{layer_id}"),
         )
+    },
+    ("post", "/api/v1/chat"): {"message": "help"},
+    ("post", "/api/v1/chat/conversations"): {"title": "probe"},
+    ("post", "/api/v1/chat/conversations/{conversation_id}/messages"): {"message": "help"},
+    ("post", "/api/v1/messages/send"): {
+        "sender_agent_id": str(uuid.uuid4()),
+        "recipient_agent_id": str(uuid.uuid4()),
+        "body": "probe",
     },
 }
 PASSWORD = "correct-horse-9"
@@ -183,6 +210,14 @@ class World:
             headers=self.owner,
         )
         self.webhook_id = hook.json()["webhook_id"]
+        chat = {"message": "help", "session_id": "owned-session"}
+        sent = httpx.post(
+            f"{base_url}/api/v1/messages/send",
+            json=BODIES[("post", "/api/v1/messages/send")],
+            headers=self.owner,
+        )
+        self.message_id = sent.json()["message_id"]
+        assert httpx.post(f"{base_url}/api/v1/chat", json=chat, headers=self.owner).is_success
         self.owner_id = httpx.get(f"{base_url}/me", headers=self.owner).json()["user_id"]
         stranger_token = self.stranger["Authorization"].removeprefix("Bearer ")
         self.stranger_session = jwt.decode(stranger_token, options={"verify_signature": False})[
@@ -263,6 +298,9 @@ class World:
             .replace("{layer_id}", self.step_id)
             .replace("{run_id}", self.run_id)
             .replace("{id}", self.run_id if path.startswith("/api/plays") else self.flow_id)
+            .replace("{conversation_id}", "owned-session")
+            .replace("{format}", "csv")
+            .replace("{message_id}", self.message_id)
         )
         return httpx.request(
             method, f"{self.base_url}{url}", headers=headers, json=BODIES.get((method, path))
@@ -346,3 +384,8 @@ def test_the_owners_flow_and_run_are_unchanged_by_the_probes(world):
     assert flow.status_code == 200 and flow.json()["version"] == 1
     run = world.call("get", "/api/v1/runs/{run_id}", world.owner).json()
     assert run["status"] in ("pending", "running", "waiting")
+
+
+def test_the_owners_conversation_is_unchanged_by_the_probes(world):
+    answer = world.call("get", "/api/v1/chat/conversations/{conversation_id}/messages", world.owner)
+    assert answer.status_code == 200 and answer.json()["total"] == 2

@@ -52,8 +52,10 @@ def base_url(pg_server_url, redis_server, tmp_path_factory):
         LEDGERFLOW_WS_OUTBOX_SIZE="20",
     )
     log = tmp_path_factory.mktemp("server") / "server.log"
-    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
+    # One after the other: two processes creating the event store's tables at once can collide
+    # (CREATE TYPE is not IF NOT EXISTS-safe under concurrency).
     api = start_server(env, log)
+    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
     yield api.base_url
     api.stop()
     worker.terminate()

@@ -6,6 +6,7 @@ from fastapi import APIRouter, WebSocket
 
 from interfaces.api import live
 from interfaces.api.alias import Alias
+from interfaces.api.metrics import WS_CONNECTIONS
 
 router = APIRouter(tags=["live"])
 # flow8's /api/ws and 002's /api/v1/ws (its base is /api/v1): the same protocol.
@@ -16,10 +17,12 @@ ALIASES = (Alias("WS", "/api/ws", "/ws"), Alias("WS", "/api/v1/ws", "/ws"))
 @router.websocket("/api/ws")  # flow8's "Real-time execution events" (004:L132)
 async def events_socket(websocket: WebSocket) -> None:
     """Live events: authenticate, subscribe with type patterns and an optional from_position."""
-    await live.serve(websocket, None)
+    with WS_CONNECTIONS.track_inprogress():
+        await live.serve(websocket, None)
 
 
 @router.websocket("/ws/{session_id}")
 async def session_socket(websocket: WebSocket, session_id: str) -> None:
     """Behflow's per-session socket: the same protocol as ``/ws``."""
-    await live.serve(websocket, session_id)
+    with WS_CONNECTIONS.track_inprogress():
+        await live.serve(websocket, session_id)
