@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool
 from domain.task import Task
 from projections.row_batch import Change, Delete, Insert, stamped
 from projections.table import TableProjection, insert_row, page_of, update_row
+from projections.task_dispatch import VALUES, schema
 
 COLUMNS = (
     "task_id",
@@ -38,8 +39,9 @@ class TaskProjection(TableProjection):
 
     key = "task_id"
 
-    topics = tuple(
-        cls.TOPIC for cls in (Task.Created, Task.Updated, Task.StatusChanged, Task.Deleted)
+    topics = (
+        *(cls.TOPIC for cls in (Task.Created, Task.Updated, Task.StatusChanged, Task.Deleted)),
+        *(kind.TOPIC for kind in VALUES),
     )
 
     def __init__(self, table: str = "tasks", name: str | None = None) -> None:
@@ -49,6 +51,7 @@ class TaskProjection(TableProjection):
             Task.Updated: self._updated,
             Task.StatusChanged: self._status_changed,
             Task.Deleted: self._deleted,
+            **{kind: self._dispatch for kind in VALUES},
         }
 
     def create_tables(self, cur: psycopg.Cursor[Any]) -> None:
@@ -74,6 +77,8 @@ class TaskProjection(TableProjection):
                     sql.Identifier(f"{self.table}_{suffix}_idx"), t
                 )
             )
+        for statement in schema(self.table):
+            cur.execute(statement)
 
     def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
         """Apply one task event."""
@@ -92,6 +97,8 @@ class TaskProjection(TableProjection):
             values = {k: v for k, v in e.changes.items() if k in UPDATABLE}
         elif kind is Task.StatusChanged:
             values = {"status": e.to_status}
+        elif kind in VALUES:
+            values = VALUES[kind](e)
         else:
             return None
         return stamped(e, position, values)
@@ -123,6 +130,9 @@ class TaskProjection(TableProjection):
 
     def _status_changed(self, cur: psycopg.Cursor[Any], e: Task.StatusChanged, pos: int) -> None:
         self._set(cur, e, pos, {"status": e.to_status})
+
+    def _dispatch(self, cur: psycopg.Cursor[Any], e: Any, position: int) -> None:
+        self._set(cur, e, position, VALUES[type(e)](e))
 
     def _deleted(self, cur: psycopg.Cursor[Any], e: Task.Deleted, position: int) -> None:
         cur.execute(

@@ -1,7 +1,7 @@
 """The features of Ledgerflow: adding one is its own modules plus one line here."""
 
 from interfaces.feature import Feature
-from interfaces.features import accounts, api_keys, sessions, tasks, webhooks
+from interfaces.features import accounts, agents, api_keys, sessions, tasks, webhooks
 
 FEATURES: tuple[Feature, ...] = (
     accounts.FEATURE,
@@ -9,4 +9,5 @@ FEATURES: tuple[Feature, ...] = (
     api_keys.FEATURE,
     tasks.FEATURE,
     webhooks.FEATURE,
+    agents.FEATURE,
 )

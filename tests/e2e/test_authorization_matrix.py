@@ -62,7 +62,40 @@ ROUTES = {
     ("post", "/api/v1/webhooks/{webhook_id}/test"): OWNER_WRITER,
     ("post", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): OWNER_WRITER,
     ("post", "/api/v1/webhooks/{webhook_id}/recover"): OWNER_WRITER,
+    # Agents (the path's {agent_id} stays literal: a key no caller has registered, so 404)
+    ("post", "/api/v1/agents"): WRITER,
+    ("get", "/api/v1/agents"): AUTHENTICATED,
+    ("get", "/api/v1/agents/{agent_id}"): OWNER_READER,
+    ("patch", "/api/v1/agents/{agent_id}"): OWNER_WRITER,
+    ("delete", "/api/v1/agents/{agent_id}"): OWNER_WRITER,
+    ("post", "/api/v1/agents/{agent_id}/start"): OWNER_WRITER,
+    ("post", "/api/v1/agents/{agent_id}/stop"): OWNER_WRITER,
+    ("post", "/api/v1/agents/{agent_id}/token"): OWNER_WRITER,
+    ("get", "/api/v1/agents/{agent_id}/commands"): OWNER_WRITER,
+    ("post", "/api/v1/agents/{agent_id}/heartbeat"): OWNER_WRITER,
+    ("patch", "/api/v1/tasks/{task_id}"): OWNER_WRITER,
+    ("post", "/api/v1/tasks/{task_id}/cancel"): OWNER_WRITER,
+    ("post", "/api/v1/tasks/{task_id}/progress"): OWNER_WRITER,
+    ("post", "/api/v1/tasks/{task_id}/complete"): OWNER_WRITER,
+    ("post", "/api/v1/tasks/{task_id}/fail"): OWNER_WRITER,
+    ("get", "/api/v1/dead-letter"): ADMIN,
+    ("post", "/api/v1/dead-letter"): ADMIN,
+    ("get", "/api/v1/dead-letter/stats"): ADMIN,
+    ("post", "/api/v1/dead-letter/retry-all"): ADMIN,
+    ("post", "/api/v1/dead-letter/{dead_letter_id}/retry"): ADMIN,
+    ("delete", "/api/v1/dead-letter/{dead_letter_id}"): ADMIN,
+    # DevFlow's paths (003)
+    ("post", "/api/agents"): WRITER,
+    ("get", "/api/agents"): AUTHENTICATED,
+    ("get", "/api/agents/{agent_id}/commands"): OWNER_WRITER,
+    ("post", "/api/agents/{agent_id}/heartbeat"): OWNER_WRITER,
+    ("get", "/api/tasks/{task_id}"): OWNER_READER,
+    ("post", "/api/tasks/{task_id}/progress"): OWNER_WRITER,
+    ("post", "/api/tasks/{task_id}/complete"): OWNER_WRITER,
+    ("post", "/api/tasks/{task_id}/fail"): OWNER_WRITER,
+    ("post", "/api/workflows/execute"): WRITER,
 }
+DEVFLOW = ("/api/agents", "/api/tasks", "/api/workflows")  # DevFlow's error body adds fields
 PROFILE_READ = {("get", "/me"), ("get", "/api/v1/auth/me")}
 BODIES = {
     ("put", "/api/v1/auth/me"): {"name": "N"},
@@ -76,6 +109,19 @@ BODIES = {
     ("post", "/api/v1/auth/mfa/disable"): {"code": "000000"},
     ("post", "/api/v1/webhooks"): {"url": "http://127.0.0.1:9/hook", "events": ["task.*"]},
     ("put", "/api/v1/webhooks/{webhook_id}"): {"description": "probe"},
+    ("patch", "/api/v1/tasks/{task_id}"): {"name": "probe"},
+    ("patch", "/api/v1/agents/{agent_id}"): {"name": "probe"},
+    ("post", "/api/v1/tasks/{task_id}/fail"): {"error": "probe"},
+    ("post", "/api/tasks/{task_id}/fail"): {"error": "probe"},
+    ("post", "/api/v1/agents"): {"agent_key": "probe", "name": "probe"},
+    ("post", "/api/agents"): {"agentId": "probe", "name": "probe", "version": "1"},
+    ("post", "/api/v1/dead-letter"): {"task_id": str(uuid.uuid4())},
+    ("post", "/api/workflows/execute"): {
+        "taskId": "probe",
+        "intent": "x",
+        "repo": "r",
+        "naturalLanguage": "n",
+    },
 }
 PASSWORD = "correct-horse-9"
 
@@ -194,7 +240,10 @@ def test_every_protected_route_refuses_bad_credentials_with_401_and_no_data(worl
         for kind, headers in world.rejected.items():
             answer = world.call(method, path, headers)
             assert answer.status_code == 401, (kind, method, path, answer.text)
-            assert set(answer.json()) == {"detail", "code"}, (kind, method, path)
+            if path.startswith(DEVFLOW):
+                assert {"detail", "code", "error", "statusCode"} <= set(answer.json())
+            else:
+                assert set(answer.json()) == {"detail", "code"}, (kind, method, path)
 
 
 def test_a_viewer_reads_but_every_change_of_work_is_403(world, routes):

@@ -27,7 +27,15 @@ from interfaces.api.deps import (
     queries,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
-from interfaces.api.schemas import TaskIn, TaskListOut, TaskOut, TaskUpdateIn, TaskWrittenOut
+from interfaces.api.schemas import (
+    CancelIn,
+    TaskIn,
+    TaskListOut,
+    TaskOut,
+    TaskUpdateIn,
+    TaskWrittenOut,
+    dispatch_of,
+)
 from projections.task import TaskQueries
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -51,6 +59,7 @@ def written_out(written: Written[Task], response: Response) -> TaskWrittenOut:
         tags=task.tags,
         version=task.version,
         position=written.position,
+        **dispatch_of(task),
     )
 
 
@@ -94,7 +103,13 @@ async def create_task(
     # async: creating needs no read, and the group commit is awaited without holding a thread
     user_id = writer.user_id
     command = CreateTask(
-        user_id, body.name, body.description, body.priority.value, body.due_date, tuple(body.tags)
+        user_id,
+        body.name,
+        body.description,
+        body.priority.value,
+        body.due_date,
+        tuple(body.tags),
+        body.dispatch(),
     )
     written = await app[TaskCommands].create_task_async(context, command)
     await consistency.wrote_async(user_id, written.position)
@@ -128,6 +143,9 @@ def get_task(
 @router.put(
     "/{task_id}", responses={**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 412: STALE}
 )
+@router.patch(
+    "/{task_id}", responses={**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 412: STALE}
+)
 def update_task(
     task_id: UUID,
     body: TaskUpdateIn,
@@ -138,11 +156,33 @@ def update_task(
     response: Response,
     if_match: IfMatch = None,
 ) -> TaskWrittenOut:
-    """Change some fields of a task; send If-Match with its ETag to refuse a stale write."""
+    """Change some fields of a task (PUT and 002's PATCH); send If-Match with its ETag to refuse
+    a stale write."""
     user_id = writer.user_id
     written = app[TaskCommands].update_task(
         context, user_id, task_id, body.changes(), expected_version(if_match)
     )
+    consistency.wrote(user_id, written.position)
+    return written_out(written, response)
+
+
+@router.post(
+    "/{task_id}/cancel", responses={**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
+)
+def cancel_task(
+    task_id: UUID,
+    app: LedgerDep,
+    context: Context,
+    writer: Writer,
+    consistency: ConsistencyDep,
+    response: Response,
+    body: CancelIn | None = None,
+) -> TaskWrittenOut:
+    """Cancel a task (002); an agent holding it is told to stop (409 on its next report).
+    Cancelling a cancelled task is a no-op; a completed or failed one is 409."""
+    user_id = writer.user_id
+    reason = body.reason if body else ""
+    written = app[TaskCommands].cancel_task(context, user_id, task_id, reason)
     consistency.wrote(user_id, written.position)
     return written_out(written, response)
 
