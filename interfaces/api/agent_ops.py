@@ -16,6 +16,8 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import Request
+from limits import parse, storage
+from limits.aio import strategies as aio_strategies
 from starlette.concurrency import run_in_threadpool
 
 from application.agent import AgentCommands
@@ -27,6 +29,8 @@ from interfaces.api.agent_auth import Caller, load_agent
 from interfaces.api.agent_schemas import AgentIn
 from interfaces.api.agent_view import agent_out, command_out
 from interfaces.api.consistency import Consistency
+from interfaces.api.errors import TooManyAttempts
+from interfaces.api.rate_limit import _limits_uri
 from interfaces.container import Container
 from projections.agent import AgentQueries
 from projections.task_dispatch import DispatchQueries
@@ -63,6 +67,37 @@ class TaskWake:
         finally:
             with self._lock:
                 self._waiting.discard(entry)
+
+
+class HeartbeatLimit:
+    """DevFlow's "Heartbeat: 10 requests/minute per agent", shared across instances through
+    Redis when configured; a heartbeat goes through while the limiter's store is down."""
+
+    def __init__(self, rate: str, redis_url: str | None) -> None:
+        self.item = parse(rate)
+        options: dict[str, Any] = {"implementation": "redispy"} if redis_url else {}
+        store = storage.storage_from_string(_limits_uri(redis_url, "async+"), **options)
+        self.limiter = aio_strategies.FixedWindowRateLimiter(store)
+
+    async def hit(self, agent_id: UUID) -> None:
+        """Count a heartbeat; TooManyAttempts (429, Retry-After) past the limit."""
+        try:
+            if await self.limiter.hit(self.item, "heartbeat", str(agent_id)):
+                return
+            stats = await self.limiter.get_window_stats(self.item, "heartbeat", str(agent_id))
+        except Exception:  # the store is down: let the heartbeat through
+            return
+        raise TooManyAttempts(max(1.0, stats.reset_time - time.time()))
+
+
+def _limit(request: Request) -> HeartbeatLimit:
+    state = request.app.state
+    found: HeartbeatLimit | None = getattr(state, "heartbeat_limit", None)
+    if found is None:
+        settings = _container(request).settings
+        found = HeartbeatLimit(settings.agent_heartbeat_rate_limit, settings.redis_url)
+        state.heartbeat_limit = found
+    return found
 
 
 def _container(request: Request) -> Container:
@@ -130,6 +165,7 @@ async def heartbeat(
 ) -> dict[str, Any]:
     """Remember the heartbeat (not an event); record a status change if it reports one."""
     agent = await load_agent(request, caller, raw_agent)
+    await _limit(request).hit(agent.id)
     agents = agents_of(request)
     agents.liveness.beat(agent.id, datetime.now(UTC), figures)
     reported = str(figures.get("status") or "ready")

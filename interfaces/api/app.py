@@ -7,6 +7,8 @@ import uuid
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from application.agent import AgentCommands
+from application.agent_token import AgentTokens
 from application.api_keys import KEY_PREFIX, parse_key
 from interfaces.api import errors
 from interfaces.api.consistency import (
@@ -65,6 +67,8 @@ def rate_key(container: Container, token: str) -> str:
     """Whose budget a request spends: the API key's, else the token's user's."""
     if token.startswith(KEY_PREFIX):
         return f"key:{parse_key(token)[0]}"
+    if AgentTokens.looks_like_agent_token(token):  # each agent has its own budget
+        return f"agent:{container.ledger[AgentCommands].tokens.verify(token).agent_id}"
     return f"user:{container.tokens.verify(token)}"
 
 

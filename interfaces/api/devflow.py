@@ -44,7 +44,9 @@ class MissingFields(DomainError):
         self.names = names
 
 
-def body(status: int, title: str, message: str, code: str, **extra: Any) -> JSONResponse:
+def body(
+    status: int, title: str, message: str, code: str, retry_after: int | None = None, **extra: Any
+) -> JSONResponse:
     """DevFlow's error body (with the built fields beside it)."""
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     content = {
@@ -56,7 +58,9 @@ def body(status: int, title: str, message: str, code: str, **extra: Any) -> JSON
         "code": code,
         **extra,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse(content, status_code=status, headers=headers)
 
 
@@ -99,7 +103,8 @@ def known(error: Exception, unauthorized: str) -> JSONResponse | None:
     if isinstance(error, InvalidToken):
         title = unauthorized
     message = str(error) if status != 503 else "A dependency is unavailable; retry shortly"
-    return body(status, title or code, message, code)
+    wait = error.retry_after if isinstance(error, errors.TooManyAttempts) else None
+    return body(status, title or code, message, code, wait)
 
 
 class DevFlowRoute(APIRoute):

@@ -190,3 +190,12 @@ def test_another_users_agents_and_tasks_are_404(base_url, user):
         assert stranger.get(f"/api/agents/{agent_id}/commands").status_code == 404
         assert stranger.get(f"/api/tasks/{task['task_id']}").status_code == 404
         assert stranger.post(f"/api/tasks/{task['task_id']}/complete", json={}).status_code == 404
+
+
+def test_heartbeats_past_devflows_limit_get_429_with_retry_after(base_url, user):
+    created = register(user, "chatty")
+    agent_id = created["agent"]["id"]
+    with agent_client(base_url, created["token"]) as me:
+        answers = [me.post(f"/api/agents/{agent_id}/heartbeat", json=HEARTBEAT) for _ in range(11)]
+    assert [a.status_code for a in answers] == [200] * 10 + [429]
+    assert int(answers[-1].headers["Retry-After"]) >= 1
