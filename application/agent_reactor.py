@@ -22,6 +22,7 @@ from application.ledger import Ledger
 from application.reactor import Reaction, Reactor, Timer, reacts_to
 from domain.agent import Agent, AgentNotFound, AgentStatus
 from domain.task import Task, TaskNotFound
+from domain.worker import Worker, WorkerNotFound
 
 
 class HeldLeases(Protocol):
@@ -64,6 +65,15 @@ class AgentLeases(Reactor):
         if not online:
             self._release(agent_id, reaction, "agent_offline")
 
+    @reacts_to(Worker.StatusChanged)
+    def when_worker_status_changed_watch_liveness(self, event: Any, reaction: Reaction) -> None:
+        """A worker that came online is watched like an agent (002's worker.offline)."""
+        if event.to_status == "online":
+            since = event.timestamp
+            due = since + self.agents.offline_after
+            key = f"worker:{event.originator_id}:{event.originator_version}"
+            reaction.schedule(key, due, since=str(since))
+
     @reacts_to(Agent.Deleted)
     def when_agent_deleted_release_leases(self, event: Any, reaction: Reaction) -> None:
         """A deleted agent's tasks go back to the queue."""
@@ -77,6 +87,9 @@ class AgentLeases(Reactor):
         elif kind == "alive":
             since = datetime.fromisoformat(timer.payload["since"])
             self._liveness_due(UUID(agent_or_task), since, timer, reaction)
+        elif kind == "worker":
+            since = datetime.fromisoformat(timer.payload["since"])
+            self._worker_due(UUID(agent_or_task), since, timer, reaction)
 
     def _alive_since(self, agent_id: UUID, since: datetime) -> datetime:
         seen = self.agents.liveness.last_seen(agent_id)
@@ -119,6 +132,23 @@ class AgentLeases(Reactor):
             reaction.schedule(f"alive:{agent_id}:{due.isoformat()}", due, **timer.payload)
             return
         self.agents.mark_offline(reaction.context, agent_id)
+
+    def _worker_due(
+        self, worker_id: UUID, since: datetime, timer: Timer, reaction: Reaction
+    ) -> None:
+        try:
+            worker = self.ledger.load(Worker, worker_id, WorkerNotFound)
+        except WorkerNotFound:
+            return
+        if worker.status != "online":
+            return
+        due = self._alive_since(worker_id, since) + self.agents.offline_after
+        if due > self.ledger[DispatchCommands].clock():
+            reaction.schedule(f"worker:{worker_id}:{due.isoformat()}", due, **timer.payload)
+            return
+        self.ledger.change(
+            reaction.context, lambda: worker, worker_id, None, lambda w: w.set_online(False)
+        )
 
     def _release(self, agent_id: UUID, reaction: Reaction, reason: str) -> None:
         dispatch = self.ledger[DispatchCommands]

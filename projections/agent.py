@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -119,3 +120,18 @@ class AgentQueries:
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             row: dict[str, Any] | None = cur.execute(query, (agent_id, owner_id)).fetchone()
             return row
+
+    def of_worker(self, owner_id: UUID, worker_id: UUID) -> Sequence[UUID]:
+        """The owner's agents that run on ``worker_id``."""
+        query = sql.SQL("SELECT agent_id FROM {} WHERE owner_id = %s AND worker_id = %s").format(
+            self._t
+        )
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            return [row[0] for row in cur.execute(query, (owner_id, worker_id)).fetchall()]
+
+    def count(self, owner_id: UUID) -> int:
+        """How many agents the owner has."""
+        query = sql.SQL("SELECT count(*) FROM {} WHERE owner_id = %s").format(self._t)
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            row = cur.execute(query, (owner_id,)).fetchone()
+        return int(row[0]) if row else 0

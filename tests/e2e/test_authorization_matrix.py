@@ -84,6 +84,12 @@ ROUTES = {
     ("post", "/api/v1/dead-letter/retry-all"): ADMIN,
     ("post", "/api/v1/dead-letter/{dead_letter_id}/retry"): ADMIN,
     ("delete", "/api/v1/dead-letter/{dead_letter_id}"): ADMIN,
+    ("post", "/api/v1/workers/register"): WRITER,
+    ("get", "/api/v1/workers/overview"): AUTHENTICATED,
+    ("post", "/api/v1/workers/{worker_id}/heartbeat"): OWNER_WRITER,
+    ("get", "/api/v1/workers/{worker_id}/tasks"): OWNER_WRITER,
+    ("get", "/api/v1/admin/workers"): ADMIN,
+    ("patch", "/api/v1/admin/workers/{worker_id}/approve"): ADMIN,
     # DevFlow's paths (003)
     ("post", "/api/agents"): WRITER,
     ("get", "/api/agents"): AUTHENTICATED,
@@ -111,6 +117,8 @@ BODIES = {
     ("put", "/api/v1/webhooks/{webhook_id}"): {"description": "probe"},
     ("patch", "/api/v1/tasks/{task_id}"): {"name": "probe"},
     ("patch", "/api/v1/agents/{agent_id}"): {"name": "probe"},
+    ("post", "/api/v1/workers/register"): {"name": "probe"},
+    ("patch", "/api/v1/admin/workers/{worker_id}/approve"): {"is_approved": True},
     ("post", "/api/v1/tasks/{task_id}/fail"): {"error": "probe"},
     ("post", "/api/tasks/{task_id}/fail"): {"error": "probe"},
     ("post", "/api/v1/agents"): {"agent_key": "probe", "name": "probe"},
@@ -211,6 +219,7 @@ class World:
             .replace("{api_key_id}", self.key_id)
             .replace("{webhook_id}", self.webhook_id)
             .replace("{delivery_id}", str(uuid.uuid4()))
+            .replace("{worker_id}", str(uuid.uuid4()))
         )
         return httpx.request(
             method, f"{self.base_url}{url}", headers=headers, json=BODIES.get((method, path))

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from application.dispatch import DispatchCommands
+from domain.dispatch import TaskNotQueued
 from domain.task import TaskNotFound
 from interfaces.api.agent_schemas import DeadLetterIn
-from interfaces.api.deps import Admin, Context, LedgerDep, PagingDep, queries
+from interfaces.api.consistency import POSITION_HEADER
+from interfaces.api.deps import Admin, ConsistencyDep, Context, LedgerDep, PagingDep, queries
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
 from projections.task_dispatch import DispatchQueries
 
@@ -36,8 +38,11 @@ def item(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("", responses=ADMIN)
-def list_dead_letters(admin: Admin, dead: DeadDep, paging: PagingDep) -> dict[str, Any]:
+def list_dead_letters(
+    admin: Admin, dead: DeadDep, paging: PagingDep, consistency: ConsistencyDep
+) -> dict[str, Any]:
     """Tasks that failed max_attempts times or lost their lease too often, oldest first."""
+    consistency.settle(dead.name, admin.user_id)
     rows, total = dead.dead_letters(paging.limit, paging.offset)
     more = paging.offset + len(rows) < total
     found = [item(row) for row in rows]
@@ -52,10 +57,11 @@ def list_dead_letters(admin: Admin, dead: DeadDep, paging: PagingDep) -> dict[st
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=ADMIN)
 def add_dead_letter(
-    body: DeadLetterIn, admin: Admin, app: LedgerDep, context: Context
+    body: DeadLetterIn, admin: Admin, app: LedgerDep, context: Context, consistency: ConsistencyDep
 ) -> dict[str, Any]:
     """Put a task in the dead-letter queue by hand (it becomes failed)."""
     done = app[DispatchCommands].dead_letter(context, body.task_id, body.reason)
+    consistency.wrote(admin.user_id, done.position)
     task = done.aggregate
     values = {
         "task_id": task.id,
@@ -74,36 +80,53 @@ def add_dead_letter(
 
 
 @router.get("/stats", responses=ADMIN)
-def dead_letter_stats(admin: Admin, dead: DeadDep) -> dict[str, Any]:
+def dead_letter_stats(admin: Admin, dead: DeadDep, consistency: ConsistencyDep) -> dict[str, Any]:
     """How many tasks are dead-lettered, by reason and by intent, and the oldest."""
+    consistency.settle(dead.name, admin.user_id)
     return dead.dead_letter_stats()
 
 
 @router.post("/retry-all", status_code=status.HTTP_202_ACCEPTED, responses=ADMIN)
 async def retry_all(
-    admin: Admin, app: LedgerDep, dead: DeadDep, context: Context
+    admin: Admin, app: LedgerDep, dead: DeadDep, context: Context, consistency: ConsistencyDep
 ) -> dict[str, Any]:
     """Put every dead-lettered task back in the queue."""
+    await run_in_threadpool(consistency.settle, dead.name, admin.user_id)
     ids = await run_in_threadpool(dead.dead_letter_ids)
     queued = 0
     for task_id in ids:
         try:
-            await run_in_threadpool(app[DispatchCommands].requeue, context, task_id)
-        except TaskNotFound:
+            done = await run_in_threadpool(app[DispatchCommands].requeue, context, task_id)
+        except (TaskNotFound, TaskNotQueued):
             continue
+        await consistency.wrote_async(admin.user_id, done.position)
         queued += 1
     return {"queued": queued}
 
 
 @router.post("/{dead_letter_id}/retry", status_code=status.HTTP_202_ACCEPTED, responses=ADMIN)
-def retry(dead_letter_id: UUID, admin: Admin, app: LedgerDep, context: Context) -> dict[str, Any]:
+def retry(
+    dead_letter_id: UUID,
+    admin: Admin,
+    app: LedgerDep,
+    context: Context,
+    consistency: ConsistencyDep,
+) -> dict[str, Any]:
     """Put the task back in the queue (not_started, attempts reset)."""
     done = app[DispatchCommands].requeue(context, dead_letter_id)
+    consistency.wrote(admin.user_id, done.position)
     return {"task_id": dead_letter_id, "status": done.aggregate.status, "position": done.position}
 
 
 @router.delete("/{dead_letter_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ADMIN)
-def delete(dead_letter_id: UUID, admin: Admin, app: LedgerDep, context: Context) -> Response:
+def delete(
+    dead_letter_id: UUID,
+    admin: Admin,
+    app: LedgerDep,
+    context: Context,
+    consistency: ConsistencyDep,
+) -> Response:
     """Take the task out of the dead-letter queue; it stays failed."""
-    app[DispatchCommands].clear_dead_letter(context, dead_letter_id)
-    return Response(status_code=204)
+    done = app[DispatchCommands].clear_dead_letter(context, dead_letter_id)
+    consistency.wrote(admin.user_id, done.position)
+    return Response(status_code=204, headers={POSITION_HEADER: str(done.position)})
