@@ -166,11 +166,12 @@ class TaskQueries:
         priority: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        agent_id: UUID | None = None,
     ) -> TaskPage:
         """The owner's tasks, newest first, filtered by status and priority."""
         where: list[sql.Composable] = [sql.SQL("owner_id = %s")]
         params: list[Any] = [owner_id]
-        for column, value in (("status", status), ("priority", priority)):
+        for column, value in (("status", status), ("priority", priority), ("agent_id", agent_id)):
             if value is not None:
                 where.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
                 params.append(value)

@@ -148,6 +148,7 @@ async def poll(
         candidates = queries.queued_for(agent.owner_id, agent.id, agent.capabilities, limit * 2)
         leased, position = dispatch.lease_commands(caller.context, agent, candidates, limit)
         consistency.wrote(agent.id, position)
+        consistency.wrote(agent.owner_id, position)  # the owner reads the leases at once
         return [*map(command_out, held), *map(command_out, leased)]
 
     commands = await run_in_threadpool(step, True)

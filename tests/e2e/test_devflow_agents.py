@@ -199,3 +199,20 @@ def test_heartbeats_past_devflows_limit_get_429_with_retry_after(base_url, user)
         answers = [me.post(f"/api/agents/{agent_id}/heartbeat", json=HEARTBEAT) for _ in range(11)]
     assert [a.status_code for a in answers] == [200] * 10 + [429]
     assert int(answers[-1].headers["Retry-After"]) >= 1
+
+
+def test_agent_and_lease_events_reach_the_owners_feed_only(base_url, user):
+    created = register(user, "feed")
+    agent_id = created["agent"]["id"]
+    task = user.post("/api/v1/tasks", json={"name": "t", "agent_id": agent_id}).json()
+    pinned = user.get("/api/v1/tasks", params={"agent_id": agent_id}).json()
+    assert [t["task_id"] for t in pinned["tasks"]] == [task["task_id"]]
+    with agent_client(base_url, created["token"]) as me:
+        me.get(f"/api/agents/{agent_id}/commands")
+    feed = user.get("/api/v1/events", params={"types": "agent.*,task.*", "limit": 500}).json()
+    types = [e["type"] for e in feed["events"]]
+    assert {"agent.registered", "task.assigned", "task.leased"} <= set(types)
+    assert created["token"] not in str(feed)
+    with httpx.Client(base_url=base_url, headers=account(base_url)) as stranger:
+        theirs = stranger.get("/api/v1/events", params={"types": "agent.*"}).json()
+        assert theirs["events"] == []

@@ -72,11 +72,16 @@ def list_tasks(
     paging: PagingDep,
     status: TaskStatus | None = None,
     priority: TaskPriority | None = None,
+    status_filter: Annotated[TaskStatus | None, Query(description="002's name of status")] = None,
+    agent_id: Annotated[UUID | None, Query(description="tasks pinned to this agent")] = None,
 ) -> Response:
-    """The authenticated user's tasks, newest first, filtered by status and priority."""
+    """The authenticated user's tasks, newest first, filtered by status, priority and agent."""
     limit, offset = paging.limit, paging.offset
     consistency.settle(tasks.name, user_id, min_position)
-    found = tasks.list(user_id, status and status.value, priority and priority.value, limit, offset)
+    wanted = status or status_filter
+    found = tasks.list(
+        user_id, wanted and wanted.value, priority and priority.value, limit, offset, agent_id
+    )
     page_out = TaskListOut.model_validate(
         {
             "tasks": found.tasks,
