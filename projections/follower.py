@@ -17,6 +17,7 @@ from eventsourcing import persistence as es_persistence
 from eventsourcing.persistence import PersistenceError
 
 from projections.log_reader import STOP_CHECK_INTERVAL, LogReader
+from projections.schema import Stuck
 
 log = logging.getLogger(__name__)
 # Failures of the connection itself: reconnect, rather than blame a projection.
@@ -26,6 +27,19 @@ CONNECTION_ERRORS = (
     es_persistence.OperationalError,
     es_persistence.InterfaceError,
 )
+
+
+class FollowerStuck(Exception):
+    """A follower cannot apply the event at ``stuck.position``: it stays there (the events before
+    it are applied), says so in /health and the logs, and tries again after a back-off, until the
+    code is fixed or an operator skips the event (``ledgerflow projections skip``)."""
+
+    def __init__(self, name: str, stuck: Stuck) -> None:
+        super().__init__(
+            f"{name} cannot apply the {stuck.type} event at position {stuck.position}:"
+            f" {stuck.error}"
+        )
+        self.name, self.stuck = name, stuck
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,10 @@ class LogFollower:
                 self._failed(str(error).strip() or type(error).__name__)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
+            except Exception as error:  # a bug, or an event it cannot apply: never die silently
+                self._failed(f"{type(error).__name__}: {error}")
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 60.0)
 
     def _failed(self, error: str) -> None:
         log.warning("%s: %s; retrying", self.name, error)

@@ -18,7 +18,7 @@ import psycopg
 
 from projections.follower import CONNECTION_ERRORS, LogFollower
 from projections.log_reader import LogReader
-from projections.runner import ProjectionRunner, apply_events, follows
+from projections.runner import ADVANCE, ProjectionRunner, apply_events, follows
 from projections.schema import PROJECTION_CHANNEL, progress_message
 
 log = logging.getLogger(__name__)
@@ -127,11 +127,7 @@ class ProjectionGroup(LogFollower):
                 apply_events(cur, member.projection, events)
                 if events:
                     changed.append(member.projection.name)
-            cur.execute(
-                "UPDATE ledgerflow_tracking SET position = %s, updated_at = now()"
-                " WHERE name = ANY(%s)",
-                (new_position, [m.projection.name for m in behind]),
-            )
+            cur.execute(ADVANCE, (new_position, [m.projection.name for m in behind]))
             moved = progress_message([m.projection.name for m in behind], new_position, changed)
             cur.execute("SELECT pg_notify(%s, %s)", (PROJECTION_CHANNEL, moved))
         for member in behind:

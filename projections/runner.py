@@ -11,15 +11,31 @@ in a ``ProjectionGroup`` (``projections/group.py``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import psycopg
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
-from projections.follower import CONNECTION_ERRORS, LogFollower, RunnerStatus, take_lock
+from projections.follower import (
+    CONNECTION_ERRORS,
+    FollowerStuck,
+    LogFollower,
+    RunnerStatus,
+    take_lock,
+)
 from projections.log_reader import Logged, LogReader
-from projections.schema import PROJECTION_CHANNEL, ensure_tracking_table, progress_message
+from projections.schema import (
+    PROJECTION_CHANNEL,
+    Stuck,
+    ensure_tracking_table,
+    progress_message,
+    record_stuck,
+    skipped,
+)
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CONNECTION_ERRORS", "Projection", "ProjectionRunner", "RunnerStatus", "apply_events"]
 
@@ -119,16 +135,56 @@ class ProjectionRunner(LogFollower):
         return total
 
     def process_batch(self, conn: psycopg.Connection[Any]) -> int:
-        """Apply the next batch and advance the position in one transaction.
+        """Apply the next batch and advance the position in one transaction; when the batch
+        fails, apply it event by event to find the event that cannot be applied (FollowerStuck).
 
         Returns how far the position moved (0 when caught up).
         """
+        transient = getattr(self.projection, "transient_errors", ())
+        try:
+            return self._apply_batch(conn)
+        except (*CONNECTION_ERRORS, *transient):
+            raise
+        except Exception as error:
+            log.warning("%s: %s; applying the batch event by event", self.name, error)
+            return self._apply_one_by_one(conn)
+
+    def _apply_one_by_one(self, conn: psycopg.Connection[Any]) -> int:
+        name, stuck = self.projection.name, None
+        with conn.transaction(), conn.cursor() as cur:
+            position = _locked_position(cur, name)
+            done = position
+            for e in self.reader.read_after(conn, position, self._batch_size):
+                try:
+                    with conn.transaction():  # a savepoint: a failure undoes this event only
+                        apply_events(cur, self.projection, follows(self.projection, [e]))
+                except CONNECTION_ERRORS:
+                    raise
+                except Exception as error:
+                    if e.position not in skipped(cur, name, done):
+                        stuck = Stuck(e.position, e.topic, f"{type(error).__name__}: {error}")
+                        break
+                    log.warning("%s: skipping position %d as told", name, e.position)
+                done = e.position
+            cur.execute(
+                "UPDATE ledgerflow_tracking SET position = %s, updated_at = now() WHERE name = %s",
+                (done, name),
+            )
+            record_stuck(cur, name, stuck)
+            cur.execute(
+                "SELECT pg_notify(%s, %s)", (PROJECTION_CHANNEL, progress_message([name], done))
+            )
+        self.position = done
+        if stuck is not None:
+            self.last_error = f"stuck at position {stuck.position} ({stuck.type}): {stuck.error}"
+            log.error("%s: %s", self.name, self.last_error)
+            raise FollowerStuck(name, stuck)
+        return done - position
+
+    def _apply_batch(self, conn: psycopg.Connection[Any]) -> int:
         name = self.projection.name
         with conn.transaction(), conn.cursor() as cur:
-            row = cur.execute(
-                "SELECT position FROM ledgerflow_tracking WHERE name = %s FOR UPDATE", (name,)
-            ).fetchone()
-            position = row[0] if row else 0
+            position = _locked_position(cur, name)
             logged = self.reader.read_after(conn, position, self._batch_size)
             if not logged:
                 self.position = self.head = position
@@ -137,16 +193,27 @@ class ProjectionRunner(LogFollower):
             apply_events(cur, self.projection, events)
             # Commit order equals id order: every event up to the last one read has been seen.
             new_position = logged[-1].position
-            cur.execute(
-                "UPDATE ledgerflow_tracking SET position = %s, updated_at = now() WHERE name = %s",
-                (new_position, name),
-            )
+            cur.execute(ADVANCE, (new_position, [name]))
             cur.execute(
                 "SELECT pg_notify(%s, %s)",
                 (PROJECTION_CHANNEL, progress_message([name], new_position, [name] * bool(events))),
             )
         self.position = self.head = new_position
         return new_position - position
+
+
+# Moving past a batch also clears what was recorded about an event that could not be applied.
+ADVANCE = (
+    "UPDATE ledgerflow_tracking SET position = %s, updated_at = now(), stuck_position = NULL,"
+    " stuck_type = NULL, stuck_error = NULL, stuck_at = NULL WHERE name = ANY(%s)"
+)
+
+
+def _locked_position(cur: psycopg.Cursor[Any], name: str) -> int:
+    row = cur.execute(
+        "SELECT position FROM ledgerflow_tracking WHERE name = %s FOR UPDATE", (name,)
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def follows(

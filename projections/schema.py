@@ -1,6 +1,7 @@
 """Tables shared by every projection: where each one has got to in the log."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -27,14 +28,88 @@ def parse_changed(payload: str) -> set[str]:
     return set(changed.split(",")) if changed else set()
 
 
+_UPGRADED: set[str] = set()  # databases whose tracking table this process has brought up to date
+STUCK_COLUMNS = (
+    ("stuck_position", "bigint"),
+    ("stuck_type", "text"),
+    ("stuck_error", "text"),
+    ("stuck_at", "timestamptz"),
+)
+
+
 def ensure_tracking_table(cur: psycopg.Cursor[Any]) -> None:
-    """Create the tracking table: one row per projection, its position in the log."""
+    """Create the tracking table (one row per follower: its position in the log, and the event
+    it cannot apply, if any) and the table of events operators told followers to skip."""
+    stuck = ", ".join(f"{name} {kind}" for name, kind in STUCK_COLUMNS)
     cur.execute(
         "CREATE TABLE IF NOT EXISTS ledgerflow_tracking ("
         " name text PRIMARY KEY,"
         " position bigint NOT NULL DEFAULT 0,"
-        " updated_at timestamptz NOT NULL DEFAULT now())"
+        f" updated_at timestamptz NOT NULL DEFAULT now(), {stuck})"
     )
+    database = cur.connection.info.dsn
+    if database in _UPGRADED:
+        return
+    present = {
+        row[0]
+        for row in cur.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_name = 'ledgerflow_tracking' AND table_schema = current_schema()"
+        ).fetchall()
+    }
+    for name, kind in STUCK_COLUMNS:  # a database made before these columns existed
+        if name not in present:
+            cur.execute(f"ALTER TABLE ledgerflow_tracking ADD COLUMN IF NOT EXISTS {name} {kind}")
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS ledgerflow_skips (name text NOT NULL,"
+        " position bigint NOT NULL, reason text NOT NULL, actor text NOT NULL,"
+        " at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (name, position))"
+    )
+    _UPGRADED.add(database)
+
+
+@dataclass(frozen=True)
+class Stuck:
+    """An event a follower cannot apply: where it is, what it is, and the error."""
+
+    position: int
+    type: str
+    error: str
+
+
+def record_stuck(cur: psycopg.Cursor[Any], name: str, stuck: Stuck | None) -> None:
+    """Remember (or clear, with None) the event follower ``name`` cannot apply."""
+    cur.execute(
+        "UPDATE ledgerflow_tracking SET stuck_position = %s, stuck_type = %s, stuck_error = %s,"
+        " stuck_at = CASE WHEN %s::bigint IS NULL THEN NULL ELSE now() END WHERE name = %s",
+        (
+            stuck and stuck.position,
+            stuck and stuck.type,
+            stuck and stuck.error[:2000],
+            stuck and stuck.position,
+            name,
+        ),
+    )
+
+
+def skipped(cur: psycopg.Cursor[Any], name: str, after: int) -> set[int]:
+    """The positions after ``after`` that an operator told follower ``name`` to skip."""
+    rows = cur.execute(
+        "SELECT position FROM ledgerflow_skips WHERE name = %s AND position > %s", (name, after)
+    ).fetchall()
+    return {int(row[0]) for row in rows}
+
+
+def stuck_followers(conn: psycopg.Connection[Any]) -> dict[str, Stuck]:
+    """Every follower that cannot apply an event, with that event (empty when all is well)."""
+    exists = conn.execute("SELECT to_regclass('ledgerflow_tracking') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return {}
+    rows = conn.execute(
+        "SELECT name, stuck_position, stuck_type, stuck_error FROM ledgerflow_tracking"
+        " WHERE stuck_position IS NOT NULL"
+    ).fetchall()
+    return {name: Stuck(int(pos), kind or "", error or "") for name, pos, kind, error in rows}
 
 
 def tracked_positions(conn: psycopg.Connection[Any]) -> dict[str, int]:

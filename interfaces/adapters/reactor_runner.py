@@ -22,9 +22,16 @@ from psycopg.types.json import Jsonb
 
 from application.reactor import Reaction, Reactor, Timer
 from projections.envelope import event_id
-from projections.follower import CONNECTION_ERRORS, LogFollower, RunnerStatus, take_lock
+from projections.follower import (
+    CONNECTION_ERRORS,
+    FollowerStuck,
+    LogFollower,
+    RunnerStatus,
+    take_lock,
+)
 from projections.log_reader import LogReader
-from projections.schema import ensure_tracking_table
+from projections.runner import ADVANCE
+from projections.schema import Stuck, ensure_tracking_table, record_stuck, skipped
 
 log = logging.getLogger(__name__)
 TIMERS = (
@@ -133,32 +140,38 @@ class ReactorRunner(LogFollower):
         return len(due)
 
     def _react(self, conn: psycopg.Connection[Any]) -> int:
+        stuck = None
         with conn.transaction(), conn.cursor() as cur:
             row = cur.execute(
                 "SELECT position FROM ledgerflow_tracking WHERE name = %s FOR UPDATE",
                 (self.tracking,),
             ).fetchone()
-            position = row[0] if row else 0
-            logged = self.reader.read_after(conn, position, self._batch_size)
-            ready = self._ready(cur, logged)
-            if not ready:
-                self.position = position
-                return 0
-            topics = self.reactor.topics
+            position = done = row[0] if row else 0
+            ready = self._ready(cur, self.reader.read_after(conn, position, self._batch_size))
             for e in ready:
-                if e.topic in topics:
-                    reaction = self.reactor.react(
-                        e.topic, e.event, event_id(e.originator_id, e.originator_version)
-                    )
-                    self._keep(cur, reaction)
-            new_position = ready[-1].position
-            cur.execute(
-                "UPDATE ledgerflow_tracking SET position = %s, updated_at = now() WHERE name = %s",
-                (new_position, self.tracking),
-            )
-        self.position = new_position
+                if e.topic in self.reactor.topics:
+                    try:
+                        reaction = self.reactor.react(
+                            e.topic, e.event, event_id(e.originator_id, e.originator_version)
+                        )
+                    except CONNECTION_ERRORS:
+                        raise
+                    except Exception as error:
+                        if e.position not in skipped(cur, self.tracking, done):
+                            stuck = Stuck(e.position, e.topic, f"{type(error).__name__}: {error}")
+                            break
+                        log.warning("%s: skipping position %d as told", self.name, e.position)
+                    else:
+                        self._keep(cur, reaction)
+                done = e.position
+            if done != position or stuck is not None:
+                cur.execute(ADVANCE, (done, [self.tracking]))
+                record_stuck(cur, self.tracking, stuck)
+        self.position = done
+        if stuck is not None:
+            raise FollowerStuck(self.tracking, stuck)
         self.last_error = None
-        return int(new_position - position)
+        return int(done - position)
 
     def _ready(self, cur: psycopg.Cursor[Any], logged: list[Any]) -> list[Any]:
         """The events the read models this reactor queries have all reached."""

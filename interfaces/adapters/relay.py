@@ -27,6 +27,7 @@ class EventRelay:
     """A projection whose output is the bus instead of a table."""
 
     topics: tuple[str, ...] = ()  # every event
+    transient_errors = (BusUnavailable,)  # the bus is down: retry later, blame no event
 
     def __init__(self, bus: EventBus, rules: ReaderRules, name: str = RELAY) -> None:
         self.name = name

@@ -26,9 +26,9 @@ import psycopg
 from application import webhook_retry
 from application.webhook_retry import CircuitBreaker, RetrySchedule, retry_after
 from application.webhook_signing import signed_headers
-from interfaces.adapters.webhook_outbox import Claimed, DeliveryOutbox, Outcome
 from projections.schema import PROJECTION_CHANNEL
 from projections.webhook_delivery import WAKE_CHANNEL, WEBHOOK_DELIVERIES
+from projections.webhook_outbox import Claimed, DeliveryOutbox, Outcome
 
 log = logging.getLogger(__name__)
 USER_AGENT = "Ledgerflow-Webhooks/1.0"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Annotated, Any
 
 import typer
+from psycopg import sql
 
+from application.context import CommandContext
+from application.follower_skip import OperatorCommands
 from interfaces.adapters.event_chain import CHAIN
 from interfaces.bootstrap import Container, conninfo
-from interfaces.cli.audit import operator
+from interfaces.cli.audit import events_table, operator
 from interfaces.cli.output import say, table, terminal
 from projections.rebuild import DEFAULT_BATCH_SIZE, Progress, Rebuild, RebuildRaced
 from projections.runner import Projection
@@ -22,13 +26,22 @@ def status() -> None:
     with operator() as (container, conn):
         head = container.ledger.recorder.max_notification_id() or 0
         rows = conn.execute(
-            "SELECT name, position, updated_at FROM ledgerflow_tracking ORDER BY name"
+            "SELECT name, position, updated_at, stuck_position, stuck_type, stuck_error"
+            " FROM ledgerflow_tracking ORDER BY name"
         ).fetchall()
     table(
         f"projections (log head {head})",
-        ("name", "position", "head", "lag", "updated_at"),
-        [(name, pos, head, max(0, head - pos), at.isoformat()) for name, pos, at in rows],
+        ("name", "position", "head", "lag", "updated_at", "stuck on"),
+        [
+            (name, pos, head, max(0, head - pos), at.isoformat(), _stuck(s_pos, s_type, error))
+            for name, pos, at, s_pos, s_type, error in rows
+        ],
     )
+
+
+def _stuck(position: int | None, kind: str | None, error: str | None) -> str:
+    """What a stuck follower cannot apply ('' when it is not stuck)."""
+    return "" if position is None else f"{kind} at {position}: {error}"
 
 
 @projections.command("rebuild")
@@ -117,3 +130,52 @@ def _build_with_progress(job: Rebuild, conn: Any) -> Progress:
             )
 
         return job.build(conn, report)
+
+
+@projections.command("skip")
+def skip(
+    name: Annotated[str, typer.Argument(help="the follower, e.g. tasks, relay, reactor.<name>")],
+    position: Annotated[int, typer.Argument(min=1, help="the position of the event to skip")],
+    reason: Annotated[str, typer.Option(help="why (kept in the audit log)")],
+) -> None:
+    """Tell follower NAME to skip the event at POSITION it cannot apply (recorded as an event).
+
+    The way out when a follower is stuck on an event (see `projections status` and /health) and
+    fixing the code is not possible now. Its read model will lack what that event says; a later
+    rebuild with fixed code applies it again.
+    """
+    with operator() as (container, conn):
+        row = conn.execute(
+            "SELECT position, stuck_position FROM ledgerflow_tracking WHERE name = %s", (name,)
+        ).fetchone()
+        if row is None:
+            say(f"no follower named {name!r} (see `ledgerflow projections status`)", error=True)
+            raise typer.Exit(2)
+        if position <= row[0]:
+            say(f"{name} is already past position {position} (at {row[0]})", error=True)
+            raise typer.Exit(2)
+        found = conn.execute(
+            sql.SQL("SELECT topic FROM {} WHERE notification_id = %s").format(
+                sql.Identifier(events_table(container))
+            ),
+            (position,),
+        ).fetchone()
+        if found is None:
+            say(f"there is no event at position {position}", error=True)
+            raise typer.Exit(2)
+        context = CommandContext(actor=f"operator:{getpass.getuser()}")
+        recorded = container.ledger[OperatorCommands].skip_event(
+            context, name, position, found[0], reason
+        )
+        conn.execute(
+            "INSERT INTO ledgerflow_skips (name, position, reason, actor) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            (name, position, reason, context.actor),
+        )
+    where = f"recorded at position {recorded}" if recorded else "recorded before"
+    stuck = "" if row[1] == position else f" (it is stuck at {row[1]})" if row[1] else ""
+    say(
+        f"{name} will skip the {found[0]} event at position {position}{stuck};"
+        f" the decision is follower.event_skipped, {where}",
+        style="yellow",
+    )

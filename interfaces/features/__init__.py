@@ -1,7 +1,7 @@
 """The features of Ledgerflow: adding one is its own modules plus one line here."""
 
 from interfaces.feature import Feature
-from interfaces.features import accounts, agents, api_keys, sessions, tasks, webhooks
+from interfaces.features import accounts, agents, api_keys, operations, sessions, tasks, webhooks
 
 FEATURES: tuple[Feature, ...] = (
     accounts.FEATURE,
@@ -9,5 +9,6 @@ FEATURES: tuple[Feature, ...] = (
     api_keys.FEATURE,
     tasks.FEATURE,
     webhooks.FEATURE,
+    operations.FEATURE,
     agents.FEATURE,
 )

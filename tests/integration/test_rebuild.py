@@ -116,8 +116,8 @@ def test_the_cli_shows_status_and_rebuilds_with_a_rate_and_a_comparison(containe
 def waiting_on_a_lock(database_url):
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = current_database() AND query LIKE '%tasks_rebuild%'"
         ).fetchone()
     return row[0] > 0
 

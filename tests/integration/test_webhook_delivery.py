@@ -21,10 +21,10 @@ from application.context import CommandContext
 from application.task import TaskCommands
 from application.webhook_signing import delivery_id as signing_delivery_id
 from application.webhooks import WebhookCommands
-from interfaces.adapters.webhook_outbox import DeliveryOutbox
 from interfaces.bootstrap import Container, build, conninfo, webhook_dispatcher
 from projections.envelope import event_id
 from projections.webhook_delivery import WEBHOOK_DELIVERIES, delivery_id
+from projections.webhook_outbox import DeliveryOutbox
 from tests.conftest import TEST_SECRET, make_settings
 from tests.integration.helpers import tracked, wait_for
 from tests.webhook_receiver import Receiver

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from interfaces.api.deps import ContainerDep
 from interfaces.api.schemas import HealthOut
 from interfaces.container import Container
-from projections.schema import tracked_positions
+from projections.schema import stuck_followers, tracked_positions
 
 router = APIRouter(tags=["health"])
 VERSION = "1.0.0"
@@ -20,15 +20,19 @@ VERSION = "1.0.0"
 def _checks(built: Container) -> dict[str, Any]:
     with built.pool.connection(timeout=2) as conn:
         positions = tracked_positions(conn)
+        stuck = stuck_followers(conn)
     head = built.ledger.recorder.max_notification_id() or 0
-    return {
-        "database": "ok",
-        "head_position": head,
-        "projections": {
-            name: {"position": position, "lag": max(0, head - position)}
-            for name, position in positions.items()
-        },
+    followers: dict[str, Any] = {
+        name: {"position": position, "lag": max(0, head - position)}
+        for name, position in positions.items()
     }
+    for name, event in stuck.items():  # an event it cannot apply: say which, where and why
+        followers[name]["stuck"] = {
+            "position": event.position,
+            "type": event.type,
+            "error": event.error,
+        }
+    return {"database": "ok", "head_position": head, "projections": followers}
 
 
 @router.get("/health", responses={503: {"model": HealthOut, "description": "Unhealthy"}})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from starlette.datastructures import MutableHeaders
 
 from application.history import task_at
 from application.ledger import Ledger
@@ -15,14 +17,13 @@ from application.task import CreateTask, TaskCommands
 from domain.task import Task, TaskNotFound, TaskPriority, TaskStatus
 from interfaces.api.consistency import POSITION_HEADER
 from interfaces.api.deps import (
+    CommandDep,
     ConsistencyDep,
-    Context,
     CurrentUserId,
     IfMatch,
     LedgerDep,
     MinPosition,
     PagingDep,
-    Writer,
     expected_version,
     queries,
 )
@@ -42,11 +43,13 @@ router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 TasksDep = Annotated[TaskQueries, Depends(queries(TaskQueries))]
 
 
-def written_out(written: Written[Task], response: Response) -> TaskWrittenOut:
+def written_out(
+    written: Written[Task], headers: MutableMapping[str, str] | MutableHeaders
+) -> TaskWrittenOut:
     """The response of a task command: the new state, its ETag and its position."""
     task = written.aggregate
-    response.headers["ETag"] = f'"{task.version}"'
-    response.headers[POSITION_HEADER] = str(written.position)
+    headers["ETag"] = f'"{task.version}"'
+    headers[POSITION_HEADER] = str(written.position)
     return TaskWrittenOut(
         task_id=task.id,
         name=task.name,
@@ -95,19 +98,17 @@ def list_tasks(
     return Response(page_out.model_dump_json(), media_type="application/json")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses={**AUTHED, 403: FORBIDDEN})
-async def create_task(
-    body: TaskIn,
-    app: LedgerDep,
-    context: Context,
-    writer: Writer,
-    consistency: ConsistencyDep,
-    response: Response,
-) -> TaskWrittenOut:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TaskWrittenOut,
+    responses={**AUTHED, 403: FORBIDDEN},
+)
+async def create_task(body: TaskIn, command: CommandDep) -> Response:
     """Create a task; it starts as not_started."""
     # async: creating needs no read, and the group commit is awaited without holding a thread
-    user_id = writer.user_id
-    command = CreateTask(
+    user_id = command.user_id
+    create = CreateTask(
         user_id,
         body.name,
         body.description,
@@ -116,9 +117,12 @@ async def create_task(
         tuple(body.tags),
         body.dispatch(),
     )
-    written = await app[TaskCommands].create_task_async(context, command)
-    await consistency.wrote_async(user_id, written.position)
-    return written_out(written, response)
+    written = await command.ledger[TaskCommands].create_task_async(command.context, create)
+    await command.consistency.wrote_async(user_id, written.position)
+    # Serialised once here: FastAPI would validate the model again on the way out.
+    headers: dict[str, str] = {}
+    answer = written_out(written, headers).model_dump_json()
+    return Response(answer, status.HTTP_201_CREATED, headers, media_type="application/json")
 
 
 @router.get("/{task_id}", responses={**AUTHED, 404: NOT_FOUND})
@@ -154,42 +158,33 @@ def get_task(
 def update_task(
     task_id: UUID,
     body: TaskUpdateIn,
-    app: LedgerDep,
-    context: Context,
-    writer: Writer,
-    consistency: ConsistencyDep,
+    command: CommandDep,
     response: Response,
     if_match: IfMatch = None,
 ) -> TaskWrittenOut:
     """Change some fields of a task (PUT and 002's PATCH); send If-Match with its ETag to refuse
     a stale write."""
-    user_id = writer.user_id
-    written = app[TaskCommands].update_task(
-        context, user_id, task_id, body.changes(), expected_version(if_match)
+    user_id = command.user_id
+    written = command.ledger[TaskCommands].update_task(
+        command.context, user_id, task_id, body.changes(), expected_version(if_match)
     )
-    consistency.wrote(user_id, written.position)
-    return written_out(written, response)
+    command.consistency.wrote(user_id, written.position)
+    return written_out(written, response.headers)
 
 
 @router.post(
     "/{task_id}/cancel", responses={**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
 )
 def cancel_task(
-    task_id: UUID,
-    app: LedgerDep,
-    context: Context,
-    writer: Writer,
-    consistency: ConsistencyDep,
-    response: Response,
-    body: CancelIn | None = None,
+    task_id: UUID, command: CommandDep, response: Response, body: CancelIn | None = None
 ) -> TaskWrittenOut:
     """Cancel a task (002); an agent holding it is told to stop (409 on its next report).
     Cancelling a cancelled task is a no-op; a completed or failed one is 409."""
-    user_id = writer.user_id
+    user_id = command.user_id
     reason = body.reason if body else ""
-    written = app[TaskCommands].cancel_task(context, user_id, task_id, reason)
-    consistency.wrote(user_id, written.position)
-    return written_out(written, response)
+    written = command.ledger[TaskCommands].cancel_task(command.context, user_id, task_id, reason)
+    command.consistency.wrote(user_id, written.position)
+    return written_out(written, response.headers)
 
 
 @router.delete(
@@ -197,18 +192,13 @@ def cancel_task(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 412: STALE},
 )
-def delete_task(
-    task_id: UUID,
-    app: LedgerDep,
-    context: Context,
-    writer: Writer,
-    consistency: ConsistencyDep,
-    if_match: IfMatch = None,
-) -> Response:
+def delete_task(task_id: UUID, command: CommandDep, if_match: IfMatch = None) -> Response:
     """Delete a task; it then answers 404."""
-    user_id = writer.user_id
-    written = app[TaskCommands].delete_task(context, user_id, task_id, expected_version(if_match))
-    consistency.wrote(user_id, written.position)
+    user_id = command.user_id
+    written = command.ledger[TaskCommands].delete_task(
+        command.context, user_id, task_id, expected_version(if_match)
+    )
+    command.consistency.wrote(user_id, written.position)
     return Response(status_code=204, headers={POSITION_HEADER: str(written.position)})
 
 

@@ -1,5 +1,8 @@
 """The dispatcher's SQL over ``webhook_deliveries``: claim due rows with a lease, record attempts.
 
+Every statement on the delivery tables lives in projections/ (the fan-out and the operator
+actions in ``webhook_delivery.py``, the dispatcher's in this module): one layer owns them.
+
 Competing dispatchers (threads, processes, machines) claim with ``FOR UPDATE SKIP LOCKED`` and
 set ``lease_until``; a dispatcher killed mid-send leaves its rows leased, and they are claimed
 again once the lease has passed (at least once). Every time comes from the caller (one clock).
