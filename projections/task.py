@@ -15,7 +15,7 @@ from psycopg_pool import ConnectionPool
 from domain.task import Task
 from projections.row_batch import Change, Delete, Insert, stamped
 from projections.table import TableProjection, insert_row, page_of, update_row
-from projections.task_dispatch import VALUES, schema
+from projections.task_dispatch import COLUMN_DEFINITIONS, VALUES, add_dispatch_columns
 
 COLUMNS = (
     "task_id",
@@ -64,7 +64,7 @@ class TaskProjection(TableProjection):
                 " description text NOT NULL, status text NOT NULL, priority text NOT NULL,"
                 " due_date timestamptz, tags text[] NOT NULL, created_at timestamptz NOT NULL,"
                 " updated_at timestamptz NOT NULL, version integer NOT NULL,"
-                " position bigint NOT NULL)"
+                " position bigint NOT NULL, " + COLUMN_DEFINITIONS + ")"
             ).format(t)
         )
         for suffix, cols in (
@@ -77,8 +77,7 @@ class TaskProjection(TableProjection):
                     sql.Identifier(f"{self.table}_{suffix}_idx"), t
                 )
             )
-        for statement in schema(self.table):
-            cur.execute(statement)
+        add_dispatch_columns(cur, self.table)
 
     def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
         """Apply one task event."""

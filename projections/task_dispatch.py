@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -48,19 +49,29 @@ INDEXES = (
 NO_LEASE = {"lease_agent_id": None, "lease_expires_at": None}
 
 
-def schema(table: str) -> list[sql.Composed]:
-    """The statements that add the dispatch columns and indexes to ``table``."""
+COLUMN_DEFINITIONS = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)  # for CREATE TABLE
+
+
+def add_dispatch_columns(cur: psycopg.Cursor[Any], table: str) -> None:
+    """Add the dispatch columns a table made before them lacks, and their indexes. Only missing
+    columns are altered: ALTER TABLE locks the table exclusively even when it changes nothing,
+    which would wait on (or deadlock with) readers and a concurrent start."""
     t = sql.Identifier(table)
-    found = [
-        sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} " + kind).format(
-            t, sql.Identifier(name)
-        )
-        for name, kind in COLUMNS
-    ]
+    present = {
+        row[0]
+        for row in cur.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = %s",
+            (table,),
+        ).fetchall()
+    }
+    for name, kind in COLUMNS:
+        if name not in present:
+            statement = "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} " + kind
+            cur.execute(sql.SQL(statement).format(t, sql.Identifier(name)))
     for suffix, body in INDEXES:
         index = sql.Identifier(f"{table}_{suffix}_idx")
-        found.append(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (" + body + ")").format(index, t))
-    return found
+        cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (" + body + ")").format(index, t))
 
 
 def _assigned(e: Any) -> dict[str, Any]:
