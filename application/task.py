@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -26,6 +26,7 @@ class CreateTask:
     priority: str = "medium"
     due_date: datetime | None = None
     tags: tuple[str, ...] = ()
+    dispatch: Mapping[str, Any] = field(default_factory=dict)  # intent, agent_id, ...
 
 
 class TaskCommands(Handlers):
@@ -64,6 +65,8 @@ class TaskCommands(Handlers):
             command.due_date,
             command.tags,
         )
+        if command.dispatch:
+            task.assign(command.dispatch)  # task.assigned: agents may take it
         return task, self._submit(context, task)
 
     def update_task(
@@ -88,6 +91,12 @@ class TaskCommands(Handlers):
     ) -> Written[Task]:
         """Delete a task the owner can see."""
         return self._change_task(context, owner_id, task_id, expected_version, Task.delete)
+
+    def cancel_task(
+        self, context: CommandContext, owner_id: UUID, task_id: UUID, reason: str = ""
+    ) -> Written[Task]:
+        """Cancel a task the owner can see; an agent holding it gets 409 on its next report."""
+        return self._change_task(context, owner_id, task_id, None, lambda t: t.cancel(reason))
 
     def get_task(self, owner_id: UUID, task_id: UUID, version: int | None = None) -> Task:
         """A task the owner can see, now or at an earlier ``version``."""

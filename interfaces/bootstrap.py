@@ -50,7 +50,7 @@ def projections(features: Sequence[Feature] = FEATURES) -> list[Projection]:
     """Every read model Ledgerflow maintains: each feature's, then the event feed."""
     rules = reader_rules(features)
     return [
-        *(model.projection(rules) for f in features for model in f.read_models),
+        *(m.projection(rules) for f in features for m in f.read_models if m.projection),
         EventFeedProjection(rules, EVENT_FEED),
     ]
 

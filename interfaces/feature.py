@@ -32,9 +32,10 @@ QueryLookup = Callable[[type], Any]  # container.query: a read model's queries b
 
 @dataclass(frozen=True)
 class ReadModel:
-    """A read model: how to build its projection, and the queries routes run on it."""
+    """A read model: how to build its projection, and the queries routes run on it (None:
+    queries over a table another feature's projection keeps, e.g. dispatch over tasks)."""
 
-    projection: Callable[[ReaderRules], Projection]
+    projection: Callable[[ReaderRules], Projection] | None
     queries: Callable[[ConnectionPool[Any]], Any] | None = None
 
 

@@ -119,6 +119,19 @@ class Settings(BaseSettings):
         description="comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For and"
         " X-Forwarded-Proto are believed; empty: nobody's (not even 127.0.0.1)",
     )
+    # Agents (docs/agents.md)
+    agent_lease_seconds: float = Field(
+        default=300.0, gt=0, description="how long a polled command stays leased to its agent"
+    )
+    agent_offline_after: float = Field(
+        default=60.0, gt=0, description="seconds without a heartbeat before an agent is offline"
+    )
+    agent_poll_interval_ms: int = Field(
+        default=5000, ge=100, description="the nextPollInterval a heartbeat answers"
+    )
+    agent_heartbeat_rate_limit: str = Field(
+        default="10/minute", description="heartbeats per agent (DevFlow's limit)"
+    )
 
     @field_validator("webhook_allowed_hosts", "trusted_proxies", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from psycopg_pool import ConnectionPool
 from domain.task import Task, TaskPriority, TaskStatus
 from projections.row_batch import Change, Delete, Insert, stamped
 from projections.table import TableProjection, insert_row, page_of, update_row
+from projections.task_dispatch import COLUMN_DEFINITIONS, VALUES, add_dispatch_columns
 
 COLUMNS = (
     "task_id",
@@ -43,8 +44,9 @@ class TaskProjection(TableProjection):
 
     key = "task_id"
 
-    topics = tuple(
-        cls.TOPIC for cls in (Task.Created, Task.Updated, Task.StatusChanged, Task.Deleted)
+    topics = (
+        *(cls.TOPIC for cls in (Task.Created, Task.Updated, Task.StatusChanged, Task.Deleted)),
+        *(kind.TOPIC for kind in VALUES),
     )
 
     def __init__(self, table: str = "tasks", name: str | None = None) -> None:
@@ -54,6 +56,7 @@ class TaskProjection(TableProjection):
             Task.Updated: self._updated,
             Task.StatusChanged: self._status_changed,
             Task.Deleted: self._deleted,
+            **{kind: self._dispatch for kind in VALUES},
         }
 
     def create_tables(self, cur: psycopg.Cursor[Any]) -> None:
@@ -66,7 +69,7 @@ class TaskProjection(TableProjection):
                 " description text NOT NULL, status text NOT NULL, priority text NOT NULL,"
                 " due_date timestamptz, tags text[] NOT NULL, created_at timestamptz NOT NULL,"
                 " updated_at timestamptz NOT NULL, version integer NOT NULL,"
-                " position bigint NOT NULL)"
+                " position bigint NOT NULL, " + COLUMN_DEFINITIONS + ")"
             ).format(t)
         )
         for suffix, cols in (
@@ -79,6 +82,7 @@ class TaskProjection(TableProjection):
                     sql.Identifier(f"{self.table}_{suffix}_idx"), t
                 )
             )
+        add_dispatch_columns(cur, self.table)
 
     def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
         """Apply one task event."""
@@ -97,6 +101,8 @@ class TaskProjection(TableProjection):
             values = {k: v for k, v in e.changes.items() if k in UPDATABLE}
         elif kind is Task.StatusChanged:
             values = {"status": e.to_status}
+        elif kind in VALUES:
+            values = VALUES[kind](e)
         else:
             return None
         return stamped(e, position, values)
@@ -128,6 +134,9 @@ class TaskProjection(TableProjection):
 
     def _status_changed(self, cur: psycopg.Cursor[Any], e: Task.StatusChanged, pos: int) -> None:
         self._set(cur, e, pos, {"status": e.to_status})
+
+    def _dispatch(self, cur: psycopg.Cursor[Any], e: Any, position: int) -> None:
+        self._set(cur, e, position, VALUES[type(e)](e))
 
     def _deleted(self, cur: psycopg.Cursor[Any], e: Task.Deleted, position: int) -> None:
         cur.execute(
@@ -161,11 +170,12 @@ class TaskQueries:
         priority: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        agent_id: UUID | None = None,
     ) -> TaskPage:
         """The owner's tasks, newest first, filtered by status and priority."""
         where: list[sql.Composable] = [sql.SQL("owner_id = %s")]
         params: list[Any] = [owner_id]
-        for column, value in (("status", status), ("priority", priority)):
+        for column, value in (("status", status), ("priority", priority), ("agent_id", agent_id)):
             if value is not None:
                 where.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
                 params.append(value)

@@ -10,6 +10,8 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from application.agent import AgentCommands
+from application.agent_token import AgentTokens
 from application.api_keys import KEY_PREFIX, parse_key
 from interfaces.api import alias, availability, errors
 from interfaces.api.consistency import (
@@ -149,7 +151,15 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     platform = [*PLATFORM_ROUTERS, *([metrics_router] if settings.metrics_enabled else [])]
     alias.install(app, [*routers, *platform], [*seed_aliases, *PLATFORM_ALIASES])
     app.openapi = with_text_patterns(app)  # type: ignore[method-assign]
-    rate_keys = RateKeys(container.tokens, lambda key: app.state.principals.load_key(key).user_id)
+    user_keys = RateKeys(container.tokens, lambda key: app.state.principals.load_key(key).user_id)
+
+    async def rate_keys(authorization: str) -> str | None:
+        """Each agent has its own budget; users share theirs across their API keys."""
+        token = bearer(authorization)
+        if AgentTokens.looks_like_agent_token(token):
+            return f"agent:{container.ledger[AgentCommands].tokens.verify(token).agent_id}"
+        return await user_keys(authorization)
+
     app.add_middleware(
         Idempotency,
         store=IdempotencyStore(container.pool),

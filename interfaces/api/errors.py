@@ -32,6 +32,8 @@ from application.error import (
     StaleVersion,
     WeakPassword,
 )
+from domain.agent import AgentExists, AgentNotFound, AgentStopped
+from domain.dispatch import LeaseNotHeld, ProgressOutOfRange, TaskCancelled, TaskFinished
 from domain.error import Conflict, DomainError, InvalidValue, NotFound
 from domain.flow import FlowNotFound, StepHasDependents, StepNotFound
 from domain.flow_step import (
@@ -60,6 +62,13 @@ class TooManyAttempts(Exception):
 
 # Most specific first is not needed: the exception's MRO is walked, nearest class wins.
 STATUS: dict[type[Exception], tuple[int, str]] = {
+    ProgressOutOfRange: (400, "PROGRESS_OUT_OF_RANGE"),
+    AgentExists: (409, "AGENT_EXISTS"),
+    AgentNotFound: (404, "AGENT_NOT_FOUND"),
+    AgentStopped: (409, "AGENT_STOPPED"),
+    TaskCancelled: (409, "TASK_CANCELLED"),
+    TaskFinished: (409, "TASK_FINISHED"),
+    LeaseNotHeld: (409, "LEASE_NOT_HELD"),
     InvalidValue: (422, "INVALID_VALUE"),
     WeakPassword: (422, "WEAK_PASSWORD"),
     UnsafeWebhookURL: (422, "UNSAFE_WEBHOOK_URL"),

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from domain.task import DESCRIPTION_MAX, NAME_MAX, TAG_MAX, TAGS_MAX, TaskPriority, TaskStatus
+from domain.task_value import DESCRIPTION_MAX, NAME_MAX, TAG_MAX, TAGS_MAX, TaskPriority, TaskStatus
 from domain.user import EMAIL_MAX, PERSON_NAME_MAX
 from interfaces.api.query import in_utc
 
@@ -160,8 +160,26 @@ class RefreshIn(StrictIn):
     refresh_token: str = Field(max_length=512)
 
 
-class TaskIn(StrictIn):
-    """A new task."""
+class DispatchIn(StrictIn):
+    """The fields that hand a task to agents (an ``intent`` or a pinned ``agent_id``)."""
+
+    intent: str | None = Field(default=None, max_length=NAME_MAX, examples=["fix-bug"])
+    agent_id: UUID | None = None
+    repo: str | None = Field(default=None, max_length=2000)
+    branch: str | None = Field(default=None, max_length=NAME_MAX)
+    context: dict[str, Any] | None = None
+    instructions: str | None = Field(default=None, max_length=20_000)
+    required_tools: list[Tag] | None = Field(default=None, max_length=50)
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+
+    def dispatch(self) -> dict[str, Any]:
+        """The dispatch fields sent (nulls dropped)."""
+        sent = self.model_dump(exclude_unset=True, include=set(DispatchIn.model_fields))
+        return {k: v for k, v in sent.items() if v is not None}
+
+
+class TaskIn(DispatchIn):
+    """A new task; with an ``intent`` or an ``agent_id`` agents may take it."""
 
     name: str = Field(min_length=1, max_length=NAME_MAX, validation_alias=NAME_WORDS)
     description: str = Field(default="", max_length=DESCRIPTION_MAX)
@@ -205,6 +223,23 @@ class TaskOut(BaseModel):
     updated_at: datetime
     tags: list[str]
     version: int = Field(description="the task's version; also its ETag")
+    # Dispatch to agents (docs/agents.md): null for plain tasks.
+    intent: str | None = None
+    agent_id: UUID | None = None
+    repo: str | None = None
+    branch: str | None = None
+    context: dict[str, Any] | None = None
+    instructions: str | None = None
+    required_tools: list[str] = Field(default_factory=list)
+    max_attempts: int | None = None
+    attempts: int = 0
+    lease_expires_at: datetime | None = None
+    progress: float | None = None
+    current_step: str | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -258,3 +293,31 @@ class HealthOut(BaseModel):
     version: str
     timestamp: datetime
     checks: dict[str, Any]
+
+
+class CancelIn(StrictIn):
+    """Why a task is cancelled (optional)."""
+
+    reason: str = Field(default="", max_length=NAME_MAX)
+
+
+DISPATCH_OUT = (
+    "intent",
+    "repo",
+    "branch",
+    "context",
+    "instructions",
+    "required_tools",
+    "max_attempts",
+    "attempts",
+    "lease_expires_at",
+    "progress",
+    "current_step",
+    "result",
+    "error",
+)
+
+
+def dispatch_of(task: Any) -> dict[str, Any]:
+    """The dispatch fields of a task aggregate, for TaskOut."""
+    return {"agent_id": task.agent_id, **{name: getattr(task, name) for name in DISPATCH_OUT}}

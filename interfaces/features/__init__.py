@@ -4,6 +4,7 @@ from interfaces.feature import Feature
 from interfaces.features import (
     accounts,
     agent_messages,
+    agents,
     analytics,
     api_keys,
     chat,
@@ -27,4 +28,5 @@ FEATURES: tuple[Feature, ...] = (
     chat.FEATURE,
     analytics.FEATURE,
     agent_messages.FEATURE,
+    agents.FEATURE,
 )

@@ -6,7 +6,8 @@ from uuid import uuid4
 import pytest
 
 from domain.error import InvalidValue
-from domain.task import NAME_MAX, TAGS_MAX, Task, TaskDeleted
+from domain.task import Task, TaskDeleted
+from domain.task_value import NAME_MAX, TAGS_MAX
 
 
 def new_task(**kwargs):

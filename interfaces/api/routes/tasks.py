@@ -29,12 +29,14 @@ from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
 from interfaces.api.query import POSITION_MAX, UtcDatetime
 from interfaces.api.read_wait import settled
 from interfaces.api.schemas import (
+    CancelIn,
     TaskIn,
     TaskListOut,
     TaskOut,
     TaskStatusIn,
     TaskUpdateIn,
     TaskWrittenOut,
+    dispatch_of,
     page_fields,
 )
 from projections.task import TaskQueries
@@ -62,6 +64,7 @@ def written_out(
         tags=task.tags,
         version=task.version,
         position=written.position,
+        **dispatch_of(task),
     )
 
 
@@ -73,10 +76,15 @@ def list_tasks(
     paging: PagingDep,
     status: TaskStatusIn | None = None,
     priority: TaskPriority | None = None,
+    status_filter: Annotated[TaskStatus | None, Query(description="002's name of status")] = None,
+    agent_id: Annotated[UUID | None, Query(description="tasks pinned to this agent")] = None,
 ) -> Response:
-    """The authenticated user's tasks, newest first, filtered by status and priority."""
+    """The authenticated user's tasks, newest first, filtered by status, priority and agent."""
     limit, offset = paging.limit, paging.offset
-    found = tasks.list(user_id, status and status.value, priority and priority.value, limit, offset)
+    wanted = status or status_filter
+    found = tasks.list(
+        user_id, wanted and wanted.value, priority and priority.value, limit, offset, agent_id
+    )
     page_out = TaskListOut.model_validate(
         {"tasks": found.tasks, **page_fields(found.total, limit, offset, len(found.tasks))}
     )
@@ -95,7 +103,13 @@ async def create_task(body: TaskIn, command: CommandDep) -> Response:
     # async: creating needs no read, and the group commit is awaited without holding a thread
     user_id = command.user_id
     create = CreateTask(
-        user_id, body.name, body.description, body.priority.value, body.due_date, tuple(body.tags)
+        user_id,
+        body.name,
+        body.description,
+        body.priority.value,
+        body.due_date,
+        tuple(body.tags),
+        body.dispatch(),
     )
     written = await command.ledger[TaskCommands].create_task_async(command.context, create)
     await command.consistency.wrote_async(user_id, written.position)
@@ -134,6 +148,9 @@ def get_task(
 @router.put(
     "/{task_id}", responses={**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 412: STALE}
 )
+@router.patch(
+    "/{task_id}", responses={**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 412: STALE}
+)
 def update_task(
     task_id: UUID,
     body: TaskUpdateIn,
@@ -141,11 +158,27 @@ def update_task(
     response: Response,
     if_match: IfMatch = None,
 ) -> TaskWrittenOut:
-    """Change some fields of a task; send If-Match with its ETag to refuse a stale write."""
+    """Change some fields of a task (PUT and 002's PATCH); send If-Match with its ETag to refuse
+    a stale write."""
     user_id = command.user_id
     written = command.ledger[TaskCommands].update_task(
         command.context, user_id, task_id, body.changes(), expected_version(if_match)
     )
+    command.consistency.wrote(user_id, written.position)
+    return written_out(written, response.headers)
+
+
+@router.post(
+    "/{task_id}/cancel", responses={**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
+)
+def cancel_task(
+    task_id: UUID, command: CommandDep, response: Response, body: CancelIn | None = None
+) -> TaskWrittenOut:
+    """Cancel a task (002); an agent holding it is told to stop (409 on its next report).
+    Cancelling a cancelled task is a no-op; a completed or failed one is 409."""
+    user_id = command.user_id
+    reason = body.reason if body else ""
+    written = command.ledger[TaskCommands].cancel_task(command.context, user_id, task_id, reason)
     command.consistency.wrote(user_id, written.position)
     return written_out(written, response.headers)
 
