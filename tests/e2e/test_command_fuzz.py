@@ -61,6 +61,54 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
 }
 
+STEP = {"name": "s", "key": "s", "type": "delay", "config": {"seconds": 1}, "depends_on": []}
+AGENT = {"agent_key": "fuzz", "name": "a", "platform": "linux", "capabilities": ["code"]}
+# Commands added by the feature issues: the guard refuses a bad string before any route runs,
+# so a plain valid body of each is enough here (each feature's own tests cover the rest).
+BODIES.update(
+    {
+        ("patch", "/api/v1/admin/workers/{worker_id}/approve"): {"is_approved": True, "group": "g"},
+        ("patch", "/api/v1/agents/{agent_id}"): {"name": "a", "capabilities": ["code"]},
+        ("post", "/api/v1/agents"): AGENT,
+        ("post", "/api/agents"): {"agentId": "fuzz", "name": "a", "version": "1"},
+        ("patch", "/api/v1/flows/{flow_id}"): {"name": "f", "description": "d"},
+        ("post", "/api/v1/flows"): {"name": "f", "description": "d", "steps": [STEP]},
+        ("put", "/api/v1/flows/{flow_id}"): {"name": "f", "description": "d"},
+        ("post", "/api/flows"): {"name": "f", "description": "d"},
+        ("put", "/api/flows/{id}"): {"name": "f", "description": "d"},
+        ("post", "/api/v1/workflows/"): {"name": "f", "description": "d"},
+        ("post", "/api/v1/flows/{flow_id}/steps"): STEP,
+        ("post", "/api/v1/workflows/{id}/steps"): STEP,
+        ("post", "/api/flows/{id}/layers"): STEP,
+        ("patch", "/api/v1/flows/{flow_id}/steps/{step_id}"): {"name": "s", "depends_on": []},
+        ("put", "/api/v1/flows/{flow_id}/steps/{step_id}"): {"name": "s", "depends_on": []},
+        ("put", "/api/flows/{id}/layers/{layer_id}"): {"name": "s", "depends_on": []},
+        ("patch", "/api/v1/tasks/{task_id}"): {"name": "n", "tags": ["t"]},
+        ("post", "/api/v1/tasks/{task_id}/fail"): {"error": "e", "details": "d", "logs": "l"},
+        ("post", "/api/tasks/{task_id}/fail"): {"error": "e", "details": "d", "logs": "l"},
+        ("post", "/api/v1/auth/register"): {"username": "fuzz_new2", "password": PASSWORD},
+        ("post", "/api/v1/auth/session"): {"username": "fuzz_admin", "password": PASSWORD},
+        ("post", "/api/v1/chat"): {"message": "help", "session_id": "fuzz"},
+        ("post", "/api/v1/chat/conversations/{conversation_id}/messages"): {"message": "help"},
+        ("post", "/api/v1/dead-letter"): {"taskId": "x", "reason": "r"},
+        ("post", "/api/v1/messages/send"): {
+            "sender_agent_id": "a",
+            "recipient_agent_id": "b",
+            "channel": "c",
+            "subject": "s",
+            "body": "b",
+        },
+        ("post", "/api/v1/workers/register"): {"name": "w", "hostname": "h", "os_info": "o"},
+        ("post", "/api/workflows/execute"): {
+            "taskId": "x",
+            "intent": "i",
+            "repo": "r",
+            "branch": "b",
+            "naturalLanguage": "n",
+        },
+    }
+)
+
 
 def resolve(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
@@ -118,14 +166,21 @@ def world(server) -> dict[str, Any]:
     }
 
 
+def fuzzable(spec: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The commands whose JSON body has a string field (the others have nothing to fuzz)."""
+    return {
+        key: schema for key, schema in json_commands(spec).items() if string_fields(schema, spec)
+    }
+
+
 def test_every_command_with_a_json_body_has_a_valid_body_here(world):
-    assert sorted(json_commands(world["spec"])) == sorted(BODIES)
+    assert sorted(fuzzable(world["spec"])) == sorted(BODIES)
 
 
 def test_every_string_field_refuses_what_cannot_be_stored_and_the_followers_keep_up(world):
     client, spec = world["client"], world["spec"]
     answers: dict[str, int] = {}
-    for (method, path), schema in sorted(json_commands(spec).items()):
+    for (method, path), schema in sorted(fuzzable(spec).items()):
         url = path
         for placeholder, value in world["ids"].items():
             url = url.replace(placeholder, value)
