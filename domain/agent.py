@@ -36,6 +36,7 @@ class AgentNotFound(NotFound):
     """No such agent, or not one the actor may see."""
 
     kind = "agent"
+    code = "AGENT_NOT_FOUND"
 
 
 class AgentExists(Conflict):

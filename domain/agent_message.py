@@ -19,6 +19,7 @@ class MessageNotFound(NotFound):
     """No such message, or not one the actor may see."""
 
     kind = "message"
+    code = "MESSAGE_NOT_FOUND"
 
 
 class AgentMessage(Aggregate):

@@ -26,6 +26,7 @@ class ConversationNotFound(NotFound):
     """No such conversation, or not one the actor may see."""
 
     kind = "conversation"
+    code = "CONVERSATION_NOT_FOUND"
 
 
 class ConversationExists(Conflict):

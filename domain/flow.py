@@ -22,12 +22,14 @@ class FlowNotFound(NotFound):
     """No such flow, or not one the actor may see."""
 
     kind = "flow"
+    code = "FLOW_NOT_FOUND"
 
 
 class StepNotFound(NotFound):
     """No such step in the flow."""
 
     kind = "step"
+    code = "STEP_NOT_FOUND"
 
 
 class StepHasDependents(Conflict):

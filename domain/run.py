@@ -51,6 +51,7 @@ class RunNotFound(NotFound):
     """No such run, or not one the actor may see."""
 
     kind = "run"
+    code = "RUN_NOT_FOUND"
 
 
 class RunFinished(Conflict):

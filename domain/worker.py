@@ -29,6 +29,7 @@ class WorkerNotFound(NotFound):
     """No such worker, or not one the actor may see."""
 
     kind = "worker"
+    code = "WORKER_NOT_FOUND"
 
 
 SPEC_TEXT = ("hostname", "ip_address", "os_info")

@@ -120,6 +120,8 @@ class _AliasRoute(Route):
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child = super().matches(scope)
+        if match is Match.FULL:
+            child["route"] = self  # as FastAPI's routes do: metrics and logs name the seed path
         return (Match.NONE, {}) if match is Match.PARTIAL else (match, child)
 
 

@@ -113,7 +113,10 @@ class DevFlowRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The usual handler, with DevFlow's error bodies."""
         handler = super().get_route_handler()
-        agent_path = self.path.endswith(("/commands", "/heartbeat")) or "/tasks/" in self.path
+        # DevFlow names the agent token on the agent's own calls (commands, heartbeat, reports);
+        # reading a task is a user's call too: its 401 is the plain one.
+        reports = ("/commands", "/heartbeat", "/progress", "/complete", "/fail")
+        agent_path = self.path.endswith(reports)
         execute = self.path.endswith("/execute")
         unauthorized = (
             "Agent token expired or invalid" if agent_path else "Invalid or expired token"

@@ -9,6 +9,7 @@ container's background sample (``interfaces/metrics.py``): a scrape runs no quer
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from typing import Any
@@ -44,6 +45,7 @@ LATENCY = Histogram(
 WS_CONNECTIONS = Gauge(
     "ledgerflow_ws_connections", "Open WebSocket connections", multiprocess_mode="livesum"
 )
+CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 UNMATCHED = "<unmatched>"  # every path no route matched counts here (bounded label values)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -74,7 +76,9 @@ class HttpMetrics:
             self._record(scope, status, time.perf_counter() - started)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
-        route = getattr(scope.get("route"), "path", None) or UNMATCHED
+        template = getattr(scope.get("route"), "path", None)
+        # "{task_id:prefixed_uuid}" (the path rules' strict ids) is still "{task_id}"
+        route = CONVERTOR.sub(r"{\1}", template) if template else UNMATCHED
         method = scope["method"] if scope["method"] in METHODS else "OTHER"  # clients choose it
         key = (method, route, status)
         children = self._children.get(key)

@@ -356,6 +356,7 @@ class World:
             .replace("{format}", "csv")
             .replace("{message_id}", self.message_id)
             .replace("{worker_id}", str(uuid.uuid4()))
+            .replace("{dead_letter_id}", str(uuid.uuid4()))
         )
         return httpx.request(
             method, f"{self.base_url}{url}", headers=headers, json=BODIES.get((method, path))

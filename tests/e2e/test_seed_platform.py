@@ -11,6 +11,7 @@ import uuid
 import httpx
 import pytest
 
+from interfaces.version import VERSION
 from tests.e2e.live_client import events_until, open_socket, receive, send, subscribe
 from tests.integration.helpers import wait_for
 from tests.webhook_receiver import Receiver
@@ -161,7 +162,7 @@ def test_the_websocket_at_the_base_pings_and_hears_task_completed(server, admin)
 
 def test_health_at_the_base_names_the_service(server):
     body = httpx.get(f"{server.base_url}/api/v1/health").json()
-    assert (body["status"], body["service"], body["version"]) == ("healthy", "ledgerflow", "1.0.0")
+    assert (body["status"], body["service"], body["version"]) == ("healthy", "ledgerflow", VERSION)
 
 
 def test_the_events_feed_answers_task_completed_for_a_completion(admin):
