@@ -60,7 +60,9 @@ class AgentIn(AgentProfileIn):
         max_length=NAME_MAX,
         validation_alias=AliasChoices("agent_key", "agentKey", "agentId"),
     )
-    user_id: str | None = Field(default=None, description="ignored: the owner is the caller")
+    user_id: str | None = Field(
+        default=None, max_length=NAME_MAX, description="ignored: the owner is the caller"
+    )
 
 
 class HeartbeatIn(CamelIn):
@@ -93,11 +95,11 @@ class CompleteIn(CamelIn):
 
 
 class FailIn(CamelIn):
-    """A failure: the error, details and logs (kept up to 64 KiB)."""
+    """A failure: the error, details and logs (kept up to 64 KiB; more than 256 KiB is refused)."""
 
     error: str = Field(min_length=1, max_length=TEXT_MAX)
     details: str | None = Field(default=None, max_length=TEXT_MAX)
-    logs: str | None = None
+    logs: str | None = Field(default=None, max_length=256 * 1024)
 
 
 class ExecuteIn(CamelIn):
