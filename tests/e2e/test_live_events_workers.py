@@ -85,7 +85,7 @@ def test_there_are_two_worker_processes_each_listening_once(served, sockets_on_b
     with psycopg.connect(database_url) as conn:
         listening = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
-            " AND query LIKE 'LISTEN%%'",
+            " AND query LIKE 'LISTEN%%' AND datname = current_database()",
             (LISTENER,),
         ).fetchone()
     assert listening == (WORKERS,)
@@ -107,7 +107,8 @@ def test_after_the_listen_connections_die_every_socket_catches_up_without_gap_or
     with psycopg.connect(database_url, autocommit=True) as conn:
         killed = conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE application_name = %s AND query LIKE 'LISTEN%%'",
+            " WHERE application_name = %s AND query LIKE 'LISTEN%%'"
+            " AND datname = current_database()",
             (LISTENER,),
         ).fetchall()
     assert len(killed) == WORKERS

@@ -78,7 +78,8 @@ def terminate_listeners(database_url: str) -> int:
     with psycopg.connect(database_url, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE application_name = %s AND query LIKE 'LISTEN%%'",
+            " WHERE application_name = %s AND query LIKE 'LISTEN%%'"
+            " AND datname = current_database()",
             (LISTENER,),
         ).fetchall()
     return len(rows)
@@ -127,7 +128,8 @@ def test_a_publish_on_a_dead_connection_fails_then_the_next_one_reconnects(
     bus.publish_many(["first"])
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
             (PUBLISHER,),
         )
     with pytest.raises(BusUnavailable):

@@ -14,7 +14,7 @@ from projections.group import ProjectionGroup
 from projections.runner import ProjectionRunner, reader_for
 from projections.task import TaskProjection, TaskQueries
 from tests.conftest import make_settings
-from tests.integration.helpers import table_digest, tracked
+from tests.integration.helpers import table_digest, tracked, wait_for
 
 CTX = CommandContext(actor="system:test")
 
@@ -110,6 +110,11 @@ def test_a_failing_member_is_set_aside_and_the_others_carry_on(stopped, database
     assert tracked(database_url, "tasks_bad") == head
     assert faulty.status().last_error is None
     assert table_digest(database_url, "tasks_bad") == table_digest(database_url, "tasks_ok")
+
+
+def backend_alive(conn: psycopg.Connection, pid: int) -> bool:
+    row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+    return bool(row and row[0])
 
 
 def test_a_member_held_by_another_process_is_left_to_it(stopped, database_url):
