@@ -14,7 +14,7 @@ from projections.group import ProjectionGroup
 from projections.runner import ProjectionRunner, reader_for
 from projections.task import TaskProjection, TaskQueries
 from tests.conftest import make_settings
-from tests.integration.helpers import table_digest, tracked, wait_for
+from tests.integration.helpers import table_digest, tracked
 
 CTX = CommandContext(actor="system:test")
 

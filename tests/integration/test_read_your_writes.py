@@ -60,7 +60,7 @@ def test_a_query_answers_503_when_the_projection_is_down(database_url):
     try:
         with TestClient(create_app(built)) as client:
             headers = login(client)
-            written = client.post("/api/v1/tasks", json={"name": "waiting"}, headers=headers)
+            client.post("/api/v1/tasks", json={"name": "waiting"}, headers=headers)
             answer = client.get("/api/v1/tasks", headers=headers)
             assert answer.status_code == 503
             assert answer.json()["code"] == "READ_MODEL_BEHIND"
