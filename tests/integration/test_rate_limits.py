@@ -3,7 +3,6 @@
 from contextlib import contextmanager
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 
 from interfaces.api.app import create_app
@@ -15,7 +14,8 @@ JOHN = {"username": "johndoe", "password": "securepass123"}
 
 @contextmanager
 def instances(database_url, redis_url, **limits):
-    """Two API instances sharing one database and one Redis."""
+    """Two API instances sharing one database and one Redis (the test's own: no other test's
+    counters, nor another run's FLUSHDB on a shared server, can reach its limits)."""
     settings = make_settings(database_url, redis_url=redis_url, **limits)
     first, second = build(settings), build(settings.model_copy(update={"run_projections": False}))
     first.start()
@@ -26,22 +26,20 @@ def instances(database_url, redis_url, **limits):
     finally:
         second.close()
         first.close()
-        redis.Redis.from_url(redis_url).flushdb()
 
 
 @pytest.fixture
-def limited(database_url, redis_url):
+def limited(database_url, own_redis):
     """Limited to 5 requests a minute per principal."""
-    with instances(database_url, redis_url, rate_limit="5/minute") as clients:
+    with instances(database_url, own_redis.url, rate_limit="5/minute") as clients:
         yield clients
 
 
 @pytest.fixture
-def login_limited(database_url, redis_url):
+def login_limited(database_url, own_redis):
     """Logins limited to 3 a minute per username and 5 per address."""
-    with instances(
-        database_url, redis_url, login_rate_limit="3/minute", login_address_rate_limit="5/minute"
-    ) as clients:
+    limits = {"login_rate_limit": "3/minute", "login_address_rate_limit": "5/minute"}
+    with instances(database_url, own_redis.url, **limits) as clients:
         yield clients
 
 
