@@ -20,6 +20,7 @@ from fastapi import Query, Request, Response
 from fastapi.routing import APIRoute
 
 from domain.error import NotFound
+from interfaces.api.query import PAGE_MAX
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -84,5 +85,5 @@ def flow8_page(items: list[Any], total: int, page: int, size: int) -> dict[str, 
     }
 
 
-Page = Annotated[int, Query(ge=0, description="zero-based page")]
+Page = Annotated[int, Query(ge=0, le=PAGE_MAX, description="zero-based page")]
 Size = Annotated[int, Query(ge=1, le=100)]

@@ -120,12 +120,12 @@ def test_all_api_keys_of_a_user_spend_the_users_one_budget(limited):
 
 
 @pytest.fixture
-def behind_proxy(database_url, redis_url):
+def behind_proxy(database_url, own_redis):
     """Logins limited to 3 a minute per username and address, 10 per username; the test
     client's address is a trusted proxy, so X-Forwarded-For names the client."""
     with instances(
         database_url,
-        redis_url,
+        own_redis.url,  # counters of this test alone: another test's logins must not count
         login_rate_limit="3/minute",
         login_username_rate_limit="10/minute",
         trusted_proxies=["testclient"],

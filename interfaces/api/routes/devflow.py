@@ -26,6 +26,7 @@ from interfaces.api.agent_view import DEVFLOW_FILTER, devflow_agent, devflow_tas
 from interfaces.api.deps import ConsistencyDep, Context, CurrentUserId, Writer
 from interfaces.api.devflow import DevFlowRoute, MissingFields
 from interfaces.api.errors import AUTHED, CONFLICT, NOT_FOUND
+from interfaces.api.query import OFFSET_MAX
 from projections.task import TaskQueries
 
 router = APIRouter(prefix="/api", tags=["devflow"], route_class=DevFlowRoute)
@@ -57,7 +58,7 @@ async def list_the_agents(
     status: str | None = None,
     capability: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> dict[str, Any]:
     """The caller's agents (``status``: active, inactive or error; ``capability``)."""
     statuses = None if status is None else DEVFLOW_FILTER.get(status, [status])

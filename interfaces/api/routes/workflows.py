@@ -16,6 +16,7 @@ from interfaces.api.deps import (
     Writer,
 )
 from interfaces.api.errors import AUTHED, NOT_FOUND
+from interfaces.api.query import OFFSET_MAX
 from interfaces.api.read_wait import settled
 from interfaces.api.routes import flows
 from interfaces.api.routes.flows import FlowsDep
@@ -37,7 +38,7 @@ def list_workflows(
     found: FlowsDep,
     _: Annotated[None, settled(FlowQueries)],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> dict[str, Any]:
     """002's workflow list: ``workflows`` plus the canonical paging fields."""
     page = flows.list_flows(user_id, found, None, Paging(limit, offset))
