@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from interfaces.bootstrap import Container, build
+from tests.conftest import make_settings
 from tests.redis_process import RedisProcess
 
 
@@ -16,3 +18,12 @@ def own_redis(tmp_path) -> Iterator[RedisProcess]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def stopped(database_url: str) -> Iterator[Container]:
+    """A container with its tables but whose followers do NOT run (the test drives them)."""
+    built = build(make_settings(database_url))
+    built.ensure_read_models()
+    yield built
+    built.close()

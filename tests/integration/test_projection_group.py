@@ -4,28 +4,17 @@ with its own position, lock and fault isolation."""
 from uuid import uuid4
 
 import psycopg
-import pytest
 
 from application.context import CommandContext
 from application.task import TaskCommands
-from interfaces.bootstrap import build, conninfo
+from interfaces.bootstrap import conninfo
 from projections.follower import take_lock
 from projections.group import ProjectionGroup
 from projections.runner import ProjectionRunner, reader_for
 from projections.task import TaskProjection, TaskQueries
-from tests.conftest import make_settings
 from tests.integration.helpers import table_digest, tracked
 
 CTX = CommandContext(actor="system:test")
-
-
-@pytest.fixture
-def stopped(database_url):
-    """A container whose projections are NOT running (the test drives them)."""
-    built = build(make_settings(database_url))
-    built.ensure_read_models()
-    yield built
-    built.close()
 
 
 def group_of(container, *members, batch_size=500):

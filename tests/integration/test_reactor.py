@@ -12,7 +12,6 @@ from typing import Any
 from uuid import uuid4
 
 import psycopg
-import pytest
 
 from application.accounts import AccountCommands
 from application.context import CommandContext
@@ -24,9 +23,9 @@ from domain.session import Session
 from domain.task import Task
 from domain.user import User
 from interfaces.adapters.reactor_runner import ReactorRunner
-from interfaces.bootstrap import build, conninfo
+from interfaces.bootstrap import conninfo
 from projections.schema import stuck_followers
-from tests.conftest import TEST_SECRET, make_settings
+from tests.conftest import TEST_SECRET
 from tests.integration.helpers import tracked, wait_for
 
 CTX = CommandContext(actor="system:test")
@@ -41,15 +40,6 @@ def revocations(database_url: str) -> dict[Any, int]:
             " WHERE topic = 'session.revoked' GROUP BY originator_id"
         ).fetchall()
     return dict(rows)
-
-
-@pytest.fixture
-def stopped(database_url):
-    """A container whose followers are NOT running (the test drives them)."""
-    built = build(make_settings(database_url))
-    built.ensure_read_models()
-    yield built
-    built.close()
 
 
 def test_deactivating_a_user_ends_their_live_sessions(container):

@@ -10,12 +10,10 @@ import sys
 from uuid import uuid4
 
 import psycopg
-import pytest
 
 from application.context import CommandContext
 from application.flow import FlowCommands
-from interfaces.bootstrap import build
-from tests.conftest import TEST_SECRET, make_settings
+from tests.conftest import TEST_SECRET
 from tests.integration.helpers import tracked, wait_for
 
 RUNS = 60
@@ -30,15 +28,6 @@ def counts(database_url: str) -> dict[str, int]:
             " OR topic = 'task.created' GROUP BY topic"
         ).fetchall()
     return dict(rows)
-
-
-@pytest.fixture
-def stopped(database_url):
-    """A container whose followers are NOT running (the test drives them)."""
-    built = build(make_settings(database_url))
-    built.ensure_read_models()
-    yield built
-    built.close()
 
 
 def test_a_worker_killed_mid_run_resumes_every_run_and_runs_no_step_twice(stopped):

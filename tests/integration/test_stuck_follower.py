@@ -12,23 +12,14 @@ from fastapi.testclient import TestClient
 from application.context import CommandContext
 from application.task import TaskCommands
 from interfaces.api.app import create_app
-from interfaces.bootstrap import build, conninfo
+from interfaces.bootstrap import conninfo
 from projections.group import ProjectionGroup
 from projections.schema import stuck_followers
 from projections.task import TaskProjection
-from tests.conftest import make_settings
 from tests.integration.cli import ledgerflow
 from tests.integration.helpers import tracked
 
 CTX = CommandContext(actor="system:test")
-
-
-@pytest.fixture
-def stopped(database_url):
-    built = build(make_settings(database_url))
-    built.ensure_read_models()
-    yield built
-    built.close()
 
 
 @pytest.fixture
