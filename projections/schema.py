@@ -37,9 +37,18 @@ STUCK_COLUMNS = (
 )
 
 
+SCHEMA_LOCK = 0x4C46_5343_4845_4D41  # "LFSCHEMA": one process at a time changes the schema
+
+
 def ensure_tracking_table(cur: psycopg.Cursor[Any]) -> None:
     """Create the tracking table (one row per follower: its position in the log, and the event
-    it cannot apply, if any) and the table of events operators told followers to skip."""
+    it cannot apply, if any) and the table of events operators told followers to skip.
+
+    Call it first in the transaction that sets a follower up: it takes the schema lock until
+    that transaction ends, so two processes starting at once cannot deadlock on each other's
+    ``ALTER TABLE`` (the lock is re-entrant for a session that already holds it).
+    """
+    cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
     stuck = ", ".join(f"{name} {kind}" for name, kind in STUCK_COLUMNS)
     cur.execute(
         "CREATE TABLE IF NOT EXISTS ledgerflow_tracking ("

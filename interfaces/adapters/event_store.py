@@ -33,9 +33,10 @@ from eventsourcing.utils import retry
 from psycopg import Connection, InterfaceError, OperationalError
 from psycopg.sql import SQL, Composed, Identifier
 
+from projections.schema import SCHEMA_LOCK
+
 # The advisory lock key (outside the int4 range of the runners' hashtext keys) held while any
 # process creates or upgrades the schema.
-SCHEMA_LOCK = 0x4C46_5343_4845_4D41  # "LFSCHEMA"
 
 
 @contextmanager
