@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from uuid import UUID
 
 import jwt
@@ -19,6 +20,16 @@ from application.error import InvalidToken
 ALGORITHM = "HS256"
 KIND = "agent"
 AGENT_TOKEN_TTL = timedelta(days=30)  # DevFlow: "Tokens expire after 30 days."
+
+
+@lru_cache(maxsize=8192)
+def _claimed_kind(token: str) -> object:
+    """The ``typ`` an unverified token claims (None when it is not a JWT)."""
+    try:
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    return unverified.get("typ") if isinstance(unverified, dict) else None
 
 
 @dataclass(frozen=True)
@@ -58,12 +69,12 @@ class AgentTokens:
 
     @staticmethod
     def looks_like_agent_token(token: str) -> bool:
-        """Whether the unverified token claims to be an agent token (which verifier to use)."""
-        try:
-            unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError:
-            return False
-        return isinstance(unverified, dict) and unverified.get("typ") == KIND
+        """Whether the unverified token claims to be an agent token (which verifier to use).
+
+        Asked for every request with a bearer token (the rate limiter picks the budget by it),
+        so the answer is remembered per token: decoding it each time cost about 9 % of the API
+        process's interpreter time under a POST load."""
+        return _claimed_kind(token) == KIND
 
     def verify(self, token: str) -> AgentClaims:
         """The claims of a valid, unexpired agent token; ``InvalidToken`` otherwise."""

@@ -31,6 +31,7 @@ from interfaces.api.openapi_text import with_text_patterns
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateKeys, RateLimit
 from interfaces.api.request_guard import RequestGuard
+from interfaces.api.telemetry import telemetry_config
 from interfaces.api.routes import audit, events, exports, health, readiness, ws
 from interfaces.container import Container, conninfo
 from interfaces.feature import scope_table
@@ -103,6 +104,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         redoc_url="/redoc",
         openapi_url="/openapi.json",
         responses=errors.EVERY_ROUTE,
+        telemetry=telemetry_config(),
     )
     settings = container.settings
     app.state.container = container
