@@ -39,9 +39,11 @@ from interfaces.api.schemas import (
     dispatch_of,
     page_fields,
 )
+from interfaces.api.trusted_rows import TrustedRows
 from projections.task import TaskQueries
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+TASK_ROWS = TrustedRows(TaskOut)
 TasksDep = Annotated[TaskQueries, Depends(queries(TaskQueries))]
 
 
@@ -85,11 +87,10 @@ def list_tasks(
     found = tasks.list(
         user_id, wanted and wanted.value, priority and priority.value, limit, offset, agent_id
     )
-    page_out = TaskListOut.model_validate(
-        {"tasks": found.tasks, **page_fields(found.total, limit, offset, len(found.tasks))}
-    )
-    # Validated once here and serialised by pydantic directly: FastAPI would validate it again.
-    return Response(page_out.model_dump_json(), media_type="application/json")
+    paging_out = page_fields(found.total, limit, offset, len(found.tasks))
+    # Rows this service wrote, serialised as TaskListOut would without validating them again.
+    body = TASK_ROWS.page_json("tasks", found.tasks, **paging_out)
+    return Response(body, media_type="application/json")
 
 
 @router.post(
