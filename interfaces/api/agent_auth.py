@@ -22,7 +22,7 @@ from application.error import InvalidToken
 from domain.agent import Agent, AgentNotFound, agent_id_for
 from domain.task import TaskNotFound
 from interfaces.api.agent_view import parse_id
-from interfaces.api.deps import _authorization, bearer, current_principal
+from interfaces.api.deps import _authorization, bearer, principal_of
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ async def agent_or_owner(
         agent = await run_in_threadpool(agents.agent_for_token, claims)
         context = CommandContext(actor=f"agent:{agent.id}", correlation_id=rid, request_id=rid)
         return Caller(agent.owner_id, agent.id, context)
-    principal = await current_principal(request, authorization)
+    principal = await principal_of(request, authorization)
     if request.method != "GET" or request.url.path.endswith("/commands"):  # a poll leases
         principal.require_writer()
     return Caller(principal.user_id, None, CommandContext.for_user(principal.user_id, rid))

@@ -31,8 +31,9 @@ from interfaces.api.openapi_text import with_text_patterns
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateKeys, RateLimit
 from interfaces.api.request_guard import RequestGuard
-from interfaces.api.telemetry import telemetry_config
 from interfaces.api.routes import audit, events, exports, health, readiness, ws
+from interfaces.api.security_docs import with_sign_in_schemes
+from interfaces.api.telemetry import telemetry_config
 from interfaces.container import Container, conninfo
 from interfaces.feature import scope_table
 from interfaces.version import VERSION
@@ -152,6 +153,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     seed_aliases = [a for feature in container.features for a in feature.aliases]
     platform = [*PLATFORM_ROUTERS, *([metrics_router] if settings.metrics_enabled else [])]
     alias.install(app, [*routers, *platform], [*seed_aliases, *PLATFORM_ALIASES])
+    app.openapi = with_sign_in_schemes(app)  # type: ignore[method-assign]
     app.openapi = with_text_patterns(app)  # type: ignore[method-assign]
     user_keys = RateKeys(container.tokens, lambda key: app.state.principals.load_key(key).user_id)
 

@@ -84,17 +84,22 @@ def bearer(authorization: str) -> str:
     return credentials.strip() if scheme.lower() == "bearer" else authorization.strip()
 
 
-# Declared so that Swagger UI's Authorize button offers OAuth2's password flow against
-# /oauth/token; it sends the same ``Authorization: Bearer`` header read above.
+# The schemes a signed-in route accepts, as OpenAPI states them (``security_docs.py`` adds them
+# to every route that depends on ``current_principal``): the ``Authorization`` header, and
+# OAuth2's password flow against /oauth/token so that Swagger UI's Authorize button offers it (it
+# sends the same ``Authorization: Bearer`` header). They are not dependencies of their own: each
+# dependency FastAPI solves costs time on every request.
 _oauth2 = OAuth2PasswordBearer(tokenUrl="/oauth/token", auto_error=False)
+SIGN_IN_SCHEMES = (_authorization, _oauth2)
 
 
-async def current_principal(
-    request: Request,
-    authorization: Annotated[str | None, Depends(_authorization)],
-    _: Annotated[str | None, Depends(_oauth2)] = None,
-) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """The active user a valid access token names, with their role; 401 otherwise."""
+    return await principal_of(request, request.headers.get("authorization") or None)
+
+
+async def principal_of(request: Request, authorization: str | None) -> Principal:
+    """The principal of an ``Authorization`` header value (else the session cookie)."""
     token = bearer(authorization) if authorization else cookie_token(request)
     if not token:
         raise InvalidToken()
@@ -178,10 +183,11 @@ async def command(
     return Command(principal, context, state.container.ledger, state.consistency)
 
 
-async def min_position(
-    header: Annotated[int | None, Header(alias=MIN_POSITION_HEADER, ge=0, le=POSITION_MAX)] = None,
-    query: Annotated[int | None, Query(alias="min_position", ge=0, le=POSITION_MAX)] = None,
-) -> int | None:
+PositionHeader = Annotated[int | None, Header(alias=MIN_POSITION_HEADER, ge=0, le=POSITION_MAX)]
+PositionQuery = Annotated[int | None, Query(alias="min_position", ge=0, le=POSITION_MAX)]
+
+
+async def min_position(header: PositionHeader = None, query: PositionQuery = None) -> int | None:
     """A position the caller wants the read model to have reached before answering."""
     return max(header or 0, query or 0) or None
 
