@@ -191,3 +191,59 @@ def test_a_worker_killed_mid_reaction_neither_loses_nor_repeats_an_effect(stoppe
     counts = revocations(url)
     assert set(counts) == {s.id for s in sessions}
     assert set(counts.values()) == {1}, "no session was revoked twice"
+
+
+class TimerOnly(Reactor):
+    """A test reactor that reacts to user registrations only."""
+
+    name = "test-timer-only"
+    seen: list[str] = []
+
+    @reacts_to(User.Created)
+    def when_user_registered_note_it(self, event: Any, reaction: Reaction) -> None:
+        type(self).seen.append(event.username)
+
+
+class CountingConnection(psycopg.Connection):
+    """Counts the statements a runner sends (to show a pass needs none)."""
+
+    statements = 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        type(self).statements += 1
+        return super().execute(*args, **kwargs)
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any:
+        type(self).statements += 1  # each transaction of the runner opens one
+        return super().cursor(*args, **kwargs)
+
+
+def test_events_a_reactor_ignores_are_passed_over_without_a_statement(stopped):
+    """A batch without an event the reactor reacts to and no timer due costs no statement;
+    the position passed over reaches the tracking row when the log goes quiet, and an event
+    it reacts to after them is reacted to once."""
+    TimerOnly.seen = []
+    tasks = stopped.ledger[TaskCommands]
+    for i in range(20):
+        tasks.create_task(CTX, uuid4(), f"ignored {i}")
+    runner = ReactorRunner(
+        conninfo(stopped.database_url), TimerOnly(stopped.ledger), stopped.reader
+    )
+    with CountingConnection.connect(conninfo(stopped.database_url), autocommit=True) as conn:
+        runner.setup(conn)
+        runner._resume(conn)
+        assert runner.process_batch(conn) > 0  # reads the log and the timers table once
+        assert tracked(stopped.database_url, "reactor.test-timer-only") == runner.position
+        tasks.create_task(CTX, uuid4(), "one more")
+        stopped.reader.read_after(conn, runner.position, 200)  # as the reader's thread would
+        before = CountingConnection.statements
+        assert runner.process_batch(conn) == 1
+        assert CountingConnection.statements == before  # from the reader's window: none at all
+        assert tracked(stopped.database_url, "reactor.test-timer-only") < runner.position
+        assert runner.process_batch(conn) == 0  # quiet: the position is written now
+        assert tracked(stopped.database_url, "reactor.test-timer-only") == runner.position
+        stopped.ledger[AccountCommands].register_user(CTX, "noted", "noted-password-1", "N", "O")
+        runner.process_batch(conn)
+        runner.process_batch(conn)
+    assert TimerOnly.seen == ["noted"]
+    assert tracked(stopped.database_url, "reactor.test-timer-only") == runner.position
