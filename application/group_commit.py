@@ -13,12 +13,14 @@ replays the batch one job at a time: only the jobs that really conflict get the 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.application import Application
@@ -29,10 +31,35 @@ from application.error import ConcurrentChange
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Job:
+    """Events to record and who waits for their position: a thread (``done``) or a coroutine
+    (``waiter`` on ``loop``: resolved on its loop, without a thread-safe future in between)."""
+
     events: Sequence[Any]
-    done: Future[int] = field(default_factory=Future)
+    done: Future[int] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    waiter: asyncio.Future[int] | None = None
+
+    def settle(self, position: int, error: BaseException | None = None) -> None:
+        if self.done is not None:
+            if error is None:
+                self.done.set_result(position)
+            else:
+                self.done.set_exception(error)
+            return
+        assert self.loop is not None and self.waiter is not None
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            self.loop.call_soon_threadsafe(_settle, self.waiter, position, error)
+
+
+def _settle(waiter: asyncio.Future[int], position: int, error: BaseException | None) -> None:
+    if waiter.cancelled():
+        return
+    if error is None:
+        waiter.set_result(position)
+    else:
+        waiter.set_exception(error)
 
 
 class GroupCommitter:
@@ -55,17 +82,29 @@ class GroupCommitter:
         return self.submit(events).result()
 
     def submit(self, events: Sequence[Any]) -> Future[int]:
-        """Queue ``events``; the future gives the position of the last one (async callers await
-        it with ``asyncio.wrap_future`` and hold no thread while the group commits)."""
+        """Queue ``events``; the future gives the position of the last one (coroutines use
+        ``submit_async`` and hold no thread while the group commits)."""
+        done: Future[int] = Future()
         if not events:
-            done: Future[int] = Future()
             done.set_result(0)
             return done
+        self._put(_Job(events, done=done))
+        return done
+
+    def submit_async(self, events: Sequence[Any]) -> asyncio.Future[int]:
+        """``submit`` for a coroutine on the running loop: await the result."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[int] = loop.create_future()
+        if not events:
+            waiter.set_result(0)
+            return waiter
+        self._put(_Job(events, loop=loop, waiter=waiter))
+        return waiter
+
+    def _put(self, job: _Job) -> None:
         if self._closed:
             raise RuntimeError("the event store writer is closed")
-        job = _Job(events)
         self._jobs.put(job)
-        return job.done
 
     def close(self) -> None:
         """Stop the committer thread once the jobs already queued are done."""
@@ -117,8 +156,8 @@ class GroupCommitter:
             position = 0
             for _ in job.events:
                 position = next(positions)
-            job.done.set_result(position)
+            job.settle(position)
 
     @staticmethod
     def _fail(job: _Job, error: BaseException) -> None:
-        job.done.set_exception(error)
+        job.settle(0, error)

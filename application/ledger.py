@@ -9,12 +9,13 @@ per-aggregate lock and the retry policy of a change.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -116,6 +117,14 @@ class Ledger(Application[UUID]):
 
     def submit(self, context: CommandContext, *aggregates: Aggregate) -> Future[int]:
         """Queue the pending events for the group commit; the future gives their position."""
+        return self._committer.submit(self._stamped(context, aggregates))
+
+    def submit_async(self, context: CommandContext, *aggregates: Aggregate) -> asyncio.Future[int]:
+        """``submit`` from a coroutine: await the position on the running loop."""
+        return self._committer.submit_async(self._stamped(context, aggregates))
+
+    @staticmethod
+    def _stamped(context: CommandContext, aggregates: tuple[Aggregate, ...]) -> list[Any]:
         events = [e for agg in aggregates for e in agg.collect_events()]
         stamp(events, context)
-        return self._committer.submit(events)
+        return events

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,19 +42,18 @@ class TaskCommands(Handlers):
     ) -> Written[Task]:
         """Create a task owned by ``owner_id``."""
         command = CreateTask(owner_id, name, description, priority, due_date, tuple(tags))
-        task, pending = self._submit_new_task(context, command)
-        return Written(task, pending.result())
+        task = self._new_task(command)
+        return Written(task, self._commit(context, task))
 
     async def create_task_async(
         self, context: CommandContext, command: CreateTask
     ) -> Written[Task]:
         """``create_task`` for the event loop: no thread is held while the group commits."""
-        task, pending = self._submit_new_task(context, command)
-        return Written(task, await asyncio.wrap_future(pending))
+        task = self._new_task(command)
+        return Written(task, await self.ledger.submit_async(context, task))
 
-    def _submit_new_task(
-        self, context: CommandContext, command: CreateTask
-    ) -> tuple[Task, Future[int]]:
+    @staticmethod
+    def _new_task(command: CreateTask) -> Task:
         task = Task.create(
             command.owner_id,
             command.name,
@@ -67,7 +64,7 @@ class TaskCommands(Handlers):
         )
         if command.dispatch:
             task.assign(command.dispatch)  # task.assigned: agents may take it
-        return task, self._submit(context, task)
+        return task
 
     def update_task(
         self,

@@ -1,5 +1,6 @@
 """Group commit on the in-memory persistence: batching, positions, isolated conflicts."""
 
+import asyncio
 import threading
 from uuid import uuid4
 
@@ -85,3 +86,43 @@ def test_a_closed_committer_refuses_new_work(app):
     committer.close()
     with pytest.raises(RuntimeError):
         committer.commit(Task.create(uuid4(), "t").collect_events())
+
+
+def test_coroutines_await_their_positions_on_their_loop(app):
+    committer = GroupCommitter(app)
+
+    async def write_many() -> list[int]:
+        tasks = [Task.create(uuid4(), f"t{i}") for i in range(50)]
+        return list(
+            await asyncio.gather(*(committer.submit_async(t.collect_events()) for t in tasks))
+        )
+
+    positions = asyncio.run(write_many())
+    assert sorted(positions) == list(range(1, 51))
+    assert asyncio.run(_empty(committer)) == 0
+    committer.close()
+
+
+async def _empty(committer: GroupCommitter) -> int:
+    return await committer.submit_async([])
+
+
+def test_a_coroutine_hears_of_its_conflict_and_a_cancelled_one_harms_nobody(app):
+    task = Task.create(uuid4(), "t")
+    app.save(task)
+    stale = app.repository.get(task.id)
+    fresh = app.repository.get(task.id)
+    fresh.update({"name": "first"})
+    app.save(fresh)
+    stale.update({"name": "late"})
+    committer = GroupCommitter(app)
+
+    async def conflict_and_cancel() -> int:
+        with pytest.raises(ConcurrentChange):
+            await committer.submit_async(stale.collect_events())
+        abandoned = committer.submit_async(Task.create(uuid4(), "abandoned").collect_events())
+        abandoned.cancel()
+        return await committer.submit_async(Task.create(uuid4(), "after").collect_events())
+
+    assert asyncio.run(conflict_and_cancel()) > 0
+    committer.close()
