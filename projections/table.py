@@ -81,6 +81,23 @@ class RevocableProjection(TableProjection):
         raise NotImplementedError
 
 
+def add_missing_columns(cur: psycopg.Cursor[Any], table: str, columns: dict[str, str]) -> None:
+    """Add the ``columns`` (name: SQL type) a table made before them lacks. Only missing ones are
+    altered: ALTER TABLE locks the table even when it changes nothing."""
+    present = {
+        row[0]
+        for row in cur.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = %s",
+            (table,),
+        ).fetchall()
+    }
+    for name, kind in columns.items():
+        if name not in present:
+            statement = "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} " + kind
+            cur.execute(sql.SQL(statement).format(sql.Identifier(table), sql.Identifier(name)))
+
+
 def insert_row(cur: psycopg.Cursor[Any], table: sql.Identifier, values: dict[str, Any]) -> None:
     """Insert one row given as a column -> value mapping."""
     cur.execute(
