@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg import sql
+from psycopg_pool import ConnectionPool
 
 from projections.row_batch import Change, Insert, Set, write_changes
 
@@ -153,3 +156,22 @@ def page_of(
     for row in rows:
         del row["total"]
     return rows, total
+
+
+def stream_rows(
+    pool: ConnectionPool[Any],
+    table: sql.Identifier,
+    columns: Sequence[str],
+    owner_id: UUID | None,
+    order: Sequence[str],
+) -> Iterator[tuple[Any, ...]]:
+    """The ``columns`` of every row of the owner (of everyone when None) in ``order``, read
+    through a server-side cursor so memory stays flat however many there are (exports)."""
+    wanted = sql.SQL(", ").join(map(sql.Identifier, columns))
+    mine = sql.SQL("WHERE owner_id = %s" if owner_id else "")
+    by = sql.SQL(", ").join(map(sql.Identifier, order))
+    query = sql.SQL("SELECT {} FROM {} {} ORDER BY {}").format(wanted, table, mine, by)
+    with pool.connection() as conn, conn.transaction(), conn.cursor(name="export") as cur:
+        cur.itersize = 2000
+        cur.execute(query, [owner_id] if owner_id else [])
+        yield from cur

@@ -9,7 +9,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 
-from interfaces.analytics import OVERVIEW_EMPTY, Window
+from application.handlers import Handlers
+from interfaces.analytics import OVERVIEW_EMPTY, QueryLookup, Window
 from interfaces.api.consistency import Consistency
 from interfaces.api.deps import ConsistencyDep, ContainerDep, CurrentPrincipal
 from interfaces.api.errors import AUTHED
@@ -29,6 +30,16 @@ def window_of(principal: CurrentPrincipal, days: int, everyone: bool) -> Window:
     return Window(None if everyone else principal.user_id, first, last)
 
 
+def lookup_of(built: Container) -> QueryLookup:
+    """What a contribution may look up by class: a read model's queries, or a feature's
+    handlers (the agents' liveness store, for heartbeat times and figures)."""
+
+    def find(kind: type) -> Any:
+        return built.ledger[kind] if issubclass(kind, Handlers) else built.query(kind)
+
+    return find
+
+
 @dataclass(frozen=True)
 class Contributions:
     """What the features contribute to the analytics, for one caller and window."""
@@ -46,7 +57,7 @@ class Contributions:
                 if entry.where == where:
                     if entry.read_model:
                         self.consistency.settle_own_writes(entry.read_model, self.caller)
-                    found.append(entry.read(self.built.query, self.scope))
+                    found.append(entry.read(lookup_of(self.built), self.scope))
         return found
 
     def rows(self, where: str) -> list[Any]:
@@ -89,11 +100,13 @@ def tasks_timeline(numbers: Numbers) -> dict[str, Any]:
 
 @router.get("/agents", responses=AUTHED)
 def agents(numbers: Numbers) -> dict[str, Any]:
-    """Per-agent performance (empty until agents exist)."""
+    """Per agent: tasks completed and failed in the window, success rate, average duration and
+    the last heartbeat."""
     return {"agents": numbers.rows("agents")}
 
 
 @router.get("/workers/utilization", responses=AUTHED)
 def workers_utilization(numbers: Numbers) -> dict[str, Any]:
-    """Live worker resource use (empty until workers exist)."""
+    """Each worker's last reported CPU, memory and disk use, its agents and its last
+    heartbeat."""
     return {"workers": numbers.rows("workers")}
