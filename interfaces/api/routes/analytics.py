@@ -9,8 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 
-from application.handlers import Handlers
-from interfaces.analytics import OVERVIEW_EMPTY, QueryLookup, Window
+from interfaces.analytics import OVERVIEW_EMPTY, Window
 from interfaces.api.consistency import Consistency
 from interfaces.api.deps import ConsistencyDep, ContainerDep, CurrentPrincipal
 from interfaces.api.errors import AUTHED
@@ -30,16 +29,6 @@ def window_of(principal: CurrentPrincipal, days: int, everyone: bool) -> Window:
     return Window(None if everyone else principal.user_id, first, last)
 
 
-def lookup_of(built: Container) -> QueryLookup:
-    """What a contribution may look up by class: a read model's queries, or a feature's
-    handlers (the agents' liveness store, for heartbeat times and figures)."""
-
-    def find(kind: type) -> Any:
-        return built.ledger[kind] if issubclass(kind, Handlers) else built.query(kind)
-
-    return find
-
-
 @dataclass(frozen=True)
 class Contributions:
     """What the features contribute to the analytics, for one caller and window."""
@@ -57,7 +46,7 @@ class Contributions:
                 if entry.where == where:
                     if entry.read_model:
                         self.consistency.settle_own_writes(entry.read_model, self.caller)
-                    found.append(entry.read(lookup_of(self.built), self.scope))
+                    found.append(entry.read(self.built.lookup, self.scope))
         return found
 
     def rows(self, where: str) -> list[Any]:

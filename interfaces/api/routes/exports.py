@@ -14,7 +14,7 @@ from domain.error import InvalidValue
 from interfaces.api.deps import ConsistencyDep, ContainerDep, CurrentPrincipal
 from interfaces.api.errors import AUTHED
 from interfaces.api.export_stream import MEDIA, WRITERS
-from interfaces.api.routes.analytics import Days, Everyone, lookup_of, window_of
+from interfaces.api.routes.analytics import Days, Everyone, window_of
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 
@@ -45,7 +45,7 @@ def export(
     scope = window_of(principal, days, all_users)
     if chosen.read_model:
         consistency.settle_own_writes(chosen.read_model, principal.user_id)
-    body = WRITERS[format](chosen.columns, chosen.rows(lookup_of(built), scope))
+    body = WRITERS[format](chosen.columns, chosen.rows(built.lookup, scope))
     return StreamingResponse(
         body,
         media_type=MEDIA[format],
