@@ -42,11 +42,18 @@ def key_matches(stored_hash: str, secret: str) -> bool:
 
 class ApiKeyCommands(Handlers):
     """The handlers of API keys: create and revoke. ``scopes`` are those a key may be given (the
-    composition root derives them from the features)."""
+    composition root derives them from the features); ``max_per_second`` is the users' own rate
+    limit, which a key's may not exceed (None: not checked)."""
 
-    def __init__(self, ledger: Ledger, scopes: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        scopes: frozenset[str] = frozenset(),
+        max_per_second: float | None = None,
+    ) -> None:
         super().__init__(ledger)
         self.scopes = scopes
+        self.max_per_second = max_per_second
 
     def create_api_key(
         self,
@@ -55,8 +62,10 @@ class ApiKeyCommands(Handlers):
         name: str,
         scopes: list[str],
         expires_at: datetime | None,
+        rate_limit: str | None = None,
     ) -> tuple[ApiKey, str, int]:
-        """A new key for the user; returns it, its full text (shown once) and the position."""
+        """A new key for the user (with its own ``rate_limit``, e.g. ``10/minute``, spent
+        besides the user's); returns it, its full text (shown once) and the position."""
         key_id, secret = uuid4(), secrets.token_urlsafe(32)
         text = f"{KEY_PREFIX}{key_id.hex}_{secret}"
         key = ApiKey.issue(
@@ -69,6 +78,8 @@ class ApiKeyCommands(Handlers):
             expires_at,
             datetime.now(UTC),
             self.scopes,
+            rate_limit,
+            self.max_per_second,
         )
         return key, text, self._commit(context, key)
 

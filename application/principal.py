@@ -16,6 +16,7 @@ class Principal:
     user_id: UUID
     role: str
     scopes: frozenset[str] | None = None  # None: a user's own session; a set: an API key's
+    rate_limit: str | None = None  # an API key's own limit (``10/minute``), besides its user's
 
     def require_scope(self, scope: str) -> None:
         """Refuse an API key that lacks ``scope`` (a session has every scope of its role)."""

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.error import InvalidValue, NotFound
 from domain.value import bounded_text
+
+RATE = re.compile(r"([0-9]{1,9})\s*(?:/|per)\s*(second|minute|hour|day)s?")
+UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400}
+
+
+def key_rate(text: str) -> str:
+    """A key's own rate limit in its one spelling, ``<n>/<unit>`` (``10/minute``);
+    ``InvalidValue`` unless it is a positive count per second, minute, hour or day."""
+    found = RATE.fullmatch(text.strip().lower())
+    if found is None or int(found[1]) < 1:
+        raise InvalidValue("rate_limit", "must be a positive count per unit, e.g. 10/minute")
+    return f"{int(found[1])}/{found[2]}"
+
+
+def per_second(rate: str) -> float:
+    """How many requests a second a canonical ``<n>/<unit>`` rate allows on average."""
+    count, unit = rate.split("/")
+    return int(count) / UNIT_SECONDS[unit]
 
 
 class ApiKeyNotFound(NotFound):
@@ -26,12 +46,19 @@ class ApiKey(Aggregate):
         """Wire type ``api_key.created``."""
 
         TOPIC = "api_key.created"
+        class_version = 2
         user_id: UUID
         name: str
         scopes: list[str]
         key_hash: str
         prefix: str
         expires_at: datetime | None
+        rate_limit: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 keys had no limit of their own: they spend only their user's budget."""
+            state["rate_limit"] = None
 
     class Revoked(Aggregate.Event):
         TOPIC = "api_key.revoked"
@@ -44,6 +71,7 @@ class ApiKey(Aggregate):
         key_hash: str,
         prefix: str,
         expires_at: datetime | None,
+        rate_limit: str | None,
     ) -> None:
         self.user_id = user_id
         self.name = name
@@ -51,6 +79,7 @@ class ApiKey(Aggregate):
         self.key_hash = key_hash
         self.prefix = prefix
         self.expires_at = expires_at
+        self.rate_limit = rate_limit
         self.revoked = False
 
     @classmethod
@@ -65,8 +94,11 @@ class ApiKey(Aggregate):
         expires_at: datetime | None,
         now: datetime,
         allowed: frozenset[str],
+        rate_limit: str | None = None,
+        max_per_second: float | None = None,
     ) -> ApiKey:
-        """Check the name, scopes (each one of ``allowed``) and expiry, and record the key (its
+        """Check the name, scopes (each one of ``allowed``), expiry and own rate limit (never
+        more requests a second than ``max_per_second``, its user's), and record the key (its
         hash only)."""
         unknown = sorted(set(scopes) - allowed)
         if not scopes or unknown:
@@ -74,6 +106,9 @@ class ApiKey(Aggregate):
             raise InvalidValue("scopes", f"must be a non-empty list of: {names}")
         if expires_at is not None and (expires_at.tzinfo is None or expires_at <= now):
             raise InvalidValue("expires_at", "must be a future time with a time zone")
+        rate = None if rate_limit is None else key_rate(rate_limit)
+        if rate is not None and max_per_second is not None and per_second(rate) > max_per_second:
+            raise InvalidValue("rate_limit", "must not allow more requests than its user's limit")
         return cls._create(
             cls.Created,
             id=key_id,
@@ -83,6 +118,7 @@ class ApiKey(Aggregate):
             key_hash=key_hash,
             prefix=prefix,
             expires_at=expires_at,
+            rate_limit=rate,
         )
 
     def revoke(self) -> None:

@@ -2,8 +2,8 @@
 
 The endpoints (``interfaces/api/routes/analytics.py``, ``exports.py``) know no feature: each
 feature declares ``Analytics`` entries (a section of the overview, the agents table, the workers
-table) and ``Export`` types in its ``Feature``. Runs, agents, approvals and workers add theirs the
-same way when they land; until then the endpoints answer their documented shape, empty.
+table) and ``Export`` types in its ``Feature`` (tasks, flows for runs, agents for agents and
+workers); a section no feature fills answers its documented shape, as zeros.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-QueryLookup = Callable[[type], Any]  # container.query: a read model's queries by class
+QueryLookup = Callable[[type], Any]  # a read model's queries (or a feature's handlers) by class
 
 # The overview's sections before any feature fills them (the contract's fields, as zeros).
 OVERVIEW_EMPTY: dict[str, dict[str, Any]] = {

@@ -14,6 +14,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
+from application.handlers import Handlers
 from application.ledger import Ledger
 from application.token import TokenIssuer
 from interfaces.adapters import event_store
@@ -98,6 +99,11 @@ class Container:
         found = self.queries[kind]
         assert isinstance(found, kind)
         return found
+
+    def lookup(self, kind: type) -> Any:
+        """What a feature's analytics and exports look up by class: a read model's queries, or
+        a feature's handlers (the agents' liveness store, for heartbeat times and figures)."""
+        return self.ledger[kind] if issubclass(kind, Handlers) else self.query(kind)
 
     def start(self, *, projections: bool | None = None) -> None:
         """Start background work: the position watch and (when asked) the projection runners."""

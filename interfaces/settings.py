@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     )
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0, description="WebSocket heartbeat")
     ws_outbox_size: int = Field(default=1000, ge=1, description="events a slow client may lag")
+    ws_auth_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="a socket's first message must come by then (4408)"
+    )
+    ws_auth_max_bytes: int = Field(
+        default=4096,
+        ge=256,
+        le=65536,
+        description="largest first (auth) message of a WebSocket before it is authenticated (1009)",
+    )
     log_level: str = "info"
     # Webhook delivery (interfaces/adapters/webhook_dispatcher.py)
     webhook_dispatcher: bool = Field(

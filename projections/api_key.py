@@ -11,9 +11,9 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from domain.api_key import ApiKey
-from projections.table import RevocableProjection
+from projections.table import RevocableProjection, add_missing_columns
 
-LISTED = "api_key_id, name, scopes, prefix, expires_at, revoked, created_at"
+LISTED = "api_key_id, name, scopes, prefix, expires_at, rate_limit, revoked, created_at"
 
 
 class ApiKeyProjection(RevocableProjection):
@@ -32,10 +32,11 @@ class ApiKeyProjection(RevocableProjection):
             cur,
             "api_key_id uuid PRIMARY KEY, user_id uuid NOT NULL, name text NOT NULL,"
             " scopes text[] NOT NULL, key_hash text NOT NULL, prefix text NOT NULL,"
-            " expires_at timestamptz, revoked boolean NOT NULL DEFAULT false,"
+            " expires_at timestamptz, rate_limit text, revoked boolean NOT NULL DEFAULT false,"
             " created_at timestamptz NOT NULL, position bigint NOT NULL",
             "user_id, created_at",
         )
+        add_missing_columns(cur, self.table, {"rate_limit": "text"})  # a table made before it
 
     def _row(self, e: ApiKey.Created, position: int) -> dict[str, Any]:
         return {
@@ -46,6 +47,7 @@ class ApiKeyProjection(RevocableProjection):
             "key_hash": e.key_hash,
             "prefix": e.prefix,
             "expires_at": e.expires_at,
+            "rate_limit": e.rate_limit,
             "created_at": e.timestamp,
             "position": position,
         }
@@ -60,9 +62,10 @@ class ApiKeyQueries:
         self.name = table  # the read model a query waits for (read-your-writes)
 
     def lookup(self, key_id: UUID) -> dict[str, Any] | None:
-        """What checking a presented key needs (owner, hash, scopes, expiry, revoked)."""
+        """What checking a presented key needs (owner, hash, scopes, expiry, revoked, rate)."""
         query = sql.SQL(
-            "SELECT user_id, key_hash, scopes, expires_at, revoked FROM {} WHERE api_key_id = %s"
+            "SELECT user_id, key_hash, scopes, expires_at, revoked, rate_limit FROM {}"
+            " WHERE api_key_id = %s"
         ).format(self._t)
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             row: dict[str, Any] | None = cur.execute(query, (key_id,)).fetchone()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg import sql
+from psycopg_pool import ConnectionPool
 
 from projections.row_batch import Change, Insert, Set, write_changes
 
@@ -81,6 +84,23 @@ class RevocableProjection(TableProjection):
         raise NotImplementedError
 
 
+def add_missing_columns(cur: psycopg.Cursor[Any], table: str, columns: dict[str, str]) -> None:
+    """Add the ``columns`` (name: SQL type) a table made before them lacks. Only missing ones are
+    altered: ALTER TABLE locks the table even when it changes nothing."""
+    present = {
+        row[0]
+        for row in cur.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = %s",
+            (table,),
+        ).fetchall()
+    }
+    for name, kind in columns.items():
+        if name not in present:
+            statement = "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} " + kind
+            cur.execute(sql.SQL(statement).format(sql.Identifier(table), sql.Identifier(name)))
+
+
 def insert_row(cur: psycopg.Cursor[Any], table: sql.Identifier, values: dict[str, Any]) -> None:
     """Insert one row given as a column -> value mapping."""
     cur.execute(
@@ -136,3 +156,22 @@ def page_of(
     for row in rows:
         del row["total"]
     return rows, total
+
+
+def stream_rows(
+    pool: ConnectionPool[Any],
+    table: sql.Identifier,
+    columns: Sequence[str],
+    owner_id: UUID | None,
+    order: Sequence[str],
+) -> Iterator[tuple[Any, ...]]:
+    """The ``columns`` of every row of the owner (of everyone when None) in ``order``, read
+    through a server-side cursor so memory stays flat however many there are (exports)."""
+    wanted = sql.SQL(", ").join(map(sql.Identifier, columns))
+    mine = sql.SQL("WHERE owner_id = %s" if owner_id else "")
+    by = sql.SQL(", ").join(map(sql.Identifier, order))
+    query = sql.SQL("SELECT {} FROM {} {} ORDER BY {}").format(wanted, table, mine, by)
+    with pool.connection() as conn, conn.transaction(), conn.cursor(name="export") as cur:
+        cur.itersize = 2000
+        cur.execute(query, [owner_id] if owner_id else [])
+        yield from cur

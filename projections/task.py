@@ -16,7 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from domain.task import Task, TaskPriority, TaskStatus
 from projections.row_batch import Change, Delete, Insert, stamped
-from projections.table import TableProjection, insert_row, page_of, update_row
+from projections.table import TableProjection, insert_row, page_of, stream_rows, update_row
 from projections.task_dispatch import COLUMN_DEFINITIONS, VALUES, add_dispatch_columns
 
 COLUMNS = (
@@ -223,21 +223,9 @@ class TaskQueries:
         }
 
     def stream(self, owner_id: UUID | None, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
-        """Every task of the owner (of everyone when None), oldest first, read through a
-        server-side cursor so memory stays flat however many there are."""
-        wanted = sql.SQL(", ").join(map(sql.Identifier, columns))
-        mine = sql.SQL("WHERE owner_id = %s" if owner_id else "")
-        query = sql.SQL("SELECT {} FROM {} {} ORDER BY created_at, task_id").format(
-            wanted, self._t, mine
-        )
-        with (
-            self._pool.connection() as conn,
-            conn.transaction(),
-            conn.cursor(name="task_export") as cur,
-        ):
-            cur.itersize = 2000
-            cur.execute(query, [owner_id] if owner_id else [])
-            yield from cur
+        """Every task of the owner (of everyone when None), oldest first, streamed with flat
+        memory however many there are."""
+        return stream_rows(self._pool, self._t, columns, owner_id, ("created_at", "task_id"))
 
     def containing(self, owner_id: UUID, text: str, limit: int) -> builtins.list[dict[str, Any]]:
         """Up to ``limit`` of the owner's tasks whose name contains ``text``, ignoring case;

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from domain.task import Task
-from projections.table import page_of
+from projections.table import add_missing_columns, page_of
 
 # Added to the tasks table (ADD COLUMN IF NOT EXISTS: an existing table gains them; a rebuild
 # fills them).
@@ -57,18 +57,7 @@ def add_dispatch_columns(cur: psycopg.Cursor[Any], table: str) -> None:
     columns are altered: ALTER TABLE locks the table exclusively even when it changes nothing,
     which would wait on (or deadlock with) readers and a concurrent start."""
     t = sql.Identifier(table)
-    present = {
-        row[0]
-        for row in cur.execute(
-            "SELECT column_name FROM information_schema.columns"
-            " WHERE table_schema = current_schema() AND table_name = %s",
-            (table,),
-        ).fetchall()
-    }
-    for name, kind in COLUMNS:
-        if name not in present:
-            statement = "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} " + kind
-            cur.execute(sql.SQL(statement).format(t, sql.Identifier(name)))
+    add_missing_columns(cur, table, dict(COLUMNS))
     for suffix, body in INDEXES:
         index = sql.Identifier(f"{table}_{suffix}_idx")
         cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (" + body + ")").format(index, t))

@@ -29,7 +29,7 @@ from interfaces.api.metrics import HttpMetrics
 from interfaces.api.metrics import router as metrics_router
 from interfaces.api.openapi_text import with_text_patterns
 from interfaces.api.principals import Principals
-from interfaces.api.rate_limit import LoginThrottle, RateKeys, RateLimit
+from interfaces.api.rate_limit import LoginThrottle, RateKeys, RateLimit, Spends
 from interfaces.api.request_guard import RequestGuard
 from interfaces.api.routes import audit, events, exports, health, readiness, ws
 from interfaces.api.security_docs import with_sign_in_schemes
@@ -155,9 +155,14 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     alias.install(app, [*routers, *platform], [*seed_aliases, *PLATFORM_ALIASES])
     app.openapi = with_sign_in_schemes(app)  # type: ignore[method-assign]
     app.openapi = with_text_patterns(app)  # type: ignore[method-assign]
-    user_keys = RateKeys(container.tokens, lambda key: app.state.principals.load_key(key).user_id)
 
-    async def rate_keys(authorization: str) -> str | None:
+    def key_owner(key: str) -> tuple[uuid.UUID, str | None]:
+        principal = app.state.principals.load_key(key)
+        return principal.user_id, principal.rate_limit
+
+    user_keys = RateKeys(container.tokens, key_owner)
+
+    async def rate_keys(authorization: str) -> Spends:
         """Each agent has its own budget; users share theirs across their API keys."""
         token = bearer(authorization)
         if AgentTokens.looks_like_agent_token(token):

@@ -9,6 +9,9 @@ A socket lives only as long as its credentials: it is closed with 4401 when its 
 expires, when its session is revoked or its user deactivated (``live_revocation.py``, on every
 instance), and each ``subscribe`` checks the credentials again. A message over
 ``LEDGERFLOW_MAX_BODY_BYTES`` closes the socket (1009); patterns are checked like everywhere else.
+Before authentication a client gets less: its first message must come within
+``LEDGERFLOW_WS_AUTH_TIMEOUT_SECONDS`` (else close 4408) and hold at most
+``LEDGERFLOW_WS_AUTH_MAX_BYTES`` (else close 1009), so an anonymous socket costs little.
 """
 
 from __future__ import annotations
@@ -32,14 +35,15 @@ from domain.event_pattern import event_type_patterns
 from interfaces.api.live_hub import LiveHub, Subscription
 from interfaces.api.live_revocation import SocketRevocation
 from interfaces.container import Container
+from interfaces.settings import Settings
 from projections.event_feed import FeedPage
 
 log = logging.getLogger(__name__)
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_SLOW = 4008
 CLOSE_TOO_BIG = 1009
+CLOSE_AUTH_TIMEOUT = 4408
 SUBSCRIPTIONS_MAX = 50
-AUTH_TIMEOUT = 10.0
 OUTBOX_SIZE = 1000
 PAGE = 500
 FEED_BEHIND_WAIT = 0.05
@@ -257,25 +261,52 @@ class LiveSession:
         return cursor
 
 
-async def authenticate(websocket: WebSocket, container: Container) -> AccessClaims | None:
-    """The user of ``?token=`` or of a first ``{"type": "auth", "token": …}`` message."""
+class Refused(Exception):
+    """The socket cannot be served: close it with ``code`` and ``reason``."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+UNAUTHENTICATED = Refused(CLOSE_UNAUTHORIZED, "authentication required: a valid token")
+
+
+async def first_token(websocket: WebSocket, settings: Settings) -> str:
+    """The token of a first ``{"type": "auth", "token": …}`` message: it must come within the
+    auth deadline and be small (a token is a few hundred bytes)."""
+    timeout, limit = settings.ws_auth_timeout_seconds, settings.ws_auth_max_bytes
+    try:
+        text = await asyncio.wait_for(websocket.receive_text(), timeout)
+    except TimeoutError:
+        raise Refused(CLOSE_AUTH_TIMEOUT, f"no auth message within {timeout:g} s") from None
+    except (WebSocketDisconnect, KeyError):  # gone, or a binary frame
+        raise UNAUTHENTICATED from None
+    if len(text.encode("utf-8", "surrogatepass")) > limit:
+        raise Refused(CLOSE_TOO_BIG, f"the auth message is limited to {limit} bytes")
+    try:
+        first = json.loads(text)
+    except (ValueError, RecursionError):
+        raise UNAUTHENTICATED from None
+    if not isinstance(first, dict) or first.get("type") != "auth":
+        raise UNAUTHENTICATED
+    return str(first.get("token") or "")
+
+
+async def authenticate(websocket: WebSocket, container: Container) -> AccessClaims:
+    """The user of ``?token=`` or of a first auth message; ``Refused`` otherwise."""
     token = websocket.query_params.get("token")
     if token is None:
-        try:
-            first = json.loads(await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT))
-        except (TimeoutError, ValueError, WebSocketDisconnect):
-            return None
-        if isinstance(first, dict) and first.get("type") == "auth":
-            token = str(first.get("token") or "")
-    token = (token or "").strip().removeprefix("Bearer ").strip()
+        token = await first_token(websocket, container.settings)
+    token = token.strip().removeprefix("Bearer ").strip()
     principals = websocket.app.state.principals
     if token.startswith(KEY_PREFIX):  # as for GET /api/v1/events, API keys have no such scope
-        return None
+        raise UNAUTHENTICATED
     try:
         claims = container.tokens.verify_claims(token)
         principals.cached(claims) or await asyncio.to_thread(principals.load, claims)
     except InvalidToken:  # a bad or revoked token, or a user who is gone or deactivated
-        return None
+        raise UNAUTHENTICATED from None
     return claims
 
 
@@ -283,9 +314,10 @@ async def serve(websocket: WebSocket, session_id: str | None) -> None:
     """Accept, authenticate (close 4401 otherwise) and serve one WebSocket client."""
     container: Container = websocket.app.state.container
     await websocket.accept()
-    claims = await authenticate(websocket, container)
-    if claims is None:
-        await websocket.close(CLOSE_UNAUTHORIZED, "authentication required: a valid token")
+    try:
+        claims = await authenticate(websocket, container)
+    except Refused as refused:
+        await websocket.close(refused.code, refused.reason)
         return
     hub: LiveHub = websocket.app.state.live
     hello = {"type": "authenticated", "user_id": str(claims.user_id), "session_id": session_id}

@@ -111,7 +111,7 @@ class Principals:
         ):
             raise InvalidToken()
         user = self._load_user(row["user_id"])
-        return Principal(user.user_id, user.role, frozenset(row["scopes"]))
+        return Principal(user.user_id, user.role, frozenset(row["scopes"]), row["rate_limit"])
 
     def forget_key(self, key_id: UUID) -> None:
         """Drop one key's cached state (after this instance revoked it)."""
@@ -131,6 +131,7 @@ class Principals:
             "scopes": key.scopes,
             "expires_at": key.expires_at,
             "revoked": key.revoked,
+            "rate_limit": key.rate_limit,
         }
 
     def _load_user(self, user_id: UUID) -> Principal:

@@ -1,7 +1,9 @@
 """Rate limits per user, with X-RateLimit-* headers on every response and 429 past the limit.
 
 A user's access tokens and all of their API keys spend one budget (a user cannot multiply it by
-making keys); anonymous requests spend their client address's. The address is the connection's,
+making keys); anonymous requests spend their client address's. A key created with a
+``rate_limit`` of its own also spends that key's budget, so one script's key can be held below its
+user's (never above: the user's budget is spent too). The address is the connection's,
 or the one a proxy listed in ``LEDGERFLOW_TRUSTED_PROXIES`` forwards: a header cannot change it.
 
 Built on the maintained ``limits`` library: its asyncio strategies keep the event loop free, with
@@ -18,7 +20,9 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -35,6 +39,29 @@ log = logging.getLogger(__name__)
 EXEMPT = ("/health", "/docs", "/redoc", "/openapi.json", "/metrics", "/ready", "/api/v1/health")
 
 
+@dataclass(frozen=True)
+class Budget:
+    """One budget a request spends: its counter's key and its rate (None: the default rate)."""
+
+    key: str
+    rate: str | None = None
+
+
+Spends = str | Sequence[Budget] | None  # what ``identify`` answers (a str: one default budget)
+
+
+@lru_cache(maxsize=1024)
+def rate_item(rate: str) -> RateLimitItem:
+    """A rate in the ``limits`` syntax, parsed once."""
+    return parse(rate)
+
+
+def per_second(rate: str) -> float:
+    """How many requests a second a rate in the ``limits`` syntax allows on average."""
+    item = rate_item(rate)
+    return item.amount / item.get_expiry()
+
+
 def _limits_uri(redis_url: str | None, prefix: str) -> str:
     if redis_url is None:
         return f"{prefix}memory://"
@@ -43,14 +70,15 @@ def _limits_uri(redis_url: str | None, prefix: str) -> str:
 
 
 class RateLimit:
-    """ASGI middleware: one fixed window per principal (user id, else client address)."""
+    """ASGI middleware: one fixed window per principal (user id, else client address), plus
+    one per API key that has a limit of its own."""
 
     def __init__(
         self,
         app: ASGIApp,
         rate: str,
         redis_url: str | None,
-        identify: Callable[[str], Awaitable[str | None]],
+        identify: Callable[[str], Awaitable[Spends]],
     ) -> None:
         self.app = app
         self.item: RateLimitItem = parse(rate)
@@ -60,33 +88,48 @@ class RateLimit:
         )
         self.identify = identify
 
-    async def _key(self, scope: Scope) -> str:
+    async def _budgets(self, scope: Scope) -> Sequence[Budget]:
         headers = dict(scope["headers"])
         authorization = headers.get(b"authorization", b"").decode("latin-1")
         if authorization:
             try:
-                user = await self.identify(authorization)
+                spends = await self.identify(authorization)
             except InvalidToken:
-                user = None
-            if user is not None:
-                return user
+                spends = None
+            if spends is not None:
+                return [Budget(spends)] if isinstance(spends, str) else spends
         client = scope.get("client") or ("unknown", 0)
-        return f"ip:{client[0]}"
+        return [Budget(f"ip:{client[0]}")]
+
+    async def _spend(self, budgets: Sequence[Budget]) -> tuple[bool, RateLimitItem, Any]:
+        """Hit each budget, narrowest first (a key's own before its user's), stopping at the
+        first that refuses: a refused request spends nothing broader. Answers whether it is
+        allowed and the budget to report in the headers (the refusing one, else the tightest)."""
+        shown: tuple[RateLimitItem, Any] | None = None
+        for budget in budgets:
+            item = self.item if budget.rate is None else rate_item(budget.rate)
+            allowed = await self.limiter.hit(item, "api", budget.key)
+            stats = await self.limiter.get_window_stats(item, "api", budget.key)
+            if shown is None or not allowed or stats.remaining < shown[1].remaining:
+                shown = (item, stats)
+            if not allowed:
+                break
+        assert shown is not None
+        return allowed, *shown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(EXEMPT):
             await self.app(scope, receive, send)
             return
-        key = await self._key(scope)
+        budgets = await self._budgets(scope)
         try:
-            allowed = await self.limiter.hit(self.item, "api", key)
-            stats = await self.limiter.get_window_stats(self.item, "api", key)
+            allowed, item, stats = await self._spend(budgets)
         except Exception as error:  # the limiter's store is down: let the request through
             log.warning("rate limit store unavailable (%s); not limiting", error)
             await self.app(scope, receive, send)
             return
         headers = [
-            (b"x-ratelimit-limit", str(self.item.amount).encode()),
+            (b"x-ratelimit-limit", str(item.amount).encode()),
             (b"x-ratelimit-remaining", str(max(0, stats.remaining)).encode()),
             (b"x-ratelimit-reset", str(math.ceil(stats.reset_time)).encode()),
         ]
@@ -123,31 +166,38 @@ class RateLimit:
 
 
 class RateKeys:
-    """Whose budget a request spends: its user's, for an access token or any of their API keys.
+    """Whose budgets a request spends: its user's, for an access token or any of their API keys,
+    and a key's own when it has a limit of its own.
 
-    The owner of an API key never changes: it is looked up once (in a thread) and remembered."""
+    A key's owner and limit never change: they are looked up once (in a thread) and remembered."""
 
     def __init__(
-        self, tokens: TokenIssuer, key_owner: Callable[[str], UUID], capacity: int = 100_000
+        self,
+        tokens: TokenIssuer,
+        key_owner: Callable[[str], tuple[UUID, str | None]],
+        capacity: int = 100_000,
     ) -> None:
         self._tokens = tokens
         self._key_owner = key_owner
-        self._owners: OrderedDict[UUID, UUID] = OrderedDict()
+        self._owners: OrderedDict[UUID, tuple[UUID, str | None]] = OrderedDict()
         self._capacity = capacity
 
-    async def __call__(self, authorization: str) -> str | None:
-        """``user:<id>``; ``InvalidToken`` for a token or key that is not valid."""
+    async def __call__(self, authorization: str) -> Sequence[Budget]:
+        """``user:<id>`` (after ``key:<id>`` with its rate); ``InvalidToken`` for a token or key
+        that is not valid."""
         token = bearer(authorization)
         if not token.startswith(KEY_PREFIX):
-            return f"user:{self._tokens.verify(token)}"
+            return [Budget(f"user:{self._tokens.verify(token)}")]
         key_id = parse_key(token)[0]
-        owner = self._owners.get(key_id)
-        if owner is None:
-            owner = await asyncio.to_thread(self._key_owner, token)
-            self._owners[key_id] = owner
+        known = self._owners.get(key_id)
+        if known is None:
+            known = await asyncio.to_thread(self._key_owner, token)
+            self._owners[key_id] = known
             if len(self._owners) > self._capacity:
                 self._owners.popitem(last=False)
-        return f"user:{owner}"
+        owner, rate = known
+        user = Budget(f"user:{owner}")
+        return [user] if rate is None else [Budget(f"key:{key_id}", rate), user]
 
 
 class LoginThrottle:

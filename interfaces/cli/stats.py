@@ -10,26 +10,34 @@ from typing import Annotated, Any
 import psycopg
 import typer
 
+from interfaces.analytics import Window
 from interfaces.bootstrap import Container
 from interfaces.cli.audit import operator
 from interfaces.cli.options import DataDir
 from interfaces.cli.output import table, terminal
 from projections.schema import tracked_positions
 from projections.task import TaskQueries
-from projections.task_activity import TaskActivityQueries, window
+from projections.task_activity import window
 
 
 def stats(
     days: Annotated[int, typer.Option(min=1, max=365, help="days of activity to add up")] = 7,
     data_dir: DataDir = None,
 ) -> None:
-    """Tasks by status and priority, the last DAYS days of activity, and every feature's
-    gauges (the numbers /metrics shows), for all users."""
+    """Tasks by status and priority, the last DAYS days of tasks, runs, agents and every other
+    section of the analytics overview, and every feature's gauges (the numbers /metrics
+    shows), for all users."""
     with operator(data_dir) as (container, _):
         now = datetime.now(UTC)
         counted = container.query(TaskQueries).stats(None, now)
         first, last = window(days, now.date())
-        activity = container.query(TaskActivityQueries).totals(None, first, last)
+        everyone = Window(None, first, last)
+        overview = [
+            (entry.where.removeprefix("overview."), entry.read(container.lookup, everyone))
+            for feature in container.features
+            for entry in feature.analytics
+            if entry.where.startswith("overview.")
+        ]
         sampler = container.sampler
         assert sampler is not None, "build() gives every container a sampler"
         sampler.sample_once()
@@ -39,7 +47,9 @@ def stats(
         list(counted["by_status"].items()),
     )
     table("tasks by priority", ("priority", "tasks"), list(counted["by_priority"].items()))
-    table(f"last {days} days ({first} to {last})", ("number", "value"), list(activity.items()))
+    for section, numbers in overview:
+        title = f"{section}, last {days} days ({first} to {last})"
+        table(title, ("number", "value"), list(numbers.items()))
     for gauge in sampler.gauges:
         rows = [(*labels, value) for labels, value in sampler.sample.values.get(gauge.name, [])]
         table(gauge.documentation.lower(), (*gauge.labels, "count"), rows)

@@ -6,6 +6,7 @@ from application.api_keys import ApiKeyCommands
 from domain.api_key import ApiKey
 from interfaces.api.alias import Alias, Exchange, Presenter
 from interfaces.api.presenters import FLOW8, flow8_error, flow8_list, flow8_query
+from interfaces.api.rate_limit import per_second
 from interfaces.api.routes import api_keys
 from interfaces.feature import Feature, ReadModel
 from projections.api_key import ApiKeyProjection, ApiKeyQueries
@@ -30,7 +31,9 @@ FEATURE = Feature(
     read_models=(ReadModel(lambda rules: ApiKeyProjection(), ApiKeyQueries),),
     routers=(api_keys.router,),
     readers=(ReaderRule(ApiKey, None),),  # internal: key events hold hashes
-    wire=lambda ledger, wiring: [ApiKeyCommands(ledger, wiring.scopes)],
+    wire=lambda ledger, wiring: [
+        ApiKeyCommands(ledger, wiring.scopes, per_second(wiring.settings.rate_limit))
+    ],
     aliases=(
         Alias("GET", "/api/v1/security/api-keys", "/api/v1/api-keys"),  # 002
         Alias("POST", "/api/v1/security/api-keys", "/api/v1/api-keys", SEED_KEYS),

@@ -1,4 +1,7 @@
-"""The flows feature: flows (DAGs of steps), their runs, and the engine that drives the runs."""
+"""The flows feature: flows (DAGs of steps), their runs, and the engine that drives the runs;
+runs by status in /metrics, the runs section of the analytics overview and the runs export."""
+
+from typing import Any
 
 from application.flow import FlowCommands
 from application.ledger import Ledger
@@ -8,11 +11,41 @@ from domain.run import Run
 from domain.run_task import RunTask
 from interfaces.adapters.http_step import GuardedHttp
 from interfaces.adapters.webhook_guard import check_url
+from interfaces.analytics import Analytics, Export, QueryLookup, Window
 from interfaces.api.routes import flow8_flows, flows, plays, processes, runs, workflows
 from interfaces.feature import Feature, ReadModel, Scope, Wiring
+from interfaces.metrics import Sampled, count_by
 from projections.flow import FlowProjection, FlowQueries
 from projections.readers import ReaderRule
 from projections.run import RunProjection, RunQueries
+from projections.run_numbers import RunNumbers
+
+RUN_COLUMNS = (
+    "run_id",
+    "flow_id",
+    "flow_name",
+    "flow_version",
+    "status",
+    "trigger",
+    "created_by",
+    "correlation_id",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "error",
+    "steps_total",
+    "steps_succeeded",
+    "steps_failed",
+)
+
+
+def _overview(lookup: QueryLookup, scope: Window) -> dict[str, Any]:
+    numbers: RunNumbers = lookup(RunNumbers)
+    return numbers.overview(scope.owner_id, scope.first, scope.last)
+
+
+def _run_rows(lookup: QueryLookup, scope: Window) -> Any:
+    return lookup(RunNumbers).stream(scope.owner_id, RUN_COLUMNS)
 
 
 def guarded(ledger: Ledger, wiring: Wiring) -> list[FlowCommands]:
@@ -26,6 +59,7 @@ FEATURE = Feature(
     read_models=(
         ReadModel(lambda rules: FlowProjection(), FlowQueries),
         ReadModel(lambda rules: RunProjection(), RunQueries),
+        ReadModel(None, RunNumbers),  # over the runs table: analytics and the export
     ),
     routers=(
         flows.router,
@@ -50,4 +84,9 @@ FEATURE = Feature(
     ),
     reactors=(lambda ledger, query: RunEngine(ledger),),
     wire=guarded,
+    metrics=(
+        Sampled("ledgerflow_runs", "Runs by status", ("status",), count_by("runs", "status")),
+    ),
+    analytics=(Analytics("overview.runs", _overview, "runs"),),
+    exports=(Export("runs", RUN_COLUMNS, _run_rows, "runs"),),
 )

@@ -47,6 +47,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "name": "k",
         "scopes": ["tasks:read"],
         "expires_at": "2030-01-01T00:00:00Z",
+        "rate_limit": "10/minute",
     },
     ("post", "/api/v1/webhooks"): {
         "url": "http://127.0.0.1:9/hook",

@@ -13,7 +13,7 @@ def settled(container):
     wait_for(lambda: tracked(container.database_url, "tasks") == head)
 
 
-def test_stats_prints_tasks_by_status_the_days_activity_and_the_gauges(container):
+def test_stats_prints_tasks_by_status_every_overview_section_and_the_gauges(container):
     make_backlog(container.ledger, 30)  # 30 created, 10 in progress, 3 deleted
     settled(container)
     piped = ledgerflow(container.database_url, "stats")
@@ -22,6 +22,7 @@ def test_stats_prints_tasks_by_status_the_days_activity_and_the_gauges(container
     assert "not_started\t18" in lines and "in_progress\t9" in lines
     assert "high\t9" in lines and "low\t18" in lines
     assert "created\t30" in lines
+    assert "success_rate\t0.0" in lines and "online\t0" in lines  # the runs and agents sections
     assert "active users by role" not in lines  # plain output has no titles, only rows
     assert ANSI not in piped.stdout
 

@@ -119,3 +119,53 @@ def test_a_socket_may_hold_only_so_many_subscriptions(setup):
                 answer = json.loads(socket.receive_text())
             answers.append(answer["type"])
     assert answers == ["subscribed"] * 50 + ["error"]
+
+
+@pytest.fixture
+def strict_auth(database_url):
+    """A first message must come within 0.3 s and hold at most 512 bytes."""
+    settings = make_settings(
+        database_url, run_projections=False, ws_auth_timeout_seconds=0.3, ws_auth_max_bytes=512
+    )
+    built = build(settings)
+    built.start()
+    try:
+        with TestClient(create_app(built)) as client:
+            client.post("/register", json={"username": "johndoe", "password": PASSWORD})
+            login = client.post("/login", json={"username": "johndoe", "password": PASSWORD})
+            yield client, login.json()["token"]
+    finally:
+        built.close()
+
+
+def test_an_auth_message_within_the_limit_authenticates_the_socket(strict_auth):
+    client, token = strict_auth
+    with client.websocket_connect("/ws") as socket:
+        socket.send_text(json.dumps({"type": "auth", "token": token}))
+        assert json.loads(socket.receive_text())["type"] == "authenticated"
+
+
+def test_an_auth_message_over_its_small_limit_closes_the_socket_with_1009(strict_auth):
+    client, token = strict_auth
+    with client.websocket_connect("/ws") as socket:
+        socket.send_text(json.dumps({"type": "auth", "token": token, "padding": "x" * 600}))
+        got, code = messages_until_closed(socket)
+    assert code == 1009 and got == []  # a valid token does not make it acceptable
+
+
+def test_a_socket_without_a_first_message_by_the_deadline_is_closed_with_4408(strict_auth):
+    client, _ = strict_auth
+    with client.websocket_connect("/ws") as socket:
+        got, code = messages_until_closed(socket)
+    assert code == 4408 and got == []
+
+
+@pytest.mark.parametrize(
+    "first", ['{"type": "ping"}', "not json", '["auth"]', '{"type": "auth", "token": "nope"}']
+)
+def test_a_first_message_that_is_not_a_valid_auth_closes_the_socket_with_4401(strict_auth, first):
+    client, _ = strict_auth
+    with client.websocket_connect("/ws") as socket:
+        socket.send_text(first)
+        got, code = messages_until_closed(socket)
+    assert code == 4401 and got == []

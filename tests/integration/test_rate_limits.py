@@ -176,3 +176,65 @@ def test_requests_are_served_when_the_limiter_store_is_down(database_url):
             ]
     finally:
         built.close()
+
+
+def key_with_limit(client, headers, rate_limit, name="limited"):
+    body = {"name": name, "scopes": ["tasks:read"], "rate_limit": rate_limit}
+    return client.post("/api/v1/api-keys", json=body, headers=headers)
+
+
+def test_a_key_with_its_own_limit_is_held_below_its_users_budget(limited):
+    a, _ = limited
+    headers = token(a, "scripter")
+    created = key_with_limit(a, headers, "2 per minute")  # 1 of the user's 5
+    assert created.status_code == 201 and created.json()["rate_limit"] == "2/minute"
+    by_key = {"Authorization": f"Bearer {created.json()['key']}"}
+    answers = [a.get("/api/v1/tasks", headers=by_key) for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert [r.headers["X-RateLimit-Limit"] for r in answers] == ["2", "2", "2"]
+    assert answers[-1].json()["code"] == "RATE_LIMITED"
+    # The refused request spent nothing of the user's budget: 3 of 5 are spent.
+    assert [a.get("/api/v1/tasks", headers=headers).status_code for _ in range(3)] == [
+        200,
+        200,
+        429,
+    ]
+
+
+def test_a_keys_own_limit_is_shared_by_the_instances_through_redis(limited):
+    a, b = limited
+    headers = token(a, "scripter")
+    by_key = {"Authorization": f"Bearer {key_with_limit(a, headers, '3/minute').json()['key']}"}
+    statuses = [
+        (a if i % 2 else b).get("/api/v1/tasks", headers=by_key).status_code for i in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_a_key_with_its_own_limit_still_spends_its_users_budget(limited):
+    a, _ = limited
+    headers = token(a, "scripter")
+    by_key = {"Authorization": f"Bearer {key_with_limit(a, headers, '4/minute').json()['key']}"}
+    for _ in range(4):  # with the creation, the user's 5 are spent
+        assert a.get("/api/v1/tasks", headers=headers).status_code == 200
+    refused = a.get("/api/v1/tasks", headers=by_key)
+    assert refused.status_code == 429 and refused.headers["X-RateLimit-Limit"] == "5"
+
+
+@pytest.mark.parametrize("rate_limit", ["6/minute", "1/second", "ten/minute", "0/minute", ""])
+def test_a_key_limit_above_the_users_or_malformed_is_refused(limited, rate_limit):
+    a, _ = limited
+    headers = token(a, "scripter")
+    answer = key_with_limit(a, headers, rate_limit)
+    assert answer.status_code == 422
+    assert "rate_limit" in answer.text
+    assert a.get("/api/v1/api-keys", headers=headers).json()["api_keys"] == []
+
+
+def test_a_keys_own_limit_is_listed(limited):
+    a, _ = limited
+    headers = token(a, "scripter")
+    key_with_limit(a, headers, "100/day", name="daily")
+    a.post("/api/v1/api-keys", json={"name": "plain", "scopes": ["tasks:read"]}, headers=headers)
+    listed = a.get("/api/v1/api-keys", headers=headers).json()["api_keys"]
+    assert {k["name"]: k["rate_limit"] for k in listed} == {"daily": "100/day", "plain": None}

@@ -6,6 +6,7 @@ import subprocess
 
 import psycopg
 
+from projections.api_key import ApiKeyProjection
 from tests.integration.cli import LEDGERFLOW, cli_env
 from tests.integration.helpers import wait_for
 
@@ -47,3 +48,23 @@ def test_processes_starting_together_on_an_empty_database_all_create_the_schema(
     with psycopg.connect(database_url) as conn:
         tables = {row[0] for row in conn.execute("SELECT tablename FROM pg_tables")}
     assert {"ledgerflow_events", "ledgerflow_tracking", "tasks", "users"} <= tables
+
+
+def test_an_api_keys_table_made_before_key_limits_gains_the_column(database_url):
+    old_columns = (
+        "api_key_id uuid PRIMARY KEY, user_id uuid NOT NULL, name text NOT NULL,"
+        " scopes text[] NOT NULL, key_hash text NOT NULL, prefix text NOT NULL,"
+        " expires_at timestamptz, revoked boolean NOT NULL DEFAULT false,"
+        " created_at timestamptz NOT NULL, position bigint NOT NULL"
+    )
+    with psycopg.connect(database_url, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE old_keys (" + old_columns + ")")
+        ApiKeyProjection("old_keys").create_tables(cur)
+        ApiKeyProjection("old_keys").create_tables(cur)  # again: nothing left to add
+        columns = {
+            row[0]
+            for row in cur.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'old_keys'"
+            )
+        }
+    assert "rate_limit" in columns

@@ -1,5 +1,5 @@
-"""Old events keep loading: task.deleted v1 (no reason), user.registered v1 (no email) and
-webhook.created v2 (no format) are upcast."""
+"""Old events keep loading: task.deleted v1 (no reason), user.registered v1 (no email),
+webhook.created v2 (no format) and api_key.created v1 (no rate limit) are upcast."""
 
 import json
 from datetime import UTC, datetime
@@ -13,6 +13,7 @@ from application.context import CommandContext
 from application.credential import CredentialVault
 from application.ledger import Ledger
 from application.task import TaskCommands
+from domain.api_key import ApiKey
 from domain.task import Task, TaskNotFound
 from domain.user import User
 from domain.webhook import Webhook
@@ -107,3 +108,20 @@ def test_a_webhook_created_before_formats_sends_the_envelope(ledger):
     }
     ledger.recorder.insert_events([stored_v1(ledger, Webhook, hook_id, "webhook.created", old)])
     assert ledger.repository.get(hook_id).format == "envelope"
+
+
+def test_an_api_key_created_before_key_limits_has_no_limit_of_its_own(ledger):
+    key_id = uuid4()
+    old = {
+        "user_id": uuid4(),
+        "name": "old key",
+        "scopes": ["tasks:read"],
+        "key_hash": "0" * 64,
+        "prefix": "lf_0123456789",
+        "expires_at": None,
+    }
+    ledger.recorder.insert_events([stored_v1(ledger, ApiKey, key_id, "api_key.created", old)])
+    key = ledger.repository.get(key_id)
+    assert (key.name, key.rate_limit) == ("old key", None)
+    created = next(iter(ledger.events.get(key_id)))
+    assert created.rate_limit is None

@@ -46,7 +46,7 @@ class Contributions:
                 if entry.where == where:
                     if entry.read_model:
                         self.consistency.settle_own_writes(entry.read_model, self.caller)
-                    found.append(entry.read(self.built.query, self.scope))
+                    found.append(entry.read(self.built.lookup, self.scope))
         return found
 
     def rows(self, where: str) -> list[Any]:
@@ -89,11 +89,13 @@ def tasks_timeline(numbers: Numbers) -> dict[str, Any]:
 
 @router.get("/agents", responses=AUTHED)
 def agents(numbers: Numbers) -> dict[str, Any]:
-    """Per-agent performance (empty until agents exist)."""
+    """Per agent: tasks completed and failed in the window, success rate, average duration and
+    the last heartbeat."""
     return {"agents": numbers.rows("agents")}
 
 
 @router.get("/workers/utilization", responses=AUTHED)
 def workers_utilization(numbers: Numbers) -> dict[str, Any]:
-    """Live worker resource use (empty until workers exist)."""
+    """Each worker's last reported CPU, memory and disk use, its agents and its last
+    heartbeat."""
     return {"workers": numbers.rows("workers")}

@@ -49,6 +49,13 @@ class ApiKeyIn(StrictIn):
         min_length=1, description="e.g. tasks:read, tasks:write, webhooks:read, profile:read"
     )
     expires_at: AwareDatetime | None = None
+    rate_limit: str | None = Field(
+        default=None,
+        max_length=40,
+        description="the key's own limit, spent besides yours (never above it):"
+        " a count per second, minute, hour or day; none: only your budget",
+        examples=["10/minute"],
+    )
 
 
 class ApiKeyOut(BaseModel):
@@ -59,6 +66,11 @@ class ApiKeyOut(BaseModel):
     scopes: list[str]
     prefix: str
     expires_at: datetime | None
+    rate_limit: str | None = Field(
+        default=None,
+        description="the key's own rate limit besides its user's (null: only the user's)",
+        examples=["10/minute"],
+    )
     revoked: bool
     created_at: datetime
 
@@ -84,9 +96,10 @@ def create_api_key(
     context: ContextDep,
     consistency: ConsistencyDep,
 ) -> ApiKeyCreatedOut:
-    """Create a key acting for you within its scopes; copy `key` now, it is not shown again."""
+    """Create a key acting for you within its scopes; copy `key` now, it is not shown again.
+    With `rate_limit` the key also has a budget of its own, below yours."""
     key, text, position = app[ApiKeyCommands].create_api_key(
-        context, me.user_id, body.name, body.scopes, body.expires_at
+        context, me.user_id, body.name, body.scopes, body.expires_at, body.rate_limit
     )
     consistency.wrote(me.user_id, position)
     return ApiKeyCreatedOut(
@@ -95,6 +108,7 @@ def create_api_key(
         scopes=key.scopes,
         prefix=key.prefix,
         expires_at=key.expires_at,
+        rate_limit=key.rate_limit,
         revoked=False,
         created_at=key.created_on,
         key=text,

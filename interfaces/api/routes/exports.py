@@ -29,12 +29,15 @@ def export(
     built: ContainerDep,
     principal: CurrentPrincipal,
     consistency: ConsistencyDep,
-    kind: Annotated[str, Query(alias="type", description="tasks, analytics, …")] = "tasks",
+    kind: Annotated[
+        str, Query(alias="type", description="tasks, runs, agents, analytics, …")
+    ] = "tasks",
     days: Days = 30,
     all_users: Everyone = False,
 ) -> StreamingResponse:
-    """Your tasks (``type=tasks``) or your daily numbers (``type=analytics``, the last ``days``)
-    as a file; admins may ask for everyone's with ``all_users=true``."""
+    """Your tasks (``type=tasks``), runs (``runs``), agents (``agents``) or your daily numbers
+    (``type=analytics``, the last ``days``) as a file; admins may ask for everyone's with
+    ``all_users=true``."""
     types = {e.type: e for feature in built.features for e in feature.exports}
     chosen = types.get(kind)
     if chosen is None:
@@ -42,7 +45,7 @@ def export(
     scope = window_of(principal, days, all_users)
     if chosen.read_model:
         consistency.settle_own_writes(chosen.read_model, principal.user_id)
-    body = WRITERS[format](chosen.columns, chosen.rows(built.query, scope))
+    body = WRITERS[format](chosen.columns, chosen.rows(built.lookup, scope))
     return StreamingResponse(
         body,
         media_type=MEDIA[format],
