@@ -47,6 +47,7 @@ def serve(db_url: str) -> tuple[Any, str]:
         "LEDGERFLOW_SECRET_KEY": SECRET,
         "LEDGERFLOW_LOG_LEVEL": "warning",
         "LEDGERFLOW_RATE_LIMIT": "10000000/minute",
+        "LEDGERFLOW_AGENT_RATE_LIMIT": "10000000/minute",
         "LEDGERFLOW_AGENT_HEARTBEAT_RATE_LIMIT": "10000000/minute",
     }
     command = [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)]

@@ -176,7 +176,11 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         ],
     )
     app.add_middleware(
-        RateLimit, rate=settings.rate_limit, redis_url=settings.redis_url, identify=rate_keys
+        RateLimit,
+        rate=settings.rate_limit,
+        redis_url=settings.redis_url,
+        identify=rate_keys,
+        agent_rate=settings.agent_rate_limit,
     )
     app.add_middleware(errors.ContainErrors)
     app.add_middleware(RequestId)

@@ -51,9 +51,13 @@ class RateLimit:
         rate: str,
         redis_url: str | None,
         identify: Callable[[str], Awaitable[str | None]],
+        agent_rate: str | None = None,
     ) -> None:
         self.app = app
         self.item: RateLimitItem = parse(rate)
+        # An agent token (key ``agent:<id>``) spends a budget of its own size (DevFlow's
+        # "Tasks API: 1000 requests/minute per agent"), never its owner's.
+        self.agent_item: RateLimitItem = parse(agent_rate) if agent_rate else self.item
         options: dict[str, Any] = {"implementation": "redispy"} if redis_url else {}
         self.limiter = aio_strategies.FixedWindowRateLimiter(
             storage.storage_from_string(_limits_uri(redis_url, "async+"), **options)
@@ -78,15 +82,16 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         key = await self._key(scope)
+        item = self.agent_item if key.startswith("agent:") else self.item
         try:
-            allowed = await self.limiter.hit(self.item, "api", key)
-            stats = await self.limiter.get_window_stats(self.item, "api", key)
+            allowed = await self.limiter.hit(item, "api", key)
+            stats = await self.limiter.get_window_stats(item, "api", key)
         except Exception as error:  # the limiter's store is down: let the request through
             log.warning("rate limit store unavailable (%s); not limiting", error)
             await self.app(scope, receive, send)
             return
         headers = [
-            (b"x-ratelimit-limit", str(self.item.amount).encode()),
+            (b"x-ratelimit-limit", str(item.amount).encode()),
             (b"x-ratelimit-remaining", str(max(0, stats.remaining)).encode()),
             (b"x-ratelimit-reset", str(math.ceil(stats.reset_time)).encode()),
         ]
