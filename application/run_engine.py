@@ -10,7 +10,8 @@ aggregate, in the same commit as the event that made it ready.
 Nothing runs twice across a crash: the task a step creates has the id
 ``uuid5(run_id, step_id:attempt)`` and is committed once; every change of the run names the
 step's attempt and is a no-op when the run has moved on; timers are keyed by run, step and attempt.
-The one exception is an ``http`` step's call, which is at least once (like a webhook delivery).
+The one exception is an ``http`` step's call, which is at least once (like a webhook delivery),
+with an ``Idempotency-Key`` that is the same on every repeat of one attempt.
 """
 
 from __future__ import annotations
@@ -127,8 +128,7 @@ class RunEngine(Reactor):
 
     @reacts_to(Run.Cancelled, Run.Failed)
     def when_run_ended_stop_step_work(self, event: Any, reaction: Reaction) -> None:
-        """Tasks of steps that were in flight end with the run (deleted, saying why, until
-        tasks have a cancelled status of their own)."""
+        """Tasks of steps that were in flight end with the run (cancelled, saying why)."""
         run: Run = self.ledger.load(Run, event.originator_id, RunNotFound)
         for step_id in event.cancelled_steps:
             task_id = run.step_state(step_id).get("task_id")
@@ -204,8 +204,8 @@ class RunEngine(Reactor):
 
     def _end_task(self, context: CommandContext, task_id: UUID, reason: str) -> None:
         def end(task: Task) -> None:
-            if not task.deleted and task.status != "completed":
-                task.delete(reason)
+            if not task.deleted and task.status not in ("completed", "failed", "cancelled"):
+                task.cancel(reason)  # task.cancelled: an agent holding it gets 409 and stops
 
         # Gone already, or changed by its owner meanwhile: nothing to stop.
         with contextlib.suppress(TaskNotFound, ConcurrentChange):

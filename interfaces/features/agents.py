@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from application.agent import AgentCommands
 from application.agent_reactor import AgentLeases
+from application.agent_step import StepTaskOutcomes
 from application.agent_token import AgentTokens
 from application.dispatch import DispatchCommands
 from application.handlers import Handlers
@@ -64,6 +65,9 @@ FEATURE = Feature(
         ReaderRule(Agent, lambda created: created.owner_id),
         ReaderRule(Worker, lambda created: created.owner_id),
     ),
-    reactors=(lambda ledger, query: AgentLeases(ledger, query(DispatchQueries)),),
+    reactors=(
+        lambda ledger, query: AgentLeases(ledger, query(DispatchQueries)),
+        lambda ledger, query: StepTaskOutcomes(ledger),  # a run's agent steps finish
+    ),
     wire=handlers,
 )
