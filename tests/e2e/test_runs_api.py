@@ -81,7 +81,9 @@ def test_cancel_stops_the_run_and_its_task_and_a_finished_run_is_409(base_url, c
     again = client.post(f"/api/v1/runs/{run['run_id']}/cancel")
     assert again.status_code == 200 and again.json()["version"] == cancelled.json()["version"]
     until(
-        client, run["run_id"], lambda r: client.get(f"/api/v1/tasks/{task_id}").status_code == 404
+        client,
+        run["run_id"],
+        lambda r: client.get(f"/api/v1/tasks/{task_id}").json()["status"] == "cancelled",
     )
     done = finished(client, start(client, [task("only")])["run_id"])
     refused = client.post(f"/api/v1/runs/{done['run_id']}/cancel")
