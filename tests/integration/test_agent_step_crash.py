@@ -3,10 +3,6 @@ come back, every run finishes, each step's task was created once and each outcom
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
@@ -17,8 +13,7 @@ from application.dispatch import DispatchCommands, Reporter
 from application.flow import FlowCommands
 from domain.run import task_id_for
 from domain.task import Task, TaskNotFound
-from tests.conftest import TEST_SECRET
-from tests.integration.helpers import tracked, wait_for
+from tests.integration.helpers import tracked, wait_for, worker_killed_when
 
 RUNS = 30
 STEPS = [
@@ -62,21 +57,12 @@ def test_a_worker_killed_while_agents_report_finishes_every_run_once(stopped):
     flow = commands.define_flow(ctx, owner, {"name": "agents", "steps": STEPS}).aggregate
     fix = flow.steps[0]["step_id"]
     runs = [commands.start_run(ctx, owner, flow.id).aggregate.id for _ in range(RUNS)]
-    env = {
-        **os.environ,
-        "LEDGERFLOW_DATABASE_URL": url,
-        "LEDGERFLOW_SECRET_KEY": TEST_SECRET,
-        "LEDGERFLOW_LOG_LEVEL": "warning",
-    }
-    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
-    try:
+
+    def first_half() -> None:
         for run_id in runs[: RUNS // 2]:
             work(stopped, owner, task_id_for(run_id, fix, 1))
-        wait_for(lambda: counts(url).get("run.succeeded", 0) >= 3, timeout=120)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
-    finally:
-        worker.kill()
+
+    worker_killed_when(url, first_half, lambda: counts(url).get("run.succeeded", 0) >= 3)
     assert counts(url).get("run.succeeded", 0) < RUNS, "the kill must land while runs are in flight"
     stopped.start_projections()
     for run_id in runs[RUNS // 2 :]:
