@@ -17,6 +17,7 @@ with an ``Idempotency-Key`` that is the same on every repeat of one attempt.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -109,7 +110,7 @@ class RunEngine(Reactor):
         if link is not None:
             result = {"task_id": str(event.originator_id), "status": "completed"}
             self._change(
-                reaction.context,
+                self._of_run(reaction, link.run_id),
                 link.run_id,
                 lambda r: r.succeed_step(link.step_id, link.attempt, result),
             )
@@ -121,7 +122,7 @@ class RunEngine(Reactor):
         if link is not None:
             error = f"the task was deleted{': ' + event.reason if event.reason else ''}"
             self._change(
-                reaction.context,
+                self._of_run(reaction, link.run_id),
                 link.run_id,
                 lambda r: r.fail_step(link.step_id, link.attempt, error),
             )
@@ -185,6 +186,12 @@ class RunEngine(Reactor):
         self.ledger.change(
             context, lambda: self.ledger.load(Run, run_id, RunNotFound), run_id, None, change
         )
+
+    def _of_run(self, reaction: Reaction, run_id: UUID) -> CommandContext:
+        """The reaction's context with the run's correlation id (the task's change carried its
+        own request's), like every event the run causes."""
+        run: Run = self.ledger.load(Run, run_id, RunNotFound)
+        return replace(reaction.context, correlation_id=run.correlation_id)
 
     def _link(self, task_id: UUID) -> RunTask | None:
         try:

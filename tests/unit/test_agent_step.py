@@ -253,3 +253,15 @@ def test_a_pinned_agent_needs_no_capability_and_its_task_is_pinned(driver):
     pinned = uuid4()
     run = driver.run([{"key": "a", "name": "a", "type": "agent", "agent_id": pinned, "config": {}}])
     assert the_task(driver, run).agent_id == str(pinned)
+
+
+def test_a_task_steps_completion_by_its_owner_carries_the_runs_correlation_id(driver):
+    step = {"key": "t", "name": "t", "type": "task", "config": {"name": "t"}}
+    run = driver.run([{**step, "config": {"name": "t", "wait_for_completion": True}}])
+    task_id = the_task(driver, run).id
+    owner_request = CommandContext(actor=f"user:{OWNER}", correlation_id="owner-request")
+    driver.ledger[TaskCommands].update_task(owner_request, OWNER, task_id, {"status": "completed"})
+    driver.settle()
+    events = list(driver.ledger.events.get(run.id))
+    assert [type(e).__name__ for e in events][-2:] == ["StepSucceeded", "Succeeded"]
+    assert {e.meta["correlation_id"] for e in events[-2:]} == {"corr-run"}  # type: ignore[attr-defined]
