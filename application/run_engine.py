@@ -17,8 +17,8 @@ with an ``Idempotency-Key`` that is the same on every repeat of one attempt.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
