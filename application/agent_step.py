@@ -22,6 +22,7 @@ from uuid import UUID
 
 from application.context import CommandContext
 from application.reactor import Reaction, Reactor, reacts_to
+from application.run_engine import RunTaskMissing
 from application.step_types import Outcome, StepStart
 from domain.run import Run, RunNotFound, task_id_for
 from domain.run_task import RunTask
@@ -114,8 +115,8 @@ class StepTaskOutcomes(Reactor):
 
     def _link(self, task_id: UUID) -> RunTask | None:
         try:
-            link: RunTask = self.ledger.load(RunTask, RunTask.id_for(task_id), TaskNotFound)
-        except TaskNotFound:
+            link: RunTask = self.ledger.load(RunTask, RunTask.id_for(task_id), RunTaskMissing)
+        except RunTaskMissing:
             return None  # a task of no run
         return link
 
