@@ -10,13 +10,15 @@ aggregate, in the same commit as the event that made it ready.
 Nothing runs twice across a crash: the task a step creates has the id
 ``uuid5(run_id, step_id:attempt)`` and is committed once; every change of the run names the
 step's attempt and is a no-op when the run has moved on; timers are keyed by run, step and attempt.
-The one exception is an ``http`` step's call, which is at least once (like a webhook delivery).
+The one exception is an ``http`` step's call, which is at least once (like a webhook delivery),
+with an ``Idempotency-Key`` that is the same on every repeat of one attempt.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -108,7 +110,7 @@ class RunEngine(Reactor):
         if link is not None:
             result = {"task_id": str(event.originator_id), "status": "completed"}
             self._change(
-                reaction.context,
+                self._of_run(reaction, link.run_id),
                 link.run_id,
                 lambda r: r.succeed_step(link.step_id, link.attempt, result),
             )
@@ -120,15 +122,14 @@ class RunEngine(Reactor):
         if link is not None:
             error = f"the task was deleted{': ' + event.reason if event.reason else ''}"
             self._change(
-                reaction.context,
+                self._of_run(reaction, link.run_id),
                 link.run_id,
                 lambda r: r.fail_step(link.step_id, link.attempt, error),
             )
 
     @reacts_to(Run.Cancelled, Run.Failed)
     def when_run_ended_stop_step_work(self, event: Any, reaction: Reaction) -> None:
-        """Tasks of steps that were in flight end with the run (deleted, saying why, until
-        tasks have a cancelled status of their own)."""
+        """Tasks of steps that were in flight end with the run (cancelled, saying why)."""
         run: Run = self.ledger.load(Run, event.originator_id, RunNotFound)
         for step_id in event.cancelled_steps:
             task_id = run.step_state(step_id).get("task_id")
@@ -186,6 +187,12 @@ class RunEngine(Reactor):
             context, lambda: self.ledger.load(Run, run_id, RunNotFound), run_id, None, change
         )
 
+    def _of_run(self, reaction: Reaction, run_id: UUID) -> CommandContext:
+        """The reaction's context with the run's correlation id (the task's change carried its
+        own request's), like every event the run causes."""
+        run: Run = self.ledger.load(Run, run_id, RunNotFound)
+        return replace(reaction.context, correlation_id=run.correlation_id)
+
     def _link(self, task_id: UUID) -> RunTask | None:
         try:
             link: RunTask = self.ledger.load(RunTask, RunTask.id_for(task_id), RunTaskMissing)
@@ -204,8 +211,8 @@ class RunEngine(Reactor):
 
     def _end_task(self, context: CommandContext, task_id: UUID, reason: str) -> None:
         def end(task: Task) -> None:
-            if not task.deleted and task.status != "completed":
-                task.delete(reason)
+            if not task.deleted and task.status not in ("completed", "failed", "cancelled"):
+                task.cancel(reason)  # task.cancelled: an agent holding it gets 409 and stops
 
         # Gone already, or changed by its owner meanwhile: nothing to stop.
         with contextlib.suppress(TaskNotFound, ConcurrentChange):

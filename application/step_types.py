@@ -3,8 +3,8 @@
 An executor gets the step's rendered config and answers an ``Outcome``: succeeded (with its
 result), failed (with an error) or waiting (for a task, a time, an approval). It may commit new
 aggregates with deterministic ids (``reaction.commit_once``) and schedule durable timers; it never
-changes the run (the engine does). ``agent`` and ``approval`` have no executor yet: the issues
-"Agents" and "Approvals, schedules and triggers" register theirs in ``RunEngine.step_types``.
+changes the run (the engine does). ``agent`` (``application/agent_step.py``) and ``approval``
+are registered by their features in ``RunEngine(ledger, step_types={...})``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from application.credential import CredentialVault
 from application.reactor import Reaction
@@ -131,10 +131,20 @@ class HttpAnswer:
 HttpCall = Callable[[HttpRequest], HttpAnswer]
 
 
+def idempotency_key(start: StepStart) -> str:
+    """The ``Idempotency-Key`` of an attempt's call: ``uuid5(run_id, "http:<step_id>:<attempt>")``.
+
+    The attempt is in the log (``run.step_started``) before the call is made, so a call repeated
+    after a crash carries the same key, and a retry (the next attempt) a new one."""
+    return str(uuid5(start.run.id, f"http:{start.step['step_id']}:{start.attempt}"))
+
+
 class HttpStep:
     """Calls a URL (through the SSRF guard of the ``HttpCall`` it is given); succeeds when the
     status is expected (2xx by default). Sealed header values are opened only here. The call is
-    at least once: a worker killed during it calls again when the run resumes."""
+    at least once: a worker killed during it calls again when the run resumes, with the same
+    ``Idempotency-Key`` header (unless the step's headers set their own), so the receiver can
+    recognise the repeat."""
 
     def __init__(self, call: HttpCall, vault: CredentialVault) -> None:
         self._call = call
@@ -144,6 +154,8 @@ class HttpStep:
         """Make the call and judge its status."""
         config = start.config
         headers = {k: self._open(v) for k, v in (config.get("headers") or {}).items()}
+        if not any(name.lower() == "idempotency-key" for name in headers):
+            headers["Idempotency-Key"] = idempotency_key(start)
         request = HttpRequest(
             str(config.get("method", "POST")).upper(),
             str(config["url"]),

@@ -47,6 +47,10 @@ def serve(db_url: str) -> tuple[Any, str]:
         "LEDGERFLOW_SECRET_KEY": SECRET,
         "LEDGERFLOW_LOG_LEVEL": "warning",
         "LEDGERFLOW_RATE_LIMIT": "10000000/minute",
+        "LEDGERFLOW_AGENT_RATE_LIMIT": "10000000/minute",
+        # the /metrics sampler counts tasks by status every 5 s: not the polls' cost, so it
+        # samples once at start and not during the idle window
+        "LEDGERFLOW_METRICS_SAMPLE_SECONDS": "3600",
         "LEDGERFLOW_AGENT_HEARTBEAT_RATE_LIMIT": "10000000/minute",
     }
     command = [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)]

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
 
+from domain.dispatch import checked_dispatch
 from domain.error import InvalidValue
 from domain.value import bounded_text
 
@@ -24,6 +25,7 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 PRIORITIES = ("low", "medium", "high", "urgent")
 DELAY_MAX = 2_592_000
 MAX_STEPS = 200
+AGENT_FIELDS = ("intent", "repo", "branch", "context", "instructions", "required_tools")
 SEALED = "sealed:"  # a header value sealed by the application (never in clear in events)
 
 
@@ -103,6 +105,15 @@ def _check_task(config: Mapping[str, Any]) -> None:
 def _check_agent(config: Mapping[str, Any], agent_id: UUID | None) -> None:
     if agent_id is None:
         _need(config, "capability", "agent (unless agent_id is set)")
+    fields = {"intent" if k == "capability" else k: v for k, v in config.items()}
+    given = {k: v for k, v in fields.items() if k in AGENT_FIELDS and not templated(v)}
+    if not isinstance(given.get("required_tools", []), list):
+        raise InvalidStepConfig("config.required_tools", "must be a list of strings")
+    try:
+        checked_dispatch(given)  # what the task it creates will be checked against
+    except InvalidValue as error:
+        name = "capability" if error.field == "intent" else error.field
+        raise InvalidStepConfig(f"config.{name}", error.reason) from None
 
 
 def _check_approval(config: Mapping[str, Any]) -> None:

@@ -145,6 +145,10 @@ class Settings(BaseSettings):
     agent_poll_interval_ms: int = Field(
         default=5000, ge=100, description="the nextPollInterval a heartbeat answers"
     )
+    agent_rate_limit: str = Field(
+        default="1000/minute",
+        description="requests per agent token, a budget of its own (DevFlow's Tasks API limit)",
+    )
     agent_heartbeat_rate_limit: str = Field(
         default="10/minute", description="heartbeats per agent (DevFlow's limit)"
     )

@@ -29,7 +29,7 @@ from interfaces.api.metrics import HttpMetrics
 from interfaces.api.metrics import router as metrics_router
 from interfaces.api.openapi_text import with_text_patterns
 from interfaces.api.principals import Principals
-from interfaces.api.rate_limit import LoginThrottle, RateKeys, RateLimit, Spends
+from interfaces.api.rate_limit import Budget, LoginThrottle, RateKeys, RateLimit, Spends
 from interfaces.api.request_guard import RequestGuard
 from interfaces.api.routes import audit, events, exports, health, readiness, ws
 from interfaces.api.security_docs import with_sign_in_schemes
@@ -166,7 +166,10 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         """Each agent has its own budget; users share theirs across their API keys."""
         token = bearer(authorization)
         if AgentTokens.looks_like_agent_token(token):
-            return f"agent:{container.ledger[AgentCommands].tokens.verify(token).agent_id}"
+            # An agent spends a budget of its own size (DevFlow's "Tasks API: 1000
+            # requests/minute per agent"), never its owner's.
+            agent_id = container.ledger[AgentCommands].tokens.verify(token).agent_id
+            return [Budget(f"agent:{agent_id}", settings.agent_rate_limit)]
         return await user_keys(authorization)
 
     app.add_middleware(
@@ -185,7 +188,10 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         ],
     )
     app.add_middleware(
-        RateLimit, rate=settings.rate_limit, redis_url=settings.redis_url, identify=rate_keys
+        RateLimit,
+        rate=settings.rate_limit,
+        redis_url=settings.redis_url,
+        identify=rate_keys,
     )
     app.add_middleware(errors.ContainErrors)
     app.add_middleware(RequestId)

@@ -11,6 +11,7 @@ from typing import Any
 
 from application.agent import AgentCommands
 from application.agent_reactor import AgentLeases
+from application.agent_step import StepTaskOutcomes
 from application.agent_token import AgentTokens
 from application.dispatch import DispatchCommands
 from application.handlers import Handlers
@@ -122,7 +123,10 @@ FEATURE = Feature(
         ReaderRule(Agent, lambda created: created.owner_id),
         ReaderRule(Worker, lambda created: created.owner_id),
     ),
-    reactors=(lambda ledger, query: AgentLeases(ledger, query(DispatchQueries)),),
+    reactors=(
+        lambda ledger, query: AgentLeases(ledger, query(DispatchQueries)),
+        lambda ledger, query: StepTaskOutcomes(ledger),  # a run's agent steps finish
+    ),
     wire=handlers,
     metrics=(
         Sampled("ledgerflow_agents", "Agents by status", ("status",), count_by("agents", "status")),

@@ -3,6 +3,8 @@ timeout, an http step against a local receiver, and the run's events in the feed
 
 from __future__ import annotations
 
+from uuid import UUID, uuid5
+
 import httpx
 import pytest
 
@@ -79,7 +81,9 @@ def test_cancel_stops_the_run_and_its_task_and_a_finished_run_is_409(base_url, c
     again = client.post(f"/api/v1/runs/{run['run_id']}/cancel")
     assert again.status_code == 200 and again.json()["version"] == cancelled.json()["version"]
     until(
-        client, run["run_id"], lambda r: client.get(f"/api/v1/tasks/{task_id}").status_code == 404
+        client,
+        run["run_id"],
+        lambda r: client.get(f"/api/v1/tasks/{task_id}").json()["status"] == "cancelled",
     )
     done = finished(client, start(client, [task("only")])["run_id"])
     refused = client.post(f"/api/v1/runs/{done['run_id']}/cancel")
@@ -112,6 +116,9 @@ def test_an_http_step_is_retried_then_succeeds_with_its_secret_header_sent(clien
     assert step["attempt"] == 2 and step["result"]["status_code"] == 200
     assert [r["body"] for r in receiver.requests] == [{"ticket": 42}, {"ticket": 42}]
     assert receiver.requests[0]["headers"]["Authorization"] == "Bearer hush-hush"
+    keys = [r["headers"]["Idempotency-Key"] for r in receiver.requests]  # one per attempt
+    run_id = UUID(run["run_id"])
+    assert keys == [str(uuid5(run_id, f"http:{step['step_id']}:{n}")) for n in (1, 2)]
     feed = client.get("/api/v1/events", params={"types": "run.*,flow.*", "limit": 200}).text
     assert "hush-hush" not in feed
 

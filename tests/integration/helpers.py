@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from typing import Any
 
 import psycopg
 
 from interfaces.bootstrap import conninfo
+from tests.conftest import TEST_SECRET
 
 
 def tracked(database_url: str, name: str) -> int:
@@ -40,3 +45,22 @@ def table_digest(database_url: str, table: str) -> tuple[int, str]:
         ).fetchone()
     assert row is not None
     return int(row[0]), str(row[1])
+
+
+def worker_killed_when(database_url: str, work: Any, ready: Any, timeout: float = 120) -> None:
+    """Start ``ledgerflow worker`` on the database, call ``work()``, and SIGKILL the worker as
+    soon as ``ready()`` holds."""
+    env = {
+        **os.environ,
+        "LEDGERFLOW_DATABASE_URL": database_url,
+        "LEDGERFLOW_SECRET_KEY": TEST_SECRET,
+        "LEDGERFLOW_LOG_LEVEL": "warning",
+    }
+    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
+    try:
+        work()
+        wait_for(ready, timeout=timeout)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        worker.kill()

@@ -3,18 +3,13 @@ engine comes back every run resumes where it stopped and no step runs twice."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from uuid import uuid4
 
 import psycopg
 
 from application.context import CommandContext
 from application.flow import FlowCommands
-from tests.conftest import TEST_SECRET
-from tests.integration.helpers import tracked, wait_for
+from tests.integration.helpers import tracked, wait_for, worker_killed_when
 
 RUNS = 60
 STEPS = ("one", "two", "three")
@@ -38,19 +33,7 @@ def test_a_worker_killed_mid_run_resumes_every_run_and_runs_no_step_twice(stoppe
     flow = commands.define_flow(ctx, owner, {"name": "three", "steps": steps}).aggregate
     for _ in range(RUNS):
         commands.start_run(ctx, owner, flow.id)
-    env = {
-        **os.environ,
-        "LEDGERFLOW_DATABASE_URL": url,
-        "LEDGERFLOW_SECRET_KEY": TEST_SECRET,
-        "LEDGERFLOW_LOG_LEVEL": "warning",
-    }
-    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
-    try:
-        wait_for(lambda: counts(url).get("task.created", 0) >= 20, timeout=120)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
-    finally:
-        worker.kill()
+    worker_killed_when(url, lambda: None, lambda: counts(url).get("task.created", 0) >= 20)
     done_when_killed = counts(url).get("run.succeeded", 0)
     assert done_when_killed < RUNS, "the kill must land while runs are in flight"
     stopped.start_projections()

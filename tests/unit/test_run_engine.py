@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from uuid import UUID
+from uuid import UUID, uuid5
 
 import pytest
 from argon2 import PasswordHasher
@@ -156,7 +156,7 @@ def test_a_step_past_its_timeout_fails(driver):
     assert run.status == "failed"
     assert run.step_state(run.steps[0]["step_id"])["error"] == "timed out"
     ended: Task = driver.ledger.repository.get(task_id_for(run.id, run.steps[0]["step_id"], 1))
-    assert ended.deleted
+    assert ended.status == "cancelled"  # an agent holding it would get 409 and stop
 
 
 def test_a_delay_step_waits_on_a_timer(driver):
@@ -188,7 +188,8 @@ def test_http_config_is_templated_and_its_sealed_headers_opened_only_to_call(dri
     assert run.status == "succeeded"
     (request,) = http.requests
     assert request.url == "http://x.test/hook"
-    assert request.headers == {"Authorization": "Bearer s3cret"}
+    key = str(uuid5(run.id, f"http:{run.steps[1]['step_id']}:1"))
+    assert request.headers == {"Authorization": "Bearer s3cret", "Idempotency-Key": key}
     assert request.body == {"task": str(task_id_for(run.id, run.steps[0]["step_id"], 1)), "n": 7}
     stored = [n.state for n in driver.ledger.recorder.select_notifications(start=1, limit=1000)]
     assert not any(b"s3cret" in state for state in stored)
@@ -211,7 +212,7 @@ def test_cancel_ends_steps_in_flight_and_their_tasks_and_is_idempotent(driver):
     assert run.status == "cancelled"
     assert statuses(run) == {"a": "cancelled", "b": "skipped"}
     ended: Task = driver.ledger.repository.get(task_id_for(run.id, run.steps[0]["step_id"], 1))
-    assert ended.deleted
+    assert ended.status == "cancelled"  # an agent holding it would get 409 and stop
     assert driver.seen.count("run.cancelled") == 1
 
 
