@@ -1,5 +1,6 @@
 """The flows feature: flows (DAGs of steps), their runs, and the engine that drives the runs."""
 
+from application.approval_gate import ApprovalStep
 from application.flow import FlowCommands
 from application.ledger import Ledger
 from application.run_engine import RunEngine
@@ -48,6 +49,6 @@ FEATURE = Feature(
         ReaderRule(Run, lambda created: created.owner_id),
         ReaderRule(RunTask, None),  # internal: the engine's link from a task to its step
     ),
-    reactors=(lambda ledger, query: RunEngine(ledger),),
+    reactors=(lambda ledger, query: RunEngine(ledger, {"approval": ApprovalStep()}),),
     wire=guarded,
 )
