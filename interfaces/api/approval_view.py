@@ -27,5 +27,5 @@ def visible(row: dict[str, Any], principal: Principal) -> bool:
 
 def approval_out(row: dict[str, Any], position: int | None = None) -> ApprovalOut:
     """The answer model of one approval row."""
-    fields = {k: v for k, v in row.items() if k in ApprovalOut.model_fields}
+    fields = {k: v for k, v in row.items() if k in ApprovalOut.model_fields and k != "position"}
     return ApprovalOut(**fields, position=position)
