@@ -5,52 +5,25 @@ from __future__ import annotations
 
 import csv
 import io
-import time
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import httpx
-import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import Server, server_on_own_database
+# The observability module's server of its own (sampling every 0.2 s) and its helpers.
+from tests.e2e.test_observability import account, eventually, observed, samples
 
-PASSWORD = "observe-pass-123"
-
-
-@pytest.fixture(scope="module")
-def observed(pg_server_url, tmp_path_factory) -> Iterator[Server]:
-    """A server of its own that samples its database numbers every 0.2 s."""
-    directory = tmp_path_factory.mktemp("approvals-observed")
-    with server_on_own_database(
-        pg_server_url, directory, LEDGERFLOW_METRICS_SAMPLE_SECONDS="0.2"
-    ) as running:
-        yield running
+__all__ = ["observed"]
 
 
 def client(base_url: str, username: str) -> httpx.Client:
-    body = {"username": username, "password": PASSWORD}
-    assert httpx.post(f"{base_url}/register", json=body).status_code == 200
-    token = httpx.post(f"{base_url}/login", json=body).json()["token"]
-    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"})
-
-
-def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
+    headers = account(base_url, username)
+    return httpx.Client(base_url=base_url, headers=headers)
 
 
 def gauge(base_url: str) -> dict[str, float]:
-    text = httpx.get(f"{base_url}/metrics").text
     return {
-        s.labels["status"]: s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == "ledgerflow_approvals"
+        dict(labels)["status"]: value
+        for (name, labels), value in samples(base_url).items()
+        if name == "ledgerflow_approvals"
     }
 
 
