@@ -18,6 +18,7 @@ from domain.approval import (
     ApprovalNotFound,
     NoPendingApproval,
 )
+from domain.error import InvalidValue
 from domain.run import Run, RunNotFound
 
 Clock = Callable[[], datetime]
@@ -54,6 +55,8 @@ class ApprovalCommands(Handlers):
         values = dict(fields)
         now = self.clock()
         seconds = values.pop("expires_in_seconds", None)
+        if seconds is not None and values.get("expires_at") is not None:
+            raise InvalidValue("expires_in_seconds", "give expires_at or expires_in_seconds")
         if seconds is not None:
             values["expires_at"] = now + timedelta(seconds=seconds)
         approval = Approval.request(requested_by, values.pop("title"), now=now, **values)

@@ -164,6 +164,12 @@ def test_a_decided_approval_drops_its_expiry_timer(ledger):
     assert ledger.repository.get(approval_id).status == "approved"
 
 
+def test_an_expiry_is_given_one_way_only(ledger):
+    fields = {"title": "Ship", "expires_in_seconds": 60, "expires_at": NOW + timedelta(days=1)}
+    with pytest.raises(InvalidValue, match="expires_in_seconds"):
+        ledger[ApprovalCommands].request(CTX, REQUESTER, fields)
+
+
 def test_others_get_not_found_from_the_handlers(ledger):
     commands = ledger[ApprovalCommands]
     fields = {"title": "Ship", "approver_user_ids": [ALICE]}
