@@ -33,6 +33,14 @@ from application.error import (
     WeakPassword,
 )
 from domain.agent import AgentExists, AgentNotFound, AgentStopped
+from domain.approval import (
+    AlreadyVoted,
+    AmbiguousApproval,
+    ApprovalDecided,
+    NoPendingApproval,
+    NotAnApprover,
+    SelfApproval,
+)
 from domain.dispatch import LeaseNotHeld, ProgressOutOfRange, TaskCancelled, TaskFinished
 from domain.error import Conflict, DomainError, InvalidValue, NotFound
 from domain.flow import FlowNotFound, StepHasDependents, StepNotFound
@@ -63,6 +71,12 @@ class TooManyAttempts(Exception):
 # Most specific first is not needed: the exception's MRO is walked, nearest class wins.
 STATUS: dict[type[Exception], tuple[int, str]] = {
     ProgressOutOfRange: (400, "PROGRESS_OUT_OF_RANGE"),
+    SelfApproval: (403, "SELF_APPROVAL"),
+    NotAnApprover: (403, "NOT_AN_APPROVER"),
+    AlreadyVoted: (409, "ALREADY_VOTED"),
+    ApprovalDecided: (409, "APPROVAL_DECIDED"),
+    NoPendingApproval: (409, "NO_PENDING_APPROVAL"),
+    AmbiguousApproval: (409, "AMBIGUOUS_APPROVAL"),
     AgentExists: (409, "AGENT_EXISTS"),
     AgentNotFound: (404, "AGENT_NOT_FOUND"),
     AgentStopped: (409, "AGENT_STOPPED"),

@@ -7,6 +7,7 @@ from interfaces.features import (
     agents,
     analytics,
     api_keys,
+    approvals,
     chat,
     flows,
     operations,
@@ -29,4 +30,5 @@ FEATURES: tuple[Feature, ...] = (
     analytics.FEATURE,
     agent_messages.FEATURE,
     agents.FEATURE,
+    approvals.FEATURE,
 )

@@ -4,6 +4,7 @@ runs by status in /metrics, the runs section of the analytics overview and the r
 from typing import Any
 
 from application.agent_step import AgentStep
+from application.approval_gate import ApprovalStep
 from application.flow import FlowCommands
 from application.ledger import Ledger
 from application.run_engine import RunEngine
@@ -83,7 +84,11 @@ FEATURE = Feature(
         ReaderRule(Run, lambda created: created.owner_id),
         ReaderRule(RunTask, None),  # internal: the engine's link from a task to its step
     ),
-    reactors=(lambda ledger, query: RunEngine(ledger, step_types={"agent": AgentStep()}),),
+    reactors=(
+        lambda ledger, query: RunEngine(
+            ledger, step_types={"agent": AgentStep(), "approval": ApprovalStep()}
+        ),
+    ),
     wire=guarded,
     metrics=(
         Sampled("ledgerflow_runs", "Runs by status", ("status",), count_by("runs", "status")),

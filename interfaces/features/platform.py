@@ -16,7 +16,6 @@ FEATURE = Feature(
         Scope("/api/v1/events", read="events:read", write=None),
         *(Scope(f"/api/v1/{name}", *FLOWS) for name in ("flows", "runs", "schedules", "triggers")),
         Scope("/api/v1/processes", *FLOWS),  # Behflow's view of flows
-        Scope("/api/v1/approvals", read="approvals:read", write="approvals:write"),
         Scope("/api/v1/agents", read="agents:read", write="agents:write"),
         Scope("/api/v1/chat", read="chat:read", write="chat:write"),
         Scope("/api/v1/analytics", read="analytics:read", write=None),

@@ -5,6 +5,7 @@ A new route fails this test until it is classified in ROUTES, so nothing ships u
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -166,6 +167,18 @@ ROUTES = {
     ("post", "/api/tasks/{task_id}/complete"): OWNER_WRITER,
     ("post", "/api/tasks/{task_id}/fail"): OWNER_WRITER,
     ("post", "/api/workflows/execute"): WRITER,
+    # Approvals (the owner's approval lists only the admin: a stranger sees 404) and the inbox
+    ("post", "/api/v1/approvals"): WRITER,
+    ("get", "/api/v1/approvals"): AUTHENTICATED,
+    ("get", "/api/v1/approvals/{approval_id}"): OWNER_READER,
+    ("post", "/api/v1/approvals/{approval_id}/approve"): OWNER_WRITER,
+    ("post", "/api/v1/approvals/{approval_id}/reject"): OWNER_WRITER,
+    ("post", "/api/v1/runs/{run_id}/approve"): OWNER_WRITER,
+    ("post", "/api/v1/runs/{run_id}/reject"): OWNER_WRITER,
+    ("get", "/api/v1/notifications"): AUTHENTICATED,
+    ("get", "/api/v1/notifications/unread-count"): AUTHENTICATED,
+    ("put", "/api/v1/notifications/read-all"): WRITER,
+    ("put", "/api/v1/notifications/{notification_id}/read"): OWNER_WRITER,
 }
 DEVFLOW = ("/api/agents", "/api/tasks", "/api/workflows")  # DevFlow's error body adds fields
 PROFILE_READ = {("get", "/me"), ("get", "/api/v1/auth/me")}
@@ -220,6 +233,7 @@ BODIES = {
     ("post", "/api/v1/agents"): {"agent_key": "probe", "name": "probe"},
     ("post", "/api/agents"): {"agentId": "probe", "name": "probe", "version": "1"},
     ("post", "/api/v1/dead-letter"): {"task_id": str(uuid.uuid4())},
+    ("post", "/api/v1/approvals"): {"title": "probe"},
     ("post", "/api/workflows/execute"): {
         "taskId": "probe",
         "intent": "x",
@@ -288,6 +302,7 @@ class World:
         self.flow_id, self.step_id = flow["flow_id"], flow["steps"][0]["step_id"]
         run = httpx.post(f"{base_url}/api/v1/flows/{self.flow_id}/runs", headers=self.owner)
         self.run_id = run.json()["run_id"]
+        self.approval_id, self.notification_id = self.approval_and_notification()
         deactivated = self.account("matrix_deactivated")
         deactivated_id = httpx.get(f"{base_url}/me", headers=deactivated).json()["user_id"]
         httpx.patch(
@@ -328,6 +343,22 @@ class World:
         assert answer.status_code == 201
         return answer.json()
 
+    def approval_and_notification(self) -> tuple[str, str]:
+        """The owner's approval (only the admin may vote) and the notification the admin gets
+        from it (a stranger's probes of either are 404)."""
+        admin_id = httpx.get(f"{self.base_url}/me", headers=self.admin).json()["user_id"]
+        approval = httpx.post(
+            f"{self.base_url}/api/v1/approvals",
+            json={"title": "owned", "approver_user_ids": [admin_id]},
+            headers=self.owner,
+        ).json()
+        for _ in range(600):
+            inbox = httpx.get(f"{self.base_url}/api/v1/notifications", headers=self.admin)
+            if inbox.json()["notifications"]:
+                return approval["approval_id"], inbox.json()["notifications"][0]["notification_id"]
+            time.sleep(0.05)
+        raise AssertionError("the admin was not notified")
+
     def account(self, username: str) -> dict[str, str]:
         body = {"username": username, "password": PASSWORD}
         assert httpx.post(f"{self.base_url}/register", json=body).status_code == 200
@@ -357,6 +388,8 @@ class World:
             .replace("{message_id}", self.message_id)
             .replace("{worker_id}", str(uuid.uuid4()))
             .replace("{dead_letter_id}", str(uuid.uuid4()))
+            .replace("{approval_id}", self.approval_id)
+            .replace("{notification_id}", self.notification_id)
         )
         return httpx.request(
             method, f"{self.base_url}{url}", headers=headers, json=BODIES.get((method, path))

@@ -100,6 +100,14 @@ BODIES.update(
             "body": "b",
         },
         ("post", "/api/v1/workers/register"): {"name": "w", "hostname": "h", "os_info": "o"},
+        ("post", "/api/v1/approvals"): {
+            "title": "t",
+            "description": "d",
+            "subject": {"type": "task", "id": "x"},
+            "approver_roles": ["admin"],
+            "expires_at": "2030-01-01T00:00:00Z",
+            "on_expiry": "approved",
+        },
         ("post", "/api/workflows/execute"): {
             "taskId": "x",
             "intent": "i",

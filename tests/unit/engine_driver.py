@@ -1,5 +1,6 @@
-"""Drives the run engine over an in-memory Ledger, as the reactor runner does over PostgreSQL:
-each new event once, in order, and the durable timers at a clock the test moves."""
+"""Drives the run engine (and other reactors given with it) over an in-memory Ledger, as the
+reactor runners do over PostgreSQL: each new event once, in order, and the durable timers at a
+clock the test moves."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from uuid import uuid4
 from application.context import CommandContext
 from application.flow import FlowCommands
 from application.ledger import Ledger
-from application.reactor import Timer
+from application.reactor import Reactor, Timer
 from application.run_engine import RunEngine
 from domain.run import Run
 from projections.envelope import event_id
@@ -22,11 +23,13 @@ CTX = CommandContext(actor=f"user:{OWNER}", correlation_id="corr-run")
 class Driver:
     """The engine, the events it has seen and its pending timers."""
 
-    def __init__(self, ledger: Ledger, engine: RunEngine) -> None:
+    def __init__(self, ledger: Ledger, engine: RunEngine, *others: Reactor) -> None:
         self.ledger = ledger
         self.engine = engine
+        self.reactors: tuple[Reactor, ...] = (engine, *others)
         self.position = 0
-        self.timers: dict[str, Timer] = {}
+        self.timers: dict[str, Timer] = {}  # by key; each fired by the reactor that set it
+        self._owner: dict[str, Reactor] = {}
         self.seen: list[str] = []
 
     def settle(self) -> None:
@@ -38,18 +41,21 @@ class Driver:
             for notification in found:
                 self.position = notification.id
                 self.seen.append(notification.topic)
-                if notification.topic not in self.engine.topics:
+                wanting = [r for r in self.reactors if notification.topic in r.topics]
+                if not wanting:
                     continue
                 event = self.ledger.mapper.to_domain_event(notification)
                 key = event_id(event.originator_id, event.originator_version)
-                self._keep(self.engine.react(notification.topic, event, key))
+                for reactor in wanting:
+                    self._keep(reactor, reactor.react(notification.topic, event, key))
 
     def fire_due(self, now: datetime) -> list[str]:
         """Fire the timers due at ``now``; their keys."""
         due = sorted((t for t in self.timers.values() if t.due_at <= now), key=lambda t: t.due_at)
         for timer in due:
             del self.timers[timer.key]
-            self._keep(self.engine.fire(timer))
+            reactor = self._owner.pop(timer.key)
+            self._keep(reactor, reactor.fire(timer))
             self.settle()
         return [t.key for t in due]
 
@@ -58,11 +64,13 @@ class Driver:
         while self.timers:
             self.fire_due(max(t.due_at for t in self.timers.values()) + timedelta(seconds=1))
 
-    def _keep(self, reaction: Any) -> None:
+    def _keep(self, reactor: Reactor, reaction: Any) -> None:
         for timer in reaction.scheduled:
-            self.timers.setdefault(timer.key, timer)
+            if timer.key not in self.timers:
+                self.timers[timer.key], self._owner[timer.key] = timer, reactor
         for key in reaction.cancelled:
             self.timers.pop(key, None)
+            self._owner.pop(key, None)
 
     def run(self, steps: list[dict[str, Any]], inputs: dict[str, Any] | None = None) -> Run:
         """Define a flow of ``steps``, start a run of it, and let the engine settle."""

@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 
-from application.flow import FlowCommands
-from domain.error import Conflict
 from domain.run import RunNotFound
 from interfaces.api.deps import (
+    CommandDep,
     ConsistencyDep,
     Context,
     CurrentUserId,
@@ -17,18 +16,16 @@ from interfaces.api.deps import (
     Paging,
     Writer,
 )
-from interfaces.api.errors import AUTHED, CONFLICT, NOT_FOUND
+from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND
 from interfaces.api.read_wait import settled
 from interfaces.api.routes import runs
+from interfaces.api.routes.run_approvals import vote_on_run
 from interfaces.api.routes.runs import RunsDep
+from interfaces.api.schemas_approvals import RunDecisionIn
 from interfaces.api.seed_presenter import Flow8Route, Page, Size, flow8_page, seed_uuid, with_id
 from projections.run import RunQueries
 
 router = APIRouter(prefix="/api/plays", tags=["seed aliases: flow8"], route_class=Flow8Route)
-
-
-class NoPendingApproval(Conflict):
-    """The run has no approval step waiting."""
 
 
 @router.get("", responses=AUTHED)
@@ -73,16 +70,14 @@ def list_play_layers(
     return flow8_page(shown, len(steps), page, size)
 
 
-@router.post("/{id}/approve", responses={**AUTHED, 404: NOT_FOUND, 409: CONFLICT})
-def approve_play(
-    id: str,
-    app: LedgerDep,
-    writer: Writer,
+@router.post("/{id}/approve", responses={**AUTHED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT})
+async def approve_play(
+    id: str, command: CommandDep, body: RunDecisionIn | None = None
 ) -> dict[str, Any]:
-    """flow8's approve a pending step: 409 NO_PENDING_APPROVAL while no approval step waits
-    (approval steps are wired by the approvals feature)."""
-    run = app[FlowCommands].get_run(writer.user_id, seed_uuid(id, RunNotFound))
-    raise NoPendingApproval(f"Run {run.id} has no approval step waiting")
+    """flow8's approve a pending step: a vote on the play's waiting approval step (``step_id``
+    when several wait, 409 AMBIGUOUS_APPROVAL otherwise; 409 NO_PENDING_APPROVAL when none)."""
+    voted = await vote_on_run(command, seed_uuid(id, RunNotFound), True, body)
+    return with_id(voted, "run_id")
 
 
 @router.delete("/{id}", responses={**AUTHED, 404: NOT_FOUND, 409: CONFLICT})
