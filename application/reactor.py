@@ -107,6 +107,15 @@ class Reactor:
         """The event types this reactor reacts to."""
         return frozenset(self._reactions)
 
+    def handles(self, topic: str) -> bool:
+        """Whether this reactor reacts to events of ``topic`` (asked for every event; a
+        reactor that looks at every event, like the trigger matcher, overrides it)."""
+        return topic in self._reactions
+
+    def reaction_to(self, topic: str) -> Callable[[Any, Reaction], None]:
+        """The method that reacts to ``topic``."""
+        return self._reactions[topic]
+
     def react(self, topic: str, domain_event: Any, event_id: UUID) -> Reaction:
         """Run the reaction to one event; return what it scheduled or cancelled."""
         meta = metadata_of(domain_event)
@@ -120,7 +129,7 @@ class Reactor:
             str(event_id),
             self.name,
         )
-        self._reactions[topic](domain_event, reaction)
+        self.reaction_to(topic)(domain_event, reaction)
         return reaction
 
     def fire(self, timer: Timer) -> Reaction:

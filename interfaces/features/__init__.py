@@ -13,6 +13,7 @@ from interfaces.features import (
     platform,
     sessions,
     tasks,
+    triggers,
     webhooks,
 )
 
@@ -29,4 +30,5 @@ FEATURES: tuple[Feature, ...] = (
     analytics.FEATURE,
     agent_messages.FEATURE,
     agents.FEATURE,
+    triggers.FEATURE,
 )
