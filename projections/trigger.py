@@ -166,7 +166,7 @@ class TriggerProjection:
         run_id = getattr(e, "run_id", None)
         cur.execute(
             sql.SQL(
-                "INSERT INTO {} (outcome_id, trigger_id, owner_id, at, " + HISTORY + ", position)"  # noqa: S608
+                "INSERT INTO {} (outcome_id, trigger_id, owner_id, " + HISTORY + ", position)"  # noqa: S608
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (outcome_id) DO NOTHING"
             ).format(self._h),

@@ -3,7 +3,7 @@ overlap and catch-up after downtime."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
