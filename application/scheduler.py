@@ -111,8 +111,7 @@ class Scheduler(Reactor):
         reaction: Reaction,
     ) -> list[datetime]:
         """Record the fire times slept through; the ones to run by the catch-up policy."""
-        commands = self.ledger[TriggerCommands]
-        commands.record(reaction.context, TriggerOutcome.missed(trigger, times, following))
+        reaction.submit_once(TriggerOutcome.missed(trigger, times, following))
         window = current - timedelta(seconds=trigger.config["catchup_window_seconds"])
         recent = [at for at in times if at >= window]
         policy = trigger.config["catchup_policy"]
@@ -158,10 +157,10 @@ class Scheduler(Reactor):
             skipped = TriggerOutcome.skipped(
                 trigger, "overlap", at.isoformat(), run_id=UUID(last), **detail
             )
-            commands.record(reaction.context, skipped)
+            reaction.submit_once(skipped)
             return last
         run_id = scheduled_run_id(trigger.id, at)
-        started = commands.fire(reaction.context, trigger, run_id, WORD, **detail)
+        started = commands.fire(reaction, trigger, run_id, WORD, **detail)
         return str(run_id) if started else last
 
     def _buffered(self, trigger: Trigger, timer: Timer, reaction: Reaction) -> None:
@@ -178,4 +177,4 @@ class Scheduler(Reactor):
             return
         following = next_fire(trigger.config["cron"], trigger.config["timezone"], now())
         run_id = scheduled_run_id(trigger.id, at)
-        commands.fire(reaction.context, trigger, run_id, WORD, fire_time=at, next_fire_at=following)
+        commands.fire(reaction, trigger, run_id, WORD, fire_time=at, next_fire_at=following)

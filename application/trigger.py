@@ -8,9 +8,9 @@ from typing import Any
 from uuid import UUID
 
 from application.context import CommandContext
-from application.error import ConcurrentChange
 from application.flow import FlowCommands
 from application.handlers import Handlers
+from application.reactor import Reaction
 from application.result import Written
 from domain.error import DomainError
 from domain.run import Run, RunNotFound
@@ -88,37 +88,36 @@ class TriggerCommands(Handlers):
 
     def fire(
         self,
-        context: CommandContext,
+        reaction: Reaction,
         trigger: Trigger,
         run_id: UUID,
         word: str,
         **detail: Any,
     ) -> bool:
         """Start the run ``run_id`` of the trigger's flow and record ``trigger.fired`` in ONE
-        commit (nothing new when that run exists already: a replay, a racing scheduler); True
-        when the run exists now. A flow that is gone or inactive records ``trigger.skipped``
-        (``flow_inactive``) instead and answers False."""
+        commit, queued on the reaction (nothing new when that run exists already: a replay, a
+        racing scheduler); True when the run is started. A flow that is gone or inactive
+        records ``trigger.skipped`` (``flow_inactive``) instead and answers False."""
         commands = self.ledger[FlowCommands]
         try:
             flow = commands.get_flow(trigger.owner_id, trigger.flow_id)
             if not flow.is_active:
                 raise DomainError("the flow is inactive")
             run = commands.new_run(
-                context, trigger.owner_id, flow.id, trigger.inputs, word, run_id, trigger.id
+                reaction.context,
+                trigger.owner_id,
+                flow.id,
+                trigger.inputs,
+                word,
+                run_id,
+                trigger.id,
             )
         except DomainError:
             cause = str(detail.get("fire_time") or detail.get("event_id"))
-            self.record(context, TriggerOutcome.skipped(trigger, "flow_inactive", cause, **detail))
+            reaction.submit_once(TriggerOutcome.skipped(trigger, "flow_inactive", cause, **detail))
             return False
-        self.record(context, run, TriggerOutcome.fired(trigger, run_id, **detail))
+        reaction.submit_once(run, TriggerOutcome.fired(trigger, run_id, **detail))
         return True
-
-    def record(self, context: CommandContext, *aggregates: Any) -> int | None:
-        """Commit new aggregates with deterministic ids; None when they exist already."""
-        try:
-            return self._commit(context, *aggregates)
-        except ConcurrentChange:
-            return None
 
     def run_of(self, run_id: UUID) -> Run | None:
         """The run of that id, or None (not started yet)."""

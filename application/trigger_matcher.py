@@ -9,8 +9,8 @@ it is looked up among its reader's triggers only.
 A matching event whose envelope passes the trigger's filter starts the run
 ``uuid5(trigger_id, event_id)`` with ``trigger.fired``, in one commit: a redelivered or replayed
 event collides on that id and starts nothing more. An event that matches the pattern but not the
-filter is recorded as ``trigger.skipped`` (``filtered``) once until the trigger starts a run again
-(so a busy pattern with a narrow filter does not write an outcome per event).
+filter is recorded as ``trigger.skipped`` (``filtered``) at most once a minute per trigger (so a
+busy pattern with a narrow filter does not write an outcome per event).
 
 Trigger events themselves (configuration and outcomes) never start a run.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -27,6 +28,7 @@ from application.trigger import TriggerCommands
 from domain.trigger import Trigger, TriggerNotFound, TriggerOutcome, event_run_id
 
 WORD = "event"
+FILTERED_EVERY = timedelta(seconds=60)
 OUTCOME_TOPICS = frozenset(
     cls.TOPIC
     for cls in (
@@ -95,7 +97,7 @@ class TriggerMatcher(Reactor):
         self._matcher = matcher
         self._index: dict[UUID, dict[UUID, Entry]] | None = None
         self._any: Matches = lambda kind, data: False
-        self._filtered: set[UUID] = set()  # triggers whose last outcome is "filtered"
+        self._filtered: dict[UUID, datetime] = {}  # when each trigger last noted "filtered"
 
     def handles(self, topic: str) -> bool:
         """Every event: any type may be what a trigger waits for."""
@@ -130,11 +132,13 @@ class TriggerMatcher(Reactor):
         reader = self._source.reader_of(event.originator_id)
         for entry in list(index.get(reader, {}).values()) if reader else ():
             if entry.matches(kind, data):
-                self._fire(entry, envelope, reaction)
+                self._fire(entry, envelope, event.timestamp, reaction)
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _fire(self, entry: Entry, envelope: Mapping[str, Any], reaction: Reaction) -> None:
+    def _fire(
+        self, entry: Entry, envelope: Mapping[str, Any], at: datetime, reaction: Reaction
+    ) -> None:
         commands = self.ledger[TriggerCommands]
         try:
             trigger = self.ledger.load(Trigger, entry.trigger_id, TriggerNotFound)
@@ -144,13 +148,12 @@ class TriggerMatcher(Reactor):
             return
         event_id = UUID(reaction.cause)
         if passes(envelope, entry.filter):
-            self._filtered.discard(trigger.id)
             run_id = event_run_id(trigger.id, event_id)
-            commands.fire(reaction.context, trigger, run_id, WORD, event_id=event_id)
-        elif trigger.id not in self._filtered:
-            self._filtered.add(trigger.id)
+            commands.fire(reaction, trigger, run_id, WORD, event_id=event_id)
+        elif at - self._filtered.get(trigger.id, at - FILTERED_EVERY) >= FILTERED_EVERY:
+            self._filtered[trigger.id] = at
             skipped = TriggerOutcome.skipped(trigger, "filtered", str(event_id), event_id=event_id)
-            commands.record(reaction.context, skipped)
+            reaction.submit_once(skipped)
 
     def _load(self) -> dict[UUID, dict[UUID, Entry]]:
         if self._index is None:

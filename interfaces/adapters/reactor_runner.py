@@ -147,6 +147,7 @@ class ReactorRunner(LogFollower):
     def _fire_due(self, conn: psycopg.Connection[Any]) -> int:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             due = cur.execute(_DUE, (self.reactor.name, self._clock(), self._batch_size)).fetchall()
+            reactions = []
             for row in due:
                 reaction = self.reactor.fire(Timer(row["key"], row["due_at"], row["payload"]))
                 cur.execute(
@@ -154,6 +155,9 @@ class ReactorRunner(LogFollower):
                     (self._clock(), self.reactor.name, row["key"]),
                 )
                 self._keep(cur, reaction)
+                reactions.append(reaction)
+            for reaction in reactions:  # their commands, before the timers are marked fired
+                reaction.settle()
         return len(due)
 
     def _react(self, conn: psycopg.Connection[Any]) -> int:
@@ -165,6 +169,7 @@ class ReactorRunner(LogFollower):
             ).fetchone()
             position = done = row[0] if row else 0
             ready = self._ready(cur, self.reader.read_after(conn, position, self._batch_size))
+            reactions: list[Reaction] = []
             for e in ready:
                 if self.reactor.handles(e.topic):
                     try:
@@ -180,7 +185,10 @@ class ReactorRunner(LogFollower):
                         log.warning("%s: skipping position %d as told", self.name, e.position)
                     else:
                         self._keep(cur, reaction)
+                        reactions.append(reaction)
                 done = e.position
+            for reaction in reactions:  # their commands, before the position moves past them
+                reaction.settle()
             if done != position or stuck is not None:
                 cur.execute(ADVANCE, (done, [self.tracking]))
                 record_stuck(cur, self.tracking, stuck)

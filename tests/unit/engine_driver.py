@@ -59,6 +59,7 @@ class Driver:
             self.fire_due(max(t.due_at for t in self.timers.values()) + timedelta(seconds=1))
 
     def _keep(self, reaction: Any) -> None:
+        reaction.settle()
         for timer in reaction.scheduled:
             self.timers.setdefault(timer.key, timer)
         for key in reaction.cancelled:
