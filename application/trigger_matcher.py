@@ -53,7 +53,8 @@ class TriggerSource(Protocol):
 class Entry:
     """One enabled event trigger in the index."""
 
-    trigger_id: UUID
+    id: UUID
+    owner_id: UUID
     pattern: str
     matches: Matches
     filter: Mapping[str, Any]
@@ -139,21 +140,23 @@ class TriggerMatcher(Reactor):
     def _fire(
         self, entry: Entry, envelope: Mapping[str, Any], at: datetime, reaction: Reaction
     ) -> None:
-        commands = self.ledger[TriggerCommands]
+        event_id = UUID(reaction.cause)
+        if not passes(envelope, entry.filter):
+            last = self._filtered.get(entry.id)
+            if last is None or at - last >= FILTERED_EVERY:
+                self._filtered[entry.id] = at
+                cause = str(event_id)
+                reaction.submit_once(
+                    TriggerOutcome.skipped(entry, "filtered", cause, event_id=event_id)
+                )
+            return
         try:
-            trigger = self.ledger.load(Trigger, entry.trigger_id, TriggerNotFound)
+            trigger = self.ledger.load(Trigger, entry.id, TriggerNotFound)
         except TriggerNotFound:
             return
-        if not trigger.enabled or trigger.deleted:
-            return
-        event_id = UUID(reaction.cause)
-        if passes(envelope, entry.filter):
+        if trigger.enabled and not trigger.deleted:
             run_id = event_run_id(trigger.id, event_id)
-            commands.fire(reaction, trigger, run_id, WORD, event_id=event_id)
-        elif at - self._filtered.get(trigger.id, at - FILTERED_EVERY) >= FILTERED_EVERY:
-            self._filtered[trigger.id] = at
-            skipped = TriggerOutcome.skipped(trigger, "filtered", str(event_id), event_id=event_id)
-            reaction.submit_once(skipped)
+            self.ledger[TriggerCommands].fire(reaction, trigger, run_id, WORD, event_id=event_id)
 
     def _load(self) -> dict[UUID, dict[UUID, Entry]]:
         if self._index is None:
@@ -167,8 +170,9 @@ class TriggerMatcher(Reactor):
     def _add(self, index: dict[UUID, dict[UUID, Entry]], row: Mapping[str, Any]) -> None:
         config = row["config"]
         pattern = config["event"]
-        entry = Entry(row["trigger_id"], pattern, self._matcher([pattern]), config["filter"])
-        index.setdefault(row["owner_id"], {})[entry.trigger_id] = entry
+        matches = self._matcher([pattern])
+        entry = Entry(row["trigger_id"], row["owner_id"], pattern, matches, config["filter"])
+        index.setdefault(entry.owner_id, {})[entry.id] = entry
 
     def _rebuild_union(self, index: Mapping[UUID, Mapping[UUID, Entry]]) -> None:
         patterns: list[str] = []

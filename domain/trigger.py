@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -263,6 +263,16 @@ def outcome_id(trigger_id: UUID, cause: str) -> UUID:
     return uuid5(trigger_id, f"outcome:{cause}")
 
 
+class Owned(Protocol):
+    """What an outcome names of its trigger: its id and owner."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def owner_id(self) -> UUID: ...
+
+
 class TriggerOutcome(Aggregate):
     """What one firing of a trigger did: started a run, was skipped, or found times missed."""
 
@@ -318,7 +328,7 @@ class TriggerOutcome(Aggregate):
         self.next_fire_at = next_fire_at
 
     @classmethod
-    def fired(cls, trigger: Trigger, run_id: UUID, **detail: Any) -> TriggerOutcome:
+    def fired(cls, trigger: Owned, run_id: UUID, **detail: Any) -> TriggerOutcome:
         """A run was started (``fire_time`` for a schedule, ``event_id`` for an event)."""
         return cls._create(
             cls.Fired,
@@ -332,7 +342,7 @@ class TriggerOutcome(Aggregate):
         )
 
     @classmethod
-    def skipped(cls, trigger: Trigger, reason: str, cause: str, **detail: Any) -> TriggerOutcome:
+    def skipped(cls, trigger: Owned, reason: str, cause: str, **detail: Any) -> TriggerOutcome:
         """No run: the previous one is still going (``overlap``), the event did not pass the
         filter (``filtered``), or the flow is inactive or gone (``flow_inactive``)."""
         return cls._create(
@@ -349,7 +359,7 @@ class TriggerOutcome(Aggregate):
 
     @classmethod
     def missed(
-        cls, trigger: Trigger, fire_times: list[datetime], next_fire_at: datetime | None
+        cls, trigger: Owned, fire_times: list[datetime], next_fire_at: datetime | None
     ) -> TriggerOutcome:
         """The scheduler was down at these fire times."""
         return cls._create(
