@@ -28,7 +28,8 @@ from application.reactor import Reaction, Reactor, Timer, reacts_to
 from application.trigger import TriggerCommands
 from domain.cron import fire_times_between, next_fire
 from domain.run import RunFinished
-from domain.trigger import Trigger, TriggerNotFound, TriggerOutcome, TriggerType, scheduled_run_id
+from domain.trigger import Trigger, TriggerNotFound, TriggerType, scheduled_run_id
+from domain.trigger_outcome import TriggerOutcome
 
 GRACE = timedelta(seconds=60)
 BUFFER_POLL = timedelta(seconds=2)

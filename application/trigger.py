@@ -14,7 +14,8 @@ from application.reactor import Reaction
 from application.result import Written
 from domain.error import DomainError
 from domain.run import Run, RunNotFound
-from domain.trigger import Trigger, TriggerNotFound, TriggerOutcome
+from domain.trigger import Trigger, TriggerNotFound
+from domain.trigger_outcome import TriggerOutcome
 
 
 class TriggerCommands(Handlers):

@@ -1,10 +1,6 @@
 """The Trigger aggregate: what starts a flow's runs by itself, on a cron (a schedule, type
-``time_based``) or on events (type ``event_based``), and the outcome of each firing.
-
-A trigger's configuration changes rarely; its firings are many. So each outcome (``trigger.fired``,
-``trigger.skipped``, ``trigger.missed``) is an aggregate of its own, ``TriggerOutcome``, created by
-one event with a deterministic id (the run it started, or uuid5 of the trigger and the cause): a
-replayed firing collides on version 1 with the first one, and the trigger itself stays small.
+``time_based``) or on events (type ``event_based``). The outcome of each firing is an aggregate
+of its own (``domain/trigger_outcome.py``), so the trigger's stream stays small.
 
 ``generation`` counts the changes that move a schedule's next fire time (created, updated,
 enabled, disabled); a timer set for an older generation is stale and does nothing.
@@ -15,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -243,11 +239,6 @@ class Trigger(Aggregate):
         self.generation += 1
 
 
-def _iso(value: datetime | None) -> str | None:
-    """Fire times are stored as ISO 8601 text (UTC), the form their run ids are made from."""
-    return value.isoformat() if value is not None else None
-
-
 def scheduled_run_id(trigger_id: UUID, fire_time: datetime) -> UUID:
     """The run a schedule starts at ``fire_time``: the same id whoever fires it, however often."""
     return uuid5(trigger_id, fire_time.isoformat())
@@ -256,117 +247,3 @@ def scheduled_run_id(trigger_id: UUID, fire_time: datetime) -> UUID:
 def event_run_id(trigger_id: UUID, event_id: UUID) -> UUID:
     """The run an event trigger starts for one event: the same id on every redelivery."""
     return uuid5(trigger_id, str(event_id))
-
-
-def outcome_id(trigger_id: UUID, cause: str) -> UUID:
-    """The id of an outcome that starts no run (skipped, missed, filtered)."""
-    return uuid5(trigger_id, f"outcome:{cause}")
-
-
-class Owned(Protocol):
-    """What an outcome names of its trigger: its id and owner."""
-
-    @property
-    def id(self) -> UUID: ...
-
-    @property
-    def owner_id(self) -> UUID: ...
-
-
-class TriggerOutcome(Aggregate):
-    """What one firing of a trigger did: started a run, was skipped, or found times missed."""
-
-    TOPIC = "trigger_outcome"
-
-    class Created(Aggregate.Created):
-        TOPIC = "trigger_outcome.created"  # never recorded: the three below create it
-
-    class Fired(Aggregate.Created):
-        TOPIC = "trigger.fired"
-        owner_id: UUID
-        trigger_id: UUID
-        run_id: UUID
-        fire_time: str | None
-        event_id: UUID | None
-        next_fire_at: str | None
-
-    class Skipped(Aggregate.Created):
-        TOPIC = "trigger.skipped"
-        owner_id: UUID
-        trigger_id: UUID
-        reason: str
-        run_id: UUID | None
-        fire_time: str | None
-        event_id: UUID | None
-        next_fire_at: str | None
-
-    class Missed(Aggregate.Created):
-        TOPIC = "trigger.missed"
-        owner_id: UUID
-        trigger_id: UUID
-        fire_times: list[str]
-        next_fire_at: str | None
-
-    def __init__(
-        self,
-        owner_id: UUID,
-        trigger_id: UUID,
-        run_id: UUID | None = None,
-        fire_time: str | None = None,
-        event_id: UUID | None = None,
-        reason: str | None = None,
-        fire_times: list[str] | None = None,
-        next_fire_at: str | None = None,
-    ) -> None:
-        self.owner_id = owner_id
-        self.trigger_id = trigger_id
-        self.run_id = run_id
-        self.fire_time = fire_time
-        self.event_id = event_id
-        self.reason = reason
-        self.fire_times = fire_times or []
-        self.next_fire_at = next_fire_at
-
-    @classmethod
-    def fired(cls, trigger: Owned, run_id: UUID, **detail: Any) -> TriggerOutcome:
-        """A run was started (``fire_time`` for a schedule, ``event_id`` for an event)."""
-        return cls._create(
-            cls.Fired,
-            id=outcome_id(trigger.id, f"fired:{run_id}"),
-            owner_id=trigger.owner_id,
-            trigger_id=trigger.id,
-            run_id=run_id,
-            fire_time=_iso(detail.get("fire_time")),
-            event_id=detail.get("event_id"),
-            next_fire_at=_iso(detail.get("next_fire_at")),
-        )
-
-    @classmethod
-    def skipped(cls, trigger: Owned, reason: str, cause: str, **detail: Any) -> TriggerOutcome:
-        """No run: the previous one is still going (``overlap``), the event did not pass the
-        filter (``filtered``), or the flow is inactive or gone (``flow_inactive``)."""
-        return cls._create(
-            cls.Skipped,
-            id=outcome_id(trigger.id, f"skipped:{cause}"),
-            owner_id=trigger.owner_id,
-            trigger_id=trigger.id,
-            reason=reason,
-            run_id=detail.get("run_id"),
-            fire_time=_iso(detail.get("fire_time")),
-            event_id=detail.get("event_id"),
-            next_fire_at=_iso(detail.get("next_fire_at")),
-        )
-
-    @classmethod
-    def missed(
-        cls, trigger: Owned, fire_times: list[datetime], next_fire_at: datetime | None
-    ) -> TriggerOutcome:
-        """The scheduler was down at these fire times."""
-        return cls._create(
-            cls.Missed,
-            id=outcome_id(trigger.id, f"missed:{fire_times[0].isoformat()}"),
-            owner_id=trigger.owner_id,
-            trigger_id=trigger.id,
-            fire_times=[t.isoformat() for t in fire_times],
-            next_fire_at=_iso(next_fire_at),
-        )

@@ -21,7 +21,8 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from domain.cron import next_fire
-from domain.trigger import Trigger, TriggerOutcome
+from domain.trigger import Trigger
+from domain.trigger_outcome import TriggerOutcome
 from projections.table import page_of, update_row
 
 Handler = Callable[[psycopg.Cursor[Any], Any, int], None]

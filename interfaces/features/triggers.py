@@ -7,7 +7,8 @@ from typing import Any
 from application.scheduler import Scheduler
 from application.trigger import TriggerCommands
 from application.trigger_matcher import TriggerMatcher
-from domain.trigger import Trigger, TriggerOutcome
+from domain.trigger import Trigger
+from domain.trigger_outcome import TriggerOutcome
 from interfaces.api.alias import Alias
 from interfaces.api.presenters import FLOW8, FLOW8_LIST
 from interfaces.api.routes import schedules, triggers

@@ -19,7 +19,8 @@ from application.scheduler import Scheduler
 from application.trigger import TriggerCommands
 from domain.cron import InvalidCron, UnknownTimezone, cron_expression, fire_times_between
 from domain.run import Run
-from domain.trigger import TriggerOutcome, scheduled_run_id
+from domain.trigger import scheduled_run_id
+from domain.trigger_outcome import TriggerOutcome
 from tests.unit.engine_driver import CTX, OWNER, Driver
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

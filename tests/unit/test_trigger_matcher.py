@@ -17,7 +17,8 @@ from application.task import TaskCommands
 from application.trigger import TriggerCommands
 from application.trigger_matcher import TriggerMatcher, passes
 from domain.run import Run
-from domain.trigger import Trigger, TriggerOutcome, event_run_id
+from domain.trigger import Trigger, event_run_id
+from domain.trigger_outcome import TriggerOutcome
 from projections.envelope import envelope, event_id
 from projections.event_alias import EventMatcher
 from tests.unit.engine_driver import CTX, OWNER, Driver
