@@ -115,10 +115,39 @@ def test_a_completed_task_starts_one_run_through_an_event_trigger(client, base_u
     other = httpx.Client(base_url=base_url, headers=account(base_url))
     theirs = other.post("/api/v1/tasks", json={"name": "not yours"}).json()
     other.put(f"/api/v1/tasks/{theirs['task_id']}", json={"status": "completed"})
+    mine = client.post("/api/v1/tasks", json={"name": "mine again"}).json()
+    client.put(f"/api/v1/tasks/{mine['task_id']}", json={"status": "completed"})
+
+    # The matcher follows the log in order: once the run of my second completion exists, the
+    # other user's completion (recorded before it) has been looked at and started nothing.
+    def runs_of_flow() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = client.get(
+            "/api/v1/runs", params={"flow_id": flow_id}
+        ).json()["runs"]
+        return found if len(found) > 1 else []
+
+    assert len(eventually(runs_of_flow)) == 2
     toggled = client.post(f"/api/v1/triggers/{tid}/toggle")
     assert toggled.status_code == 200 and toggled.json()["enabled"] is False
-    time.sleep(1)  # another user's completion must not start a run of this trigger
-    assert len(client.get("/api/v1/runs", params={"flow_id": flow_id}).json()["runs"]) == 1
+    again = client.post(f"/api/v1/triggers/{tid}/toggle", json={"enabled": True})
+    assert again.json()["enabled"] is True
+
+
+def test_a_time_based_trigger_is_also_a_schedule(client):
+    flow_id = flow(client)
+    body = {
+        "name": "nightly",
+        "type": "cron",
+        "config": {"cron": "0 3 * * *", "timezone": "Europe/Paris"},
+        "action": {"flow_id": flow_id},
+    }
+    made = client.post("/api/v1/triggers", json=body)
+    assert made.status_code == 201 and made.json()["type"] == "time_based", made.text
+    assert made.json()["next_fire_at"]
+    schedules = client.get("/api/v1/schedules", params={"flow_id": flow_id}).json()["schedules"]
+    assert [(s["schedule_id"], s["timezone"]) for s in schedules] == [
+        (made.json()["trigger_id"], "Europe/Paris")
+    ]
 
 
 def test_a_trigger_of_another_user_or_an_unknown_id_is_404(client, base_url):

@@ -148,3 +148,58 @@ def test_after_downtime_the_missed_times_are_recorded_and_run_by_the_catchup_pol
     if policy == "latest":
         assert started[0].originator_id == scheduled_run_id(sid, at("2026-12-01T09:00"))
     assert [t.due_at for t in driver.timers.values()] == [at("2026-12-01T09:10")]
+
+
+def fire_at(driver: Driver, minute: str) -> None:
+    when = at(f"2026-12-01T{minute}")
+    with freeze_time(when):
+        driver.fire_due(when)
+
+
+@freeze_time(START)
+def test_buffer_one_starts_one_buffered_run_when_the_previous_finishes(driver):
+    sid = schedule(driver, "*/10 * * * *", overlap_policy="buffer_one").id
+    fire_at(driver, "08:10:01")
+    fire_at(driver, "08:20:01")  # the 08:10 run still goes: 08:20 is buffered
+    fire_at(driver, "08:20:04")  # the buffer checks again: still going
+    fire_at(driver, "08:30:01")  # one is buffered already: 08:30 is skipped
+    assert len(recorded(driver, Run.Created)) == 1
+    first = scheduled_run_id(sid, at("2026-12-01T08:10"))
+    driver.ledger[FlowCommands].cancel_run(CTX, OWNER, first)
+    fire_at(driver, "08:30:07")  # the buffer finds the previous run finished
+    started = [r.originator_id for r in recorded(driver, Run.Created)]
+    assert started == [first, scheduled_run_id(sid, at("2026-12-01T08:20"))]
+    assert [s.reason for s in recorded(driver, TriggerOutcome.Skipped)] == ["overlap"]
+
+
+@freeze_time(START)
+def test_cancel_previous_cancels_the_run_still_going_and_starts_the_next(driver):
+    sid = schedule(driver, "*/10 * * * *", overlap_policy="cancel_previous").id
+    fire_at(driver, "08:10:01")
+    fire_at(driver, "08:20:01")
+    first = driver.get(scheduled_run_id(sid, at("2026-12-01T08:10")))
+    assert first.status == "cancelled"
+    assert len(recorded(driver, Run.Created)) == 2
+
+
+@freeze_time(START)
+def test_a_schedule_of_an_inactive_flow_records_a_skip_and_starts_nothing(driver):
+    trigger = schedule(driver)
+    driver.ledger[FlowCommands].update_flow(CTX, OWNER, trigger.flow_id, {"is_active": False})
+    fire_at(driver, "09:00:01")
+    assert recorded(driver, Run.Created) == []
+    assert [s.reason for s in recorded(driver, TriggerOutcome.Skipped)] == ["flow_inactive"]
+    assert [t.due_at for t in driver.timers.values()] == [at("2026-12-02T09:00")]
+
+
+@freeze_time(START)
+def test_changing_the_cron_makes_the_armed_timer_stale(driver):
+    trigger = schedule(driver)
+    driver.ledger[TriggerCommands].update_trigger(
+        CTX, OWNER, trigger.id, {"config": {"cron": "0 10 * * *"}}
+    )
+    driver.settle()
+    fire_at(driver, "09:00:01")  # the 09:00 timer of the first generation: nothing
+    assert recorded(driver, Run.Created) == []
+    fire_at(driver, "10:00:01")
+    assert len(recorded(driver, Run.Created)) == 1
