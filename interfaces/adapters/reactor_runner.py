@@ -136,8 +136,9 @@ class ReactorRunner(LogFollower):
         """Wake for new events, after the poll interval, or when the earliest timer is due
         (a due timer waits for no poll: that is what keeps a schedule's lateness small)."""
         limit = self._poll_interval
-        if self._next_due is not None:
-            limit = min(limit, max(0.0, (self._next_due - self._clock()).total_seconds()))
+        if self._next_due is not None:  # (a timer locked elsewhere must not make it spin)
+            limit = min(limit, max(0.01, (self._next_due - self._clock()).total_seconds()))
+        limit = max(limit, self._retry_at - time.monotonic())  # backing off: not sooner
         deadline = time.monotonic() + limit
         while not self._stop.is_set():
             left = deadline - time.monotonic()
