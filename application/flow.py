@@ -144,11 +144,26 @@ class FlowCommands(Handlers):
         run_id: UUID | None = None,
     ) -> Written[Run]:
         """Start a run of a flow as it is now (the run keeps that snapshot)."""
+        run = self.new_run(context, owner_id, flow_id, inputs, trigger, run_id)
+        return Written(run, self._commit(context, run))
+
+    def new_run(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        flow_id: UUID,
+        inputs: Mapping[str, Any] | None = None,
+        trigger: str = "manual",
+        run_id: UUID | None = None,
+        trigger_id: UUID | None = None,
+    ) -> Run:
+        """A run of a flow as it is now, not yet committed (a trigger commits it together
+        with the outcome of its firing)."""
         flow = self.get_flow(owner_id, flow_id)
         inputs = dict(inputs or {})
         if len(json.dumps(inputs, default=str)) > INPUTS_MAX:
             raise InvalidValue("inputs", f"must be at most {INPUTS_MAX} bytes of JSON")
-        run = Run._create(
+        run: Run = Run._create(
             Run.Created,
             id=run_id or uuid4(),
             owner_id=owner_id,
@@ -158,11 +173,11 @@ class FlowCommands(Handlers):
             steps=flow.steps,
             inputs=inputs,
             trigger=trigger,
-            trigger_id=None,
+            trigger_id=trigger_id,
             correlation_id=context.correlation_id,
             created_by=context.actor,
         )
-        return Written(run, self._commit(context, run))
+        return run
 
     def get_run(self, owner_id: UUID, run_id: UUID) -> Run:
         """A run the owner can see."""

@@ -17,7 +17,9 @@ the active instance (``on_timer``), with the same idempotency rule.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -63,6 +65,7 @@ class Reaction:
     reactor: str
     scheduled: list[Timer] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
+    pending: list[Future[int]] = field(default_factory=list)
 
     def id_for(self, *parts: object) -> UUID:
         """A deterministic id for something this reaction creates (the same on a replay)."""
@@ -74,6 +77,19 @@ class Reaction:
             return self.ledger.commit(self.context, *aggregates)
         except ConcurrentChange:
             return None
+
+    def submit_once(self, *aggregates: Aggregate) -> None:
+        """Queue new aggregates with deterministic ids for the group commit without waiting
+        for it: the runner waits for every reaction of a batch (``settle``) before it moves
+        its position, so a batch of reactions commits in a few group commits, not one each."""
+        self.pending.append(self.ledger.submit(self.context, *aggregates))
+
+    def settle(self) -> None:
+        """Wait for what ``submit_once`` queued; a collision means a replay found it done."""
+        for future in self.pending:
+            with contextlib.suppress(ConcurrentChange):
+                future.result()
+        self.pending.clear()
 
     def schedule(self, key: str, due_at: datetime, **payload: Any) -> None:
         """Fire ``on_timer`` at ``due_at`` (once; scheduling the same key again is a no-op)."""
@@ -107,6 +123,15 @@ class Reactor:
         """The event types this reactor reacts to."""
         return frozenset(self._reactions)
 
+    def handles(self, topic: str) -> bool:
+        """Whether this reactor reacts to events of ``topic`` (asked for every event; a
+        reactor that looks at every event, like the trigger matcher, overrides it)."""
+        return topic in self._reactions
+
+    def reaction_to(self, topic: str) -> Callable[[Any, Reaction], None]:
+        """The method that reacts to ``topic``."""
+        return self._reactions[topic]
+
     def react(self, topic: str, domain_event: Any, event_id: UUID) -> Reaction:
         """Run the reaction to one event; return what it scheduled or cancelled."""
         meta = metadata_of(domain_event)
@@ -120,7 +145,7 @@ class Reactor:
             str(event_id),
             self.name,
         )
-        self._reactions[topic](domain_event, reaction)
+        self.reaction_to(topic)(domain_event, reaction)
         return reaction
 
     def fire(self, timer: Timer) -> Reaction:

@@ -151,12 +151,26 @@ class ReactorRunner(LogFollower):
         self._backoff = 0.5
         return done
 
+    def _wait_for_news(self, seen: int) -> None:
+        """Wake for new events, after the poll interval, or when the earliest timer is due
+        (a due timer waits for no poll: that is what keeps a schedule's lateness small)."""
+        limit = self._poll_interval
+        if self._next_due is not None:  # (a timer locked elsewhere must not make it spin)
+            limit = min(limit, max(0.01, (self._next_due - self._clock()).total_seconds()))
+        limit = max(limit, self._retry_at - time.monotonic())  # backing off: not sooner
+        deadline = time.monotonic() + limit
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self.reader.wait_for_news(seen, min(left, 0.1)) != seen:
+                return
+
     def _fire_due(self, conn: psycopg.Connection[Any]) -> int:
         now = self._clock()
         if self._next_due is None or now < self._next_due:
             return 0
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             due = cur.execute(_DUE, (self.reactor.name, now, self._batch_size)).fetchall()
+            reactions = []
             for row in due:
                 reaction = self.reactor.fire(Timer(row["key"], row["due_at"], row["payload"]))
                 cur.execute(
@@ -164,6 +178,9 @@ class ReactorRunner(LogFollower):
                     (self._clock(), self.reactor.name, row["key"]),
                 )
                 self._keep(cur, reaction)
+                reactions.append(reaction)
+            for reaction in reactions:  # their commands, before the timers are marked fired
+                reaction.settle()
             earliest = cur.execute(_EARLIEST, (self.reactor.name,)).fetchone()
         # Set after the commit: a rolled-back pass leaves _next_due as it was (due again).
         self._next_due = earliest["min"] if earliest else None
@@ -174,7 +191,7 @@ class ReactorRunner(LogFollower):
         if not logged:
             self._persist(conn, quiet=True)
             return 0
-        if not any(e.topic in self.reactor.topics for e in logged):
+        if not any(self.reactor.handles(e.topic) for e in logged):
             moved = logged[-1].position - self.position
             self.position = logged[-1].position
             self._persist(conn, quiet=False)
@@ -191,8 +208,9 @@ class ReactorRunner(LogFollower):
             if position != self.position:
                 logged = self.reader.read_after(conn, position, self._batch_size)
             ready = self._ready(cur, logged)
+            reactions: list[Reaction] = []
             for e in ready:
-                if e.topic in self.reactor.topics:
+                if self.reactor.handles(e.topic):
                     try:
                         reaction = self.reactor.react(
                             e.topic, e.event, event_id(e.originator_id, e.originator_version)
@@ -206,7 +224,10 @@ class ReactorRunner(LogFollower):
                         log.warning("%s: skipping position %d as told", self.name, e.position)
                     else:
                         self._keep(cur, reaction)
+                        reactions.append(reaction)
                 done = e.position
+            for reaction in reactions:  # their commands, before the position moves past them
+                reaction.settle()
             if done != position or stuck is not None or done != self._persisted:
                 cur.execute(ADVANCE, (done, [self.tracking]))
                 record_stuck(cur, self.tracking, stuck)
@@ -232,8 +253,8 @@ class ReactorRunner(LogFollower):
     def _ready(self, cur: psycopg.Cursor[Any], logged: list[Any]) -> list[Any]:
         """The events before the first one this reactor reacts to that a read model it
         queries has not reached yet (the read models are asked only when it matters)."""
-        topics = self.reactor.topics
-        if not self.reactor.needs or not any(e.topic in topics for e in logged):
+        handles = self.reactor.handles
+        if not self.reactor.needs or not any(handles(e.topic) for e in logged):
             return logged
         rows = cur.execute(
             "SELECT name, position FROM ledgerflow_tracking WHERE name = ANY(%s)",
@@ -242,7 +263,7 @@ class ReactorRunner(LogFollower):
         reached = dict(rows)
         limit = min(reached.get(name, 0) for name in self.reactor.needs)
         for index, e in enumerate(logged):
-            if e.position > limit and e.topic in topics:
+            if e.position > limit and handles(e.topic):
                 return logged[:index]
         return logged
 

@@ -41,6 +41,7 @@ from domain.approval import (
     NotAnApprover,
     SelfApproval,
 )
+from domain.cron import InvalidCron, UnknownTimezone
 from domain.dispatch import LeaseNotHeld, ProgressOutOfRange, TaskCancelled, TaskFinished
 from domain.error import Conflict, DomainError, InvalidValue, NotFound
 from domain.flow import FlowNotFound, StepHasDependents, StepNotFound
@@ -84,6 +85,8 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     TaskFinished: (409, "TASK_FINISHED"),
     LeaseNotHeld: (409, "LEASE_NOT_HELD"),
     InvalidValue: (422, "INVALID_VALUE"),
+    InvalidCron: (422, "INVALID_CRON"),
+    UnknownTimezone: (422, "UNKNOWN_TIMEZONE"),
     WeakPassword: (422, "WEAK_PASSWORD"),
     UnsafeWebhookURL: (422, "UNSAFE_WEBHOOK_URL"),
     UsernameTaken: (400, "USERNAME_TAKEN"),  # Behflow: "400 Bad Request: Username already exists"

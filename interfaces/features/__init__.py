@@ -14,6 +14,7 @@ from interfaces.features import (
     platform,
     sessions,
     tasks,
+    triggers,
     webhooks,
 )
 
@@ -31,4 +32,5 @@ FEATURES: tuple[Feature, ...] = (
     agent_messages.FEATURE,
     agents.FEATURE,
     approvals.FEATURE,
+    triggers.FEATURE,
 )

@@ -14,7 +14,7 @@ FEATURE = Feature(
     name="platform",
     scopes=(
         Scope("/api/v1/events", read="events:read", write=None),
-        *(Scope(f"/api/v1/{name}", *FLOWS) for name in ("flows", "runs", "schedules", "triggers")),
+        *(Scope(f"/api/v1/{name}", *FLOWS) for name in ("flows", "runs")),
         Scope("/api/v1/processes", *FLOWS),  # Behflow's view of flows
         Scope("/api/v1/agents", read="agents:read", write="agents:write"),
         Scope("/api/v1/chat", read="chat:read", write="chat:write"),

@@ -179,6 +179,21 @@ ROUTES = {
     ("get", "/api/v1/notifications/unread-count"): AUTHENTICATED,
     ("put", "/api/v1/notifications/read-all"): WRITER,
     ("put", "/api/v1/notifications/{notification_id}/read"): OWNER_WRITER,
+    # Schedules and triggers (issue 16)
+    ("get", "/api/v1/schedules"): AUTHENTICATED,
+    ("post", "/api/v1/schedules"): WRITER,
+    ("get", "/api/v1/schedules/{schedule_id}"): OWNER_READER,
+    ("put", "/api/v1/schedules/{schedule_id}"): OWNER_WRITER,
+    ("patch", "/api/v1/schedules/{schedule_id}"): OWNER_WRITER,
+    ("delete", "/api/v1/schedules/{schedule_id}"): OWNER_WRITER,
+    ("get", "/api/v1/triggers"): AUTHENTICATED,
+    ("post", "/api/v1/triggers"): WRITER,
+    ("get", "/api/v1/triggers/{trigger_id}"): OWNER_READER,
+    ("put", "/api/v1/triggers/{trigger_id}"): OWNER_WRITER,
+    ("patch", "/api/v1/triggers/{trigger_id}"): OWNER_WRITER,
+    ("delete", "/api/v1/triggers/{trigger_id}"): OWNER_WRITER,
+    ("post", "/api/v1/triggers/{trigger_id}/toggle"): OWNER_WRITER,
+    ("get", "/api/v1/triggers/{trigger_id}/history"): OWNER_READER,
 }
 DEVFLOW = ("/api/agents", "/api/tasks", "/api/workflows")  # DevFlow's error body adds fields
 PROFILE_READ = {("get", "/me"), ("get", "/api/v1/auth/me")}
@@ -234,6 +249,18 @@ BODIES = {
     ("post", "/api/agents"): {"agentId": "probe", "name": "probe", "version": "1"},
     ("post", "/api/v1/dead-letter"): {"task_id": str(uuid.uuid4())},
     ("post", "/api/v1/approvals"): {"title": "probe"},
+    ("post", "/api/v1/schedules"): {"flow_id": str(uuid.uuid4()), "cron": "0 9 * * *"},
+    ("post", "/api/v1/triggers"): {
+        "name": "probe",
+        "type": "event_based",
+        "config": {"event": "probe.none"},
+        "action": {"flow_id": str(uuid.uuid4())},
+    },
+    **{
+        (method, path): {"name": "probe"}
+        for method in ("put", "patch")
+        for path in ("/api/v1/schedules/{schedule_id}", "/api/v1/triggers/{trigger_id}")
+    },
     ("post", "/api/workflows/execute"): {
         "taskId": "probe",
         "intent": "x",
@@ -303,6 +330,19 @@ class World:
         run = httpx.post(f"{base_url}/api/v1/flows/{self.flow_id}/runs", headers=self.owner)
         self.run_id = run.json()["run_id"]
         self.approval_id, self.notification_id = self.approval_and_notification()
+        schedule = {"flow_id": self.flow_id, "cron": "0 9 * * *", "name": "owned"}
+        self.schedule_id = httpx.post(
+            f"{base_url}/api/v1/schedules", json=schedule, headers=self.owner
+        ).json()["schedule_id"]
+        trigger = {
+            "name": "owned",
+            "type": "event_based",
+            "config": {"event": "probe.none"},  # matches nothing: the owner's run stays alone
+            "action": {"flow_id": self.flow_id},
+        }
+        self.trigger_id = httpx.post(
+            f"{base_url}/api/v1/triggers", json=trigger, headers=self.owner
+        ).json()["trigger_id"]
         deactivated = self.account("matrix_deactivated")
         deactivated_id = httpx.get(f"{base_url}/me", headers=deactivated).json()["user_id"]
         httpx.patch(
@@ -390,6 +430,8 @@ class World:
             .replace("{dead_letter_id}", str(uuid.uuid4()))
             .replace("{approval_id}", self.approval_id)
             .replace("{notification_id}", self.notification_id)
+            .replace("{schedule_id}", self.schedule_id)
+            .replace("{trigger_id}", self.trigger_id)
         )
         return httpx.request(
             method, f"{self.base_url}{url}", headers=headers, json=BODIES.get((method, path))
@@ -476,6 +518,13 @@ def test_the_owners_flow_and_run_are_unchanged_by_the_probes(world):
     assert flow.status_code == 200 and flow.json()["version"] == 1
     run = world.call("get", "/api/v1/runs/{run_id}", world.owner).json()
     assert run["status"] in ("pending", "running", "waiting")
+
+
+def test_the_owners_schedule_and_trigger_are_unchanged_by_the_probes(world):
+    schedule = world.call("get", "/api/v1/schedules/{schedule_id}", world.owner)
+    assert schedule.status_code == 200 and schedule.json()["version"] == 1
+    trigger = world.call("get", "/api/v1/triggers/{trigger_id}", world.owner)
+    assert trigger.status_code == 200 and trigger.json()["name"] == "owned"
 
 
 def test_the_owners_conversation_is_unchanged_by_the_probes(world):

@@ -65,6 +65,7 @@ class Driver:
             self.fire_due(max(t.due_at for t in self.timers.values()) + timedelta(seconds=1))
 
     def _keep(self, reactor: Reactor, reaction: Any) -> None:
+        reaction.settle()
         for timer in reaction.scheduled:
             if timer.key not in self.timers:
                 self.timers[timer.key], self._owner[timer.key] = timer, reactor

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from application.flow import FlowCommands
 from domain.error import NotFound
@@ -17,6 +17,7 @@ from interfaces.api.deps import (
     CurrentUserId,
     LedgerDep,
     Writer,
+    queries,
 )
 from interfaces.api.errors import AUTHED, NOT_FOUND
 from interfaces.api.read_wait import settled
@@ -24,14 +25,29 @@ from interfaces.api.routes.flows import FlowsDep
 from interfaces.api.seed_presenter import seed_uuid
 from projections.envelope import jsonable
 from projections.flow import FlowQueries
+from projections.trigger import TriggerQueries
 
 router = APIRouter(prefix="/api/v1/processes", tags=["seed-native: Behflow processes"])
 PAGE = 200
+TriggersDep = Annotated[TriggerQueries, Depends(queries(TriggerQueries))]
+
+
+def trigger_fields(triggers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Behflow's ``trigger_type`` and ``schedule`` from a flow's enabled triggers (oldest
+    first): time_based with the cron of its oldest schedule, else event_based, else manual."""
+    crons = [t["config"]["cron"] for t in triggers if t["type"] == "time_based"]
+    if crons:
+        return {"trigger_type": "time_based", "schedule": crons[0]}
+    return {"trigger_type": "event_based" if triggers else "manual", "schedule": None}
 
 
 @router.get("", responses=AUTHED)
 def list_processes(
-    user_id: CurrentUserId, found: FlowsDep, _: Annotated[None, settled(FlowQueries)]
+    user_id: CurrentUserId,
+    found: FlowsDep,
+    triggers: TriggersDep,
+    _: Annotated[None, settled(FlowQueries)],
+    __: Annotated[None, settled(TriggerQueries)],
 ) -> dict[str, Any]:
     """Behflow's automated processes: the user's flows in Behflow's fields."""
     rows: list[dict[str, Any]] = []
@@ -40,14 +56,14 @@ def list_processes(
         rows += page
         if not page:
             break
+    by_flow = triggers.for_flows(user_id, [row["flow_id"] for row in rows])
     return {
         "processes": [
             {
                 "process_id": str(row["flow_id"]),
                 "name": row["name"],
                 "description": row["description"],
-                "trigger_type": "manual",  # schedules and triggers: their own issue
-                "schedule": None,
+                **trigger_fields(by_flow.get(row["flow_id"], [])),
                 "is_active": row["is_active"],
                 "last_execution": jsonable(row["last_run_at"]),
             }

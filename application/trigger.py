@@ -1,0 +1,145 @@
+"""Trigger commands: define, change, toggle and delete schedules and event triggers, and record
+a firing (the run and its outcome in one commit) for the scheduler and the trigger matcher."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+from uuid import UUID
+
+from application.context import CommandContext
+from application.flow import FlowCommands
+from application.handlers import Handlers
+from application.reactor import Reaction
+from application.result import Written
+from domain.error import DomainError
+from domain.run import Run, RunNotFound
+from domain.trigger import Trigger, TriggerNotFound
+from domain.trigger_outcome import TriggerOutcome
+
+
+class TriggerCommands(Handlers):
+    """The handlers of the triggers feature (schedules are time-based triggers)."""
+
+    def define_trigger(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        kind: str,
+        flow_id: UUID,
+        config: Mapping[str, Any],
+        **fields: Any,
+    ) -> Written[Trigger]:
+        """Define a trigger of one of the owner's flows (404 for a flow they cannot see)."""
+        flow = self.ledger[FlowCommands].get_flow(owner_id, flow_id)
+        trigger = Trigger.define(owner_id, kind, flow.id, config, **fields)
+        return Written(trigger, self._commit(context, trigger))
+
+    def get_trigger(
+        self, owner_id: UUID, trigger_id: UUID, missing: type[TriggerNotFound] = TriggerNotFound
+    ) -> Trigger:
+        """A trigger the owner can see (``missing`` names it: a schedule or a trigger)."""
+        trigger = self._load(Trigger, trigger_id, missing)
+        if not trigger.visible_to(owner_id):
+            raise missing(trigger_id)
+        return trigger
+
+    def update_trigger(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        trigger_id: UUID,
+        changes: Mapping[str, Any],
+        expected_version: int | None = None,
+        missing: type[TriggerNotFound] = TriggerNotFound,
+    ) -> Written[Trigger]:
+        """Change a trigger; a new ``flow_id`` must name one of the owner's flows."""
+        if changes.get("flow_id") is not None:
+            self.ledger[FlowCommands].get_flow(owner_id, changes["flow_id"])
+        return self._change_trigger(
+            context, owner_id, trigger_id, expected_version, missing, lambda t: t.update(changes)
+        )
+
+    def toggle_trigger(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        trigger_id: UUID,
+        enabled: bool | None = None,
+    ) -> Written[Trigger]:
+        """Enable or disable a trigger (flip it when ``enabled`` is None)."""
+        return self._change_trigger(
+            context, owner_id, trigger_id, None, TriggerNotFound, lambda t: t.toggle(enabled)
+        )
+
+    def delete_trigger(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        trigger_id: UUID,
+        expected_version: int | None = None,
+        missing: type[TriggerNotFound] = TriggerNotFound,
+    ) -> Written[Trigger]:
+        """Delete a trigger; runs it started go on."""
+        return self._change_trigger(
+            context, owner_id, trigger_id, expected_version, missing, Trigger.delete
+        )
+
+    # --- firing (the scheduler and the trigger matcher) ----------------------------------
+
+    def fire(
+        self,
+        reaction: Reaction,
+        trigger: Trigger,
+        run_id: UUID,
+        word: str,
+        **detail: Any,
+    ) -> bool:
+        """Start the run ``run_id`` of the trigger's flow and record ``trigger.fired`` in ONE
+        commit, queued on the reaction (nothing new when that run exists already: a replay, a
+        racing scheduler); True when the run is started. A flow that is gone or inactive
+        records ``trigger.skipped`` (``flow_inactive``) instead and answers False."""
+        commands = self.ledger[FlowCommands]
+        try:
+            flow = commands.get_flow(trigger.owner_id, trigger.flow_id)
+            if not flow.is_active:
+                raise DomainError("the flow is inactive")
+            run = commands.new_run(
+                reaction.context,
+                trigger.owner_id,
+                flow.id,
+                trigger.inputs,
+                word,
+                run_id,
+                trigger.id,
+            )
+        except DomainError:
+            cause = str(detail.get("fire_time") or detail.get("event_id"))
+            reaction.submit_once(TriggerOutcome.skipped(trigger, "flow_inactive", cause, **detail))
+            return False
+        reaction.submit_once(run, TriggerOutcome.fired(trigger, run_id, **detail))
+        return True
+
+    def run_of(self, run_id: UUID) -> Run | None:
+        """The run of that id, or None (not started yet)."""
+        try:
+            return self.ledger.load(Run, run_id, RunNotFound)
+        except RunNotFound:
+            return None
+
+    def _change_trigger(
+        self,
+        context: CommandContext,
+        owner_id: UUID,
+        trigger_id: UUID,
+        expected_version: int | None,
+        missing: type[TriggerNotFound],
+        change: Callable[[Trigger], object],
+    ) -> Written[Trigger]:
+        return self._change(
+            context,
+            lambda: self.get_trigger(owner_id, trigger_id, missing),
+            trigger_id,
+            expected_version,
+            change,
+        )

@@ -1,0 +1,52 @@
+"""The triggers feature: schedules (time-based triggers) and event triggers that start a flow's
+runs by themselves, the scheduler and the trigger matcher (reactors), and the seeds' spellings
+(flow8's /api/schedules)."""
+
+from typing import Any
+
+from application.scheduler import Scheduler
+from application.trigger import TriggerCommands
+from application.trigger_matcher import TriggerMatcher
+from domain.trigger import Trigger
+from domain.trigger_outcome import TriggerOutcome
+from interfaces.api.alias import Alias
+from interfaces.api.presenters import FLOW8, FLOW8_LIST
+from interfaces.api.routes import schedules, triggers
+from interfaces.feature import Feature, QueryLookup, ReadModel, Scope
+from projections.envelope import envelope
+from projections.event_alias import EventMatcher
+from projections.readers import ReaderRule
+from projections.trigger import TriggerProjection, TriggerQueries
+
+FLOWS = ("flows:read", "flows:write")
+
+
+def matcher(ledger: Any, query: QueryLookup) -> TriggerMatcher:
+    """The trigger matcher over the triggers read model, with the feed's envelope and matcher
+    (the seeds' derived names included: ``task.completed`` matches a status change)."""
+    return TriggerMatcher(
+        ledger,
+        query(TriggerQueries),
+        lambda event: envelope(event, None),
+        lambda patterns: EventMatcher(patterns).matches,
+    )
+
+
+FEATURE = Feature(
+    name="triggers",
+    handlers=(TriggerCommands,),
+    read_models=(ReadModel(lambda rules: TriggerProjection(), TriggerQueries),),
+    routers=(schedules.router, triggers.router),
+    scopes=(Scope("/api/v1/schedules", *FLOWS), Scope("/api/v1/triggers", *FLOWS)),
+    readers=(
+        ReaderRule(Trigger, lambda created: created.owner_id),
+        ReaderRule(TriggerOutcome, lambda created: created.owner_id),
+    ),
+    reactors=(lambda ledger, query: Scheduler(ledger), matcher),
+    aliases=(
+        Alias("GET", "/api/schedules", "/api/v1/schedules", FLOW8_LIST),  # flow8
+        Alias("POST", "/api/schedules", "/api/v1/schedules", FLOW8),
+        Alias("PUT", "/api/schedules/{schedule_id}", "/api/v1/schedules/{schedule_id}", FLOW8),
+        Alias("DELETE", "/api/schedules/{schedule_id}", "/api/v1/schedules/{schedule_id}", FLOW8),
+    ),
+)
