@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.error import InvalidToken
-from interfaces.api.alias import read_body, replay
+from interfaces.api.asgi_body import read_body, replay
 from interfaces.api.cookie import COOKIE
 from interfaces.api.errors import error_response
 

@@ -92,7 +92,8 @@ def get_flow(
     return flow_out(row)
 
 
-@router.api_route("/{flow_id}", methods=["PUT", "PATCH"], responses=WRITE)
+@router.put("/{flow_id}", responses=WRITE)
+@router.patch("/{flow_id}", responses=WRITE)  # its own operation id (one route per method)
 def update_flow(
     flow_id: UUID,
     body: FlowUpdateIn,
@@ -160,7 +161,8 @@ def add_step(
     return step_out(flow_id, step)
 
 
-@router.api_route("/{flow_id}/steps/{step_id}", methods=["PUT", "PATCH"], responses=WRITE)
+@router.put("/{flow_id}/steps/{step_id}", responses=WRITE)
+@router.patch("/{flow_id}/steps/{step_id}", responses=WRITE)
 def update_step(
     flow_id: UUID,
     step_id: UUID,
