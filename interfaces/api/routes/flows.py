@@ -22,8 +22,9 @@ from interfaces.api.deps import (
     queries,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
-from interfaces.api.flow_views import flow_of, flow_out, page_fields, run_of, step_out
+from interfaces.api.flow_views import flow_of, flow_out, run_of, step_out
 from interfaces.api.read_wait import settled
+from interfaces.api.schemas import page_fields
 from interfaces.api.schemas_flows import (
     FlowIn,
     FlowListOut,
