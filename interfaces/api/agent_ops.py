@@ -31,6 +31,7 @@ from interfaces.api.agent_view import agent_out, command_out
 from interfaces.api.consistency import Consistency
 from interfaces.api.errors import TooManyAttempts
 from interfaces.api.rate_limit import _limits_uri
+from interfaces.api.schemas import page_fields
 from interfaces.container import Container
 from projections.agent import AgentQueries
 from projections.task_dispatch import DispatchQueries
@@ -213,5 +214,4 @@ async def list_agents(
 
     rows, total = await run_in_threadpool(read)
     found = [present(request, row) for row in rows]
-    more = offset + len(found) < total
-    return {"agents": found, "total": total, "limit": limit, "offset": offset, "has_more": more}
+    return {"agents": found, **page_fields(total, limit, offset, len(found))}

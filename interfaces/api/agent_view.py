@@ -91,27 +91,6 @@ def command_out(task: Task | Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def devflow_task(row: Mapping[str, Any]) -> dict[str, Any]:
-    """DevFlow's task (``003:L127-140``): camelCase, nulls written out."""
-    agent = row.get("taken_by") or row.get("agent_id")
-    return {
-        "id": str(row["task_id"]),
-        "userId": str(row["owner_id"]),
-        "agentId": str(agent) if agent else None,
-        "intent": row.get("intent"),
-        "repo": row.get("repo"),
-        "branch": row.get("branch"),
-        "description": row.get("description"),
-        "status": row["status"],
-        "progress": row.get("progress"),
-        "currentStep": row.get("current_step"),
-        "createdAt": _iso(row.get("created_at")),
-        "startedAt": _iso(row.get("started_at")),
-        "completedAt": _iso(row.get("completed_at")),
-        "error": row.get("error"),
-    }
-
-
 def parse_id(raw: str, prefix: str) -> UUID | None:
     """A path id as a UUID: plain, or with DevFlow's prefix (``agent-<uuid>``); None otherwise."""
     text = raw.removeprefix(f"{prefix}-")

@@ -34,11 +34,13 @@ from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match, Route, WebSocketRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.error import NotFound
-from interfaces.api.errors import error_response
+from interfaces.api.asgi_body import read_body, replay
+from interfaces.api.errors import error_body, error_response
 
 UUID_TEXT = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
@@ -71,9 +73,13 @@ class Presenter:
     """How a seed's shape differs from the canonical one; every part is optional.
 
     ``query`` renames query parameters, ``body`` turns the seed's JSON body into the canonical
-    one, ``answer`` turns a canonical 2xx JSON answer into the seed's, ``error`` a canonical
-    error body into the seed's (and may change its status). ``any_content_type`` reads the body
-    as JSON whatever its Content-Type (flow8's curl sends JSON labelled as a form).
+    one (it may raise ``Refused``), ``answer`` turns a canonical 2xx JSON answer into the seed's,
+    ``error`` a canonical error body into the seed's (and may change its status).
+    ``any_content_type`` reads the body as JSON whatever its Content-Type (flow8's curl sends
+    JSON labelled as a form). ``status`` is the seed's success status where it differs
+    (Behflow's execute: 200, not 202); ``location`` rewrites the prefix of a ``Location``
+    header (canonical, seed). ``document`` edits the alias's OpenAPI operation (a copy of the
+    canonical one) where the seed's parameters or answer differ.
     """
 
     query: Callable[[list[tuple[str, str]], Exchange], list[tuple[str, str]]] | None = None
@@ -81,10 +87,23 @@ class Presenter:
     answer: Callable[[Any, Exchange], Any] | None = None
     error: Callable[[int, dict[str, Any], Exchange], tuple[int, dict[str, Any]]] | None = None
     any_content_type: bool = False
+    status: int | None = None
+    location: tuple[str, str] | None = None
+    document: Callable[[dict[str, Any]], None] | None = None
 
     def reshapes(self, status: int) -> bool:
         """Whether an answer of ``status`` passes through this presenter."""
         return (self.answer if status < 400 else self.error) is not None
+
+
+class Refused(Exception):
+    """Raised by a presenter's ``body``: the seed refuses what the canonical model accepts
+    (DevFlow's required ``agentId``). Answered as the canonical 422 with these ``errors``,
+    then through the presenter's ``error``."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("invalid request")
+        self.errors = errors
 
 
 PLAIN = Presenter()
@@ -94,14 +113,31 @@ PLAIN = Presenter()
 class Alias:
     """``method path`` of a seed, served by the canonical route at ``to``.
 
-    ``method`` is an HTTP method or ``WS``; ``path`` and ``to`` name the same parameters
-    (``{task_id}``).
+    ``method`` is an HTTP method or ``WS``; ``path`` and ``to`` have the same parameters, by
+    name, or in the same order where the seed names them its own way (flow8's ``{id}`` for
+    ``{flow_id}``). ``to_method`` is the canonical route's method where the seed's differs
+    (flow8's ``DELETE /api/plays/:id`` cancels: ``POST /api/v1/runs/{run_id}/cancel``).
     """
 
     method: str
     path: str
     to: str
     presenter: Presenter = field(default=PLAIN)
+    to_method: str | None = None
+
+    @property
+    def canonical_method(self) -> str:
+        """The method of the canonical route that serves this alias."""
+        return self.to_method or self.method
+
+    def names(self) -> dict[str, str]:
+        """Each path parameter of the seed's path -> the canonical route's name for it."""
+        seed, canonical = _params(self.path), _params(self.to)
+        if set(seed) == set(canonical):
+            return {name: name for name in seed}
+        if len(seed) != len(canonical):
+            raise ValueError(f"alias {self.path} and {self.to} have other parameters")
+        return dict(zip(seed, canonical, strict=True))
 
     def route(self) -> BaseRoute:
         """The route that serves this alias (placed after every canonical route)."""
@@ -112,6 +148,10 @@ class Alias:
         return _AliasRoute(
             self.path, _Rewrite(self), methods=[self.method], include_in_schema=False
         )
+
+
+def _params(path: str) -> list[str]:
+    return re.findall(r"\{(\w+)", path)
 
 
 class _AliasRoute(Route):
@@ -149,23 +189,34 @@ class _Rewrite:
     def __init__(self, alias: Alias) -> None:
         self.alias = alias
         self.presenter = alias.presenter
+        self.names = alias.names()
+        found = self.presenter
+        self.presents = any((found.answer, found.error, found.status, found.location))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         presenter = self.presenter
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         exchange = Exchange(scope, dict(query))
-        path = target(self.alias.to, scope.get("path_params", {}))
+        given = scope.get("path_params", {})
+        path = target(self.alias.to, {self.names[k]: v for k, v in given.items()})
         encoded = None
         if presenter.query is not None:
             encoded = urlencode(presenter.query(query, exchange)).encode()
         new = rerouted(scope, path, encoded)
-        if scope["type"] == "http" and (presenter.body or presenter.any_content_type):
-            receive = await self._body(new, receive, exchange)
-        if scope["type"] == "http" and (presenter.answer or presenter.error):
+        if self.alias.to_method is not None:
+            new["method"] = self.alias.to_method
+        if scope["type"] == "http" and self.presents:
             send = _PresentingSend(send, presenter, exchange)
+        if scope["type"] == "http" and (presenter.body or presenter.any_content_type):
+            try:
+                receive = await self._body(new, receive, exchange)
+            except Refused as refused:
+                body = error_body(422, "VALIDATION_ERROR", "invalid request", errors=refused.errors)
+                await JSONResponse(body, 422)(scope, receive, send)
+                await _flush(send)
+                return
         await scope["router"](new, receive, send)
-        if isinstance(send, _PresentingSend):
-            await send.flush()
+        await _flush(send)
 
     async def _body(self, scope: Scope, receive: Receive, exchange: Exchange) -> Receive:
         raw = await read_body(receive)
@@ -185,31 +236,9 @@ class _Rewrite:
         return replay(raw, receive)
 
 
-async def read_body(receive: Receive) -> bytes:
-    """The whole request body."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives ``body`` (already read), then the client's later messages."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed
+async def _flush(send: Send) -> None:
+    if isinstance(send, _PresentingSend):
+        await send.flush()
 
 
 class _PresentingSend:
@@ -225,6 +254,8 @@ class _PresentingSend:
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             status = message["status"]
+            if status < 400:
+                message = self._success(message)
             if self.presenter.reshapes(status) and _is_json(message.get("headers", [])):
                 self.start = message
                 return
@@ -232,6 +263,21 @@ class _PresentingSend:
             self.chunks.append(message.get("body", b""))
             return
         await self.send(message)
+
+    def _success(self, start: Message) -> Message:
+        """The seed's success status and Location."""
+        status = self.presenter.status or start["status"]
+        moved = self.presenter.location
+        headers = start.get("headers", [])
+        if moved is not None:
+            canonical, seed = (prefix.encode() for prefix in moved)
+            headers = [
+                (k, seed + v[len(canonical) :])
+                if k.lower() == b"location" and v.startswith(canonical)
+                else (k, v)
+                for k, v in headers
+            ]
+        return {**start, "status": status, "headers": headers}
 
     async def flush(self) -> None:
         """Send the buffered answer, reshaped."""

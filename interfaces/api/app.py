@@ -14,6 +14,7 @@ from application.agent import AgentCommands
 from application.agent_token import AgentTokens
 from application.api_keys import KEY_PREFIX, parse_key
 from interfaces.api import alias, availability, errors
+from interfaces.api.alias_openapi import with_aliases
 from interfaces.api.consistency import (
     Consistency,
     HeadPositions,
@@ -154,6 +155,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     platform = [*PLATFORM_ROUTERS, *([metrics_router] if settings.metrics_enabled else [])]
     alias.install(app, [*routers, *platform], [*seed_aliases, *PLATFORM_ALIASES])
     app.openapi = with_sign_in_schemes(app)  # type: ignore[method-assign]
+    app.openapi = with_aliases(app.openapi, [*seed_aliases, *PLATFORM_ALIASES])  # type: ignore[method-assign]
     app.openapi = with_text_patterns(app)  # type: ignore[method-assign]
 
     def key_owner(key: str) -> tuple[uuid.UUID, str | None]:

@@ -3,7 +3,6 @@ command. Shared by the canonical routes and the seeds' spellings."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID, uuid5
@@ -122,16 +121,3 @@ def run_of(run: Run, position: int) -> RunOut:
         version=run.version,
         position=position,
     )
-
-
-def page_fields(total: int, limit: int, offset: int, shown: int) -> dict[str, Any]:
-    """The paging fields of a list answer under /api/v1 (CONTRACT 2.3)."""
-    return {
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "has_more": offset + shown < total,
-        "page": offset // limit + 1,
-        "per_page": limit,
-        "pages": math.ceil(total / limit) if total else 0,
-    }

@@ -95,6 +95,7 @@ FLOW8_LIST = Presenter(query=flow8_query, answer=flow8_list, error=flow8_error)
 
 # DevFlow --------------------------------------------------------------------------------------
 
+DEVFLOW_NAMES = {"agent_key": "agentId", "agent_version": "version"}  # canonical -> DevFlow
 DEVFLOW_TITLES = {
     "NOT_AUTHENTICATED": "Invalid or expired token",
     "VALIDATION_ERROR": "Missing required fields",
@@ -102,23 +103,37 @@ DEVFLOW_TITLES = {
     "CONFLICT": "Conflict",
     "RATE_LIMITED": "Too many requests",
     "INTERNAL_ERROR": "Internal error",
+    "AGENT_EXISTS": "Agent with this ID already exists for user",
+    "AGENT_NOT_FOUND": "Agent not found",
+    "TASK_NOT_FOUND": "Task not found",
+    "PROGRESS_OUT_OF_RANGE": "Progress must be between 0 and 1",
 }
 
 
 def devflow_error(status: int, body: dict[str, Any], _: Exchange) -> tuple[int, dict[str, Any]]:
-    """DevFlow's title in ``error``; missing fields are its 400 with ``details``."""
+    """DevFlow's title in ``error``; an invalid body is its 400 with ``details`` (the fields in
+    DevFlow's spelling): "Missing required fields" when only fields are missing."""
     code = body.get("code", "")
     title = DEVFLOW_TITLES.get(code) or (body["detail"] if status == 404 else code.title())
     out = {**body, "error": title}
     problems = body.get("errors") or []
-    missing = [p for p in problems if p.get("type") == "missing"]
-    if missing:
-        status = 400
-        out["details"] = [camel(str(p["loc"][-1])) for p in missing]
-        out["statusCode"] = 400
-    elif code == "VALIDATION_ERROR":
-        out["error"] = "Invalid input"
+    if code == "VALIDATION_ERROR" and problems:
+        status = out["statusCode"] = 400
+        out["details"] = [_field(p) for p in problems if _field(p)]
+        if any(p.get("type") != "missing" for p in problems):
+            out["error"] = "Invalid request"
     return status, out
+
+
+def _field(problem: dict[str, Any]) -> str:
+    """The DevFlow name of the body field a validation problem is about ("" for none)."""
+    names = [str(p) for p in problem.get("loc", ()) if p != "body" and not isinstance(p, int)]
+    return DEVFLOW_NAMES.get(names[0], camel(names[0])) if names else ""
+
+
+def devflow_document(operation: dict[str, Any]) -> None:
+    """DevFlow's 400 for an invalid body, in the OpenAPI operation."""
+    operation.setdefault("responses", {}).setdefault("400", {"description": "Bad input"})
 
 
 def devflow_body(document: Any, _: Exchange) -> Any:
@@ -138,8 +153,12 @@ def devflow_list(answer: Any, exchange: Exchange) -> Any:
     return out
 
 
-DEVFLOW = Presenter(body=devflow_body, answer=devflow_answer, error=devflow_error)
-DEVFLOW_LIST = Presenter(body=devflow_body, answer=devflow_list, error=devflow_error)
+DEVFLOW = Presenter(
+    body=devflow_body, answer=devflow_answer, error=devflow_error, document=devflow_document
+)
+DEVFLOW_LIST = Presenter(
+    body=devflow_body, answer=devflow_list, error=devflow_error, document=devflow_document
+)
 
 
 def pages(total: int, size: int) -> int:

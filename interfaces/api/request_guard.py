@@ -23,8 +23,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from interfaces.api.asgi_body import replay
 from interfaces.api.errors import error_response
 
 FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -130,7 +131,7 @@ class RequestGuard:
             response = error_response(refused.status, refused.code, refused.detail, **refused.extra)
             await response(scope, receive, send)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay(body, receive), send)
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         headers = dict(scope["headers"])
@@ -188,17 +189,3 @@ def _query(scope: Scope) -> list[tuple[str, str]]:
     if not raw:
         return []
     return parse_qsl(raw.decode("latin-1"), keep_blank_values=True, errors="replace")
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives the body already read, then the client's later messages."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

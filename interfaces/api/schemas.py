@@ -226,6 +226,11 @@ class TaskOut(BaseModel):
     # Dispatch to agents (docs/agents.md): null for plain tasks.
     intent: str | None = None
     agent_id: UUID | None = None
+    taken_by: UUID | None = Field(
+        default=None,
+        description="the agent that took the task (its lease holder, or the last one)",
+        examples=["0f8c2a43-6d2e-4a55-9a51-3b0c6ad5e0d1"],
+    )
     repo: str | None = None
     branch: str | None = None
     context: dict[str, Any] | None = None

@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import AliasChoices, BaseModel, Field
 
 from domain.conversation import CONTENT_MAX, SESSION_MAX, TITLE_MAX
-from interfaces.api.schemas import StrictIn
+from interfaces.api.schemas import PageOut, StrictIn
 
 
 class ChatIn(StrictIn):
@@ -71,13 +71,10 @@ class ConversationOut(BaseModel):
     updated_at: datetime
 
 
-class ConversationListOut(BaseModel):
+class ConversationListOut(PageOut):
     """A page of the caller's conversations."""
 
     conversations: list[ConversationOut]
-    total: int
-    limit: int
-    offset: int
     has_more: bool
 
 
@@ -94,14 +91,10 @@ class MessageOut(BaseModel):
     position: int
 
 
-class MessageListOut(BaseModel):
+class MessageListOut(PageOut):
     """A page of a conversation's messages, oldest first."""
 
     messages: list[MessageOut]
-    total: int
-    limit: int
-    offset: int
-    has_more: bool
 
 
 class PostedOut(ChatOut):

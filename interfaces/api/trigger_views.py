@@ -12,7 +12,7 @@ from application.result import Written
 from domain.cron import next_fire
 from domain.trigger import Trigger, TriggerType
 from interfaces.api.consistency import POSITION_HEADER
-from interfaces.api.flow_views import page_fields
+from interfaces.api.schemas import page_fields
 from interfaces.api.schemas_triggers import ScheduleOut, TriggerOut
 
 

@@ -22,6 +22,8 @@ from domain.agent import Agent
 from domain.worker import Worker
 from interfaces.adapters.agent_liveness import RedisLiveness
 from interfaces.analytics import Analytics, Export, QueryLookup, Window
+from interfaces.api.agent_presenters import COMMANDS, HEARTBEAT, LIST, REGISTER, REPORT
+from interfaces.api.alias import Alias
 from interfaces.api.routes import agents, dead_letter, devflow, task_reports, workers
 from interfaces.feature import Feature, ReadModel, Scope, Wiring
 from interfaces.metrics import Sampled, count_by
@@ -96,6 +98,19 @@ def handlers(ledger: Ledger, wiring: Wiring) -> Iterable[Handlers]:
     yield WorkerCommands(ledger)
 
 
+REPORTS = ("progress", "complete", "fail")
+AGENT = "/api/v1/agents/{agent_id}"
+TASK = "/api/v1/tasks/{task_id}"
+# DevFlow's agent API (003:L13-202); its GET /api/tasks/:task_id is the tasks feature's alias.
+DEVFLOW = (
+    Alias("POST", "/api/agents", "/api/v1/agents", REGISTER),
+    Alias("GET", "/api/agents", "/api/v1/agents", LIST),
+    Alias("GET", "/api/agents/{agent_id}/commands", f"{AGENT}/commands", COMMANDS),
+    Alias("POST", "/api/agents/{agent_id}/heartbeat", f"{AGENT}/heartbeat", HEARTBEAT),
+    *(Alias("POST", f"/api/tasks/{{task_id}}/{r}", f"{TASK}/{r}", REPORT) for r in REPORTS),
+)
+
+
 FEATURE = Feature(
     name="agents",
     read_models=(
@@ -114,8 +129,6 @@ FEATURE = Feature(
     ),
     scopes=(
         Scope("/api/v1/agents", read="agents:read", write="agents:write"),
-        Scope("/api/agents", read="agents:read", write="agents:write"),
-        Scope("/api/tasks", read="tasks:read", write="tasks:write"),
         Scope("/api/workflows", read=None, write="agents:write"),
         Scope("/api/v1/workers", read="agents:read", write="agents:write"),
     ),
@@ -123,6 +136,7 @@ FEATURE = Feature(
         ReaderRule(Agent, lambda created: created.owner_id),
         ReaderRule(Worker, lambda created: created.owner_id),
     ),
+    aliases=DEVFLOW,
     reactors=(
         lambda ledger, query: AgentLeases(ledger, query(DispatchQueries)),
         lambda ledger, query: StepTaskOutcomes(ledger),  # a run's agent steps finish

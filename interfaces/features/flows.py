@@ -14,7 +14,16 @@ from domain.run_task import RunTask
 from interfaces.adapters.http_step import GuardedHttp
 from interfaces.adapters.webhook_guard import check_url
 from interfaces.analytics import Analytics, Export, QueryLookup, Window
-from interfaces.api.routes import flow8_flows, flows, plays, processes, runs, workflows
+from interfaces.api.alias import Alias, Presenter
+from interfaces.api.flow_presenters import (
+    EXECUTE,
+    FLOW8_WRITE,
+    flow8_object,
+    flow8_page,
+    identified,
+    listed,
+)
+from interfaces.api.routes import flows, processes, runs
 from interfaces.feature import Feature, ReadModel, Scope, Wiring
 from interfaces.metrics import Sampled, count_by
 from projections.flow import FlowProjection, FlowQueries
@@ -56,6 +65,60 @@ def guarded(ledger: Ledger, wiring: Wiring) -> list[FlowCommands]:
     return [FlowCommands(ledger, lambda url: check_url(url, allowed), GuardedHttp(allowed))]
 
 
+FLOW = "/api/v1/flows/{flow_id}"
+STEP = "/api/v1/flows/{flow_id}/steps/{step_id}"
+RUN = "/api/v1/runs/{run_id}"
+
+# 002 (002:L61-65; its trailing slashes are served by the path rules): objects also carry id.
+WORKFLOWS = (
+    Alias(
+        "GET",
+        "/api/v1/workflows",
+        "/api/v1/flows",
+        Presenter(answer=listed("flow_id", "workflows")),
+    ),
+    Alias("POST", "/api/v1/workflows", "/api/v1/flows", Presenter(answer=identified("flow_id"))),
+    Alias("GET", "/api/v1/workflows/{id}", FLOW, Presenter(answer=identified("flow_id"))),
+    Alias("DELETE", "/api/v1/workflows/{id}", FLOW),
+    Alias(
+        "POST",
+        "/api/v1/workflows/{id}/steps",
+        f"{FLOW}/steps",
+        Presenter(answer=identified("step_id")),
+    ),
+)
+# flow8 (004:L77-95): flows, their layers (steps) and plays (runs).
+FLOW8 = (
+    Alias("GET", "/api/flows", "/api/v1/flows", flow8_page("flow_id")),
+    Alias("POST", "/api/flows", "/api/v1/flows", flow8_object("flow_id")),
+    Alias("GET", "/api/flows/{id}", FLOW, flow8_object("flow_id")),
+    Alias("PUT", "/api/flows/{id}", FLOW, flow8_object("flow_id")),
+    Alias("DELETE", "/api/flows/{id}", FLOW, FLOW8_WRITE),
+    Alias(
+        "POST",
+        "/api/flows/{id}/run",
+        f"{FLOW}/runs",
+        flow8_object("run_id", location=("/api/v1/runs/", "/api/plays/")),
+    ),
+    Alias("GET", "/api/flows/{id}/layers", f"{FLOW}/steps", flow8_page("step_id")),
+    Alias("POST", "/api/flows/{id}/layers", f"{FLOW}/steps", flow8_object("step_id")),
+    Alias("PUT", "/api/flows/{id}/layers/{layer_id}", STEP, flow8_object("step_id")),
+    Alias("DELETE", "/api/flows/{id}/layers/{layer_id}", STEP, FLOW8_WRITE),
+    Alias("GET", "/api/plays", "/api/v1/runs", flow8_page("run_id")),
+    Alias("GET", "/api/plays/{id}", RUN, flow8_object("run_id")),
+    Alias("GET", "/api/plays/{id}/layers", f"{RUN}/steps", flow8_page("step_id")),
+    # "Cancel a running play" (004:L95): the play stays readable, cancelled
+    Alias("DELETE", "/api/plays/{id}", f"{RUN}/cancel", flow8_object("run_id"), "POST"),
+    # "Approve a pending step" (004:L94): a vote on the play's waiting approval step
+    Alias("POST", "/api/plays/{id}/approve", f"{RUN}/approve", flow8_object("run_id")),
+)
+# Behflow (000:L160-188): a process is a flow; executing it starts a run, answered 200.
+PROCESSES_ = (
+    # GET /api/v1/processes is a route of its own (routes/processes.py): it joins the triggers.
+    Alias("POST", "/api/v1/processes/{process_id}/execute", f"{FLOW}/runs", EXECUTE),
+)
+
+
 FEATURE = Feature(
     name="flows",
     read_models=(
@@ -63,22 +126,14 @@ FEATURE = Feature(
         ReadModel(lambda rules: RunProjection(), RunQueries),
         ReadModel(None, RunNumbers),  # over the runs table: analytics and the export
     ),
-    routers=(
-        flows.router,
-        runs.router,
-        workflows.router,
-        flow8_flows.router,
-        plays.router,
-        processes.router,
-    ),
+    # processes: Behflow's list with its triggers' fields
+    routers=(flows.router, runs.router, processes.router),
     scopes=(
         Scope("/api/v1/flows", read="flows:read", write="flows:write"),
         Scope("/api/v1/runs", read="flows:read", write="flows:write"),
-        Scope("/api/v1/workflows", read="flows:read", write="flows:write"),
-        Scope("/api/v1/processes", read="flows:read", write="flows:write"),
-        Scope("/api/flows", read="flows:read", write="flows:write"),
         Scope("/api/plays", read="flows:read", write="flows:write"),
     ),
+    aliases=(*WORKFLOWS, *FLOW8, *PROCESSES_),
     readers=(
         ReaderRule(Flow, lambda created: created.owner_id),
         ReaderRule(Run, lambda created: created.owner_id),

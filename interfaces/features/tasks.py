@@ -56,6 +56,8 @@ def devflow_task(answer: Any, exchange: Exchange) -> Any:
     out: dict[str, Any] = dict.fromkeys(DEVFLOW_TASK_FIELDS)
     out |= devflow_answer(answer, exchange)
     out |= {"id": answer["task_id"], "userId": str(state.get("user_id", "")) or None}
+    out["agentId"] = answer.get("taken_by") or answer.get("agent_id")
+    out.pop("takenBy", None)
     return out
 
 

@@ -27,7 +27,7 @@ PUBLIC, AUTHENTICATED, WRITER, OWNER_WRITER, OWNER_READER, ADMIN = (
 FLOW_LISTS = [
     ("get", "/api/v1/flows"),
     ("get", "/api/v1/runs"),
-    ("get", "/api/v1/workflows/"),
+    ("get", "/api/v1/workflows"),
     ("get", "/api/flows"),
     ("get", "/api/plays"),
     ("get", "/api/v1/processes"),
@@ -108,7 +108,7 @@ ROUTES = {
     **{(m, p): AUTHENTICATED for m, p in FLOW_LISTS},
     **{(m, p): (OWNER_READER if m == "get" else OWNER_WRITER) for m, p in FLOW_OWNED},
     ("post", "/api/v1/flows"): WRITER,
-    ("post", "/api/v1/workflows/"): WRITER,
+    ("post", "/api/v1/workflows"): WRITER,
     ("post", "/api/flows"): WRITER,
     ("get", "/api/v1/health"): PUBLIC,
     ("get", "/ready"): PUBLIC,
@@ -194,9 +194,22 @@ ROUTES = {
     ("delete", "/api/v1/triggers/{trigger_id}"): OWNER_WRITER,
     ("post", "/api/v1/triggers/{trigger_id}/toggle"): OWNER_WRITER,
     ("get", "/api/v1/triggers/{trigger_id}/history"): OWNER_READER,
+    # Other seeds' spellings documented as aliases (002, flow8)
+    ("get", "/api/v1/tasks/"): AUTHENTICATED,
+    ("post", "/api/auth/login"): PUBLIC,
+    ("get", "/api/auth/me"): AUTHENTICATED,
+    ("post", "/api/auth/logout"): AUTHENTICATED,
+    ("post", "/api/v1/auth/change-password"): AUTHENTICATED,
+    **{
+        (m, base + tail): AUTHENTICATED
+        for base in ("/api/auth/api-keys", "/api/v1/security/api-keys")
+        for m, tail in (("get", ""), ("post", ""), ("delete", "/{api_key_id}"))
+    },
+    ("get", "/api/v1/admin/users"): ADMIN,
+    ("post", "/api/v1/admin/users"): ADMIN,
 }
 DEVFLOW = ("/api/agents", "/api/tasks", "/api/workflows")  # DevFlow's error body adds fields
-PROFILE_READ = {("get", "/me"), ("get", "/api/v1/auth/me")}
+PROFILE_READ = {("get", "/me"), ("get", "/api/v1/auth/me"), ("get", "/api/auth/me")}
 BODIES = {
     ("put", "/api/v1/auth/me"): {"name": "N"},
     ("post", "/api/v1/auth/password"): {"old_password": "wrong-pass", "new_password": "x" * 12},
@@ -225,7 +238,7 @@ BODIES = {
             ("patch", "/api/v1/flows/{flow_id}"),
             ("put", "/api/v1/flows/{flow_id}/steps/{step_id}"),
             ("patch", "/api/v1/flows/{flow_id}/steps/{step_id}"),
-            ("post", "/api/v1/workflows/"),
+            ("post", "/api/v1/workflows"),
             ("post", "/api/flows"),
             ("put", "/api/flows/{id}"),
             ("put", "/api/flows/{id}/layers/{layer_id}"),

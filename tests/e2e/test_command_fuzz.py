@@ -77,7 +77,7 @@ BODIES.update(
         ("put", "/api/v1/flows/{flow_id}"): {"name": "f", "description": "d"},
         ("post", "/api/flows"): {"name": "f", "description": "d"},
         ("put", "/api/flows/{id}"): {"name": "f", "description": "d"},
-        ("post", "/api/v1/workflows/"): {"name": "f", "description": "d"},
+        ("post", "/api/v1/workflows"): {"name": "f", "description": "d"},
         ("post", "/api/v1/flows/{flow_id}/steps"): STEP,
         ("post", "/api/v1/workflows/{id}/steps"): STEP,
         ("post", "/api/flows/{id}/layers"): STEP,

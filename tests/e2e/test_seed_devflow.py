@@ -1,7 +1,8 @@
-"""DevFlow's document (seed 003): the examples of resources Ledgerflow has (a task read with a
-user token, webhook payloads, errors, rate-limit headers) against a real server. Agents, their
-commands, heartbeats, progress/complete/fail, workflow execution and PIN login are pending
-(README's seed map). ``task-id`` in the document's JS example is a placeholder.
+"""DevFlow's document (seed 003): a task read with a user token, webhook payloads, errors and
+rate-limit headers against a real server. Its agent examples (register, list, commands,
+heartbeat, progress/complete/fail, workflow execution) run in ``test_devflow_agents.py`` and its
+JS example verbatim in ``test_devflow_js.py``; PIN login is pending (README's seed map).
+``task-id`` in the document's JS example is a placeholder.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """flow8's document (seed 004): its authentication curl lines run with curl, its auth and API-key
-paths, its list and error formats and its WebSocket, against a real server. Flows, plays and
-schedules are pending (README's seed map); groups, KV and channels are out of scope.
+paths, its list and error formats, its flows and its WebSocket, against a real server (its
+flows, layers and plays rows run in ``test_flow_seed_paths.py``). Schedules are pending
+(README's seed map); groups, KV and channels are out of scope.
 
 The example password ``password`` is one of the most common passwords, which the default policy
 refuses; this module's server sets ``LEDGERFLOW_PASSWORD_REFUSE_COMMON=false`` (documented) so
@@ -9,6 +10,7 @@ that the curl line runs exactly as written.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,9 +100,40 @@ def test_api_keys_create_list_and_revoke_in_flow8s_shapes(server, jar):
     assert client.delete(f"/api/auth/api-keys/{key['api_key_id']}").status_code == 204
 
 
-def test_the_api_key_line_reaches_flows_once_they_exist(server, tmp_path):
+def test_the_api_key_line_lists_flows_in_flow8s_envelope(server, jar, tmp_path):
     status, body = curl(API_KEY, server.base_url, tmp_path)
-    assert status in (401, 404), body  # flows are pending; the placeholder key is refused
+    assert status == 401, body  # the document's placeholder key is refused
+    cookies = {"ledgerflow_session": session_cookie(jar)}
+    key = httpx.post(
+        f"{server.base_url}/api/auth/api-keys",
+        json={"name": "flows"},
+        cookies=cookies,
+        headers={"Origin": server.base_url},
+    ).json()["key"]
+    status, body = curl(API_KEY.replace("eyJ...", key), server.base_url, tmp_path)
+    assert status == 200, body
+    assert set(json.loads(body)) == {"data", "total", "page", "size", "pages"}
+
+
+def test_the_pagination_and_error_examples_answer_flow8s_shapes(server, jar):
+    client = httpx.Client(
+        base_url=server.base_url,
+        cookies={"ledgerflow_session": session_cookie(jar)},
+        headers={"Origin": server.base_url},
+    )
+    for n in range(3):
+        assert client.post("/api/flows", json={"name": f"flow {n}"}).status_code == 201
+    page = client.get("/api/flows?page=0&size=25").json()  # the document's example request
+    assert {k: page[k] for k in ("page", "size", "pages")} == {"page": 0, "size": 25, "pages": 1}
+    assert page["total"] == len(page["data"]) >= 3
+    assert all(flow["id"] == flow["flow_id"] for flow in page["data"])
+    missing = client.get("/api/flows/65abc123")  # the document's error example
+    assert missing.status_code == 404
+    assert {k: missing.json()[k] for k in ("error", "message", "statusCode")} == {
+        "error": "FLOW_NOT_FOUND",
+        "message": "Flow with ID 65abc123 not found",
+        "statusCode": 404,
+    }
 
 
 def test_errors_are_error_message_status_code_and_401_is_unauthorized(server):

@@ -1,7 +1,8 @@
 """The AI-agent orchestration platform's document (seed 002): its authentication, tasks, admin,
 security, webhooks, WebSocket and health rows against a real server, at its base ``/api/v1`` and
-with its trailing slashes. Rows of resources Ledgerflow does not have yet (agents, workflows,
-workers, approvals, ...) are listed as pending in README's seed map.
+with its trailing slashes. Its workflow rows run in ``test_flow_seed_paths.py``; rows of
+resources Ledgerflow does not have yet (approvals, triggers, notifications) are listed as pending
+in README's seed map.
 """
 
 from __future__ import annotations

@@ -13,9 +13,10 @@ from interfaces.api.agent_view import (
     agent_out,
     command_out,
     devflow_agent,
-    devflow_task,
     parse_id,
 )
+from interfaces.api.alias import Exchange
+from interfaces.features.tasks import devflow_task
 
 SEEN = datetime(2025, 1, 24, 0, 15, tzinfo=UTC)
 
@@ -78,8 +79,8 @@ def test_commands_are_snake_case_with_the_context_as_sent_and_tasks_are_camel_ca
     command = command_out(task)
     assert command["task_id"] == str(task.id) and command["context"] == {"issueId": "123"}
     assert command["attempt"] == 1 and command["lease_expires_at"] == "2025-01-24T00:20:00Z"
-    row = {"task_id": task.id, "owner_id": task.owner_id, "status": "in_progress", "intent": "x"}
-    shown = devflow_task(row)
+    answer = {"task_id": str(task.id), "status": "in_progress", "intent": "x", "agent_id": None}
+    shown = devflow_task(answer, Exchange({"state": {"user_id": task.owner_id}}, {}))
     assert shown["id"] == str(task.id) and shown["agentId"] is None
     assert shown["completedAt"] is None and "currentStep" in shown and "error" in shown
 

@@ -23,7 +23,7 @@ from interfaces.api.deps import (
 )
 from interfaces.api.envelope import page_body
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
-from interfaces.api.schemas import StrictIn
+from interfaces.api.schemas import PageOut, StrictIn
 from projections.agent_message import AgentMessageQueries
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
@@ -53,14 +53,10 @@ class AgentMessageOut(BaseModel):
     created_at: datetime
 
 
-class AgentMessageListOut(BaseModel):
+class AgentMessageListOut(PageOut):
     """A page of agent messages, newest first."""
 
     messages: list[AgentMessageOut]
-    total: int
-    limit: int
-    offset: int
-    has_more: bool
 
 
 def _out(message: AgentMessage) -> AgentMessageOut:

@@ -14,8 +14,8 @@ from interfaces.api.approval_view import approval_out, visible
 from interfaces.api.consistency import POSITION_HEADER
 from interfaces.api.deps import CommandDep, CurrentPrincipal, PagingDep, queries
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND
-from interfaces.api.flow_views import page_fields
 from interfaces.api.read_wait import settled
+from interfaces.api.schemas import page_fields
 from interfaces.api.schemas_approvals import ApprovalIn, ApprovalListOut, ApprovalOut, DecisionIn
 from projections.approval import ApprovalQueries
 

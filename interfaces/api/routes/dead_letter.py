@@ -15,6 +15,7 @@ from interfaces.api.agent_schemas import DeadLetterIn
 from interfaces.api.consistency import POSITION_HEADER
 from interfaces.api.deps import Admin, ConsistencyDep, Context, LedgerDep, PagingDep, queries
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
+from interfaces.api.schemas import page_fields
 from projections.task_dispatch import DispatchQueries
 
 router = APIRouter(prefix="/api/v1/dead-letter", tags=["dead letter"])
@@ -44,15 +45,8 @@ def list_dead_letters(
     """Tasks that failed max_attempts times or lost their lease too often, oldest first."""
     consistency.settle_own_writes(dead.name, admin.user_id)
     rows, total = dead.dead_letters(paging.limit, paging.offset)
-    more = paging.offset + len(rows) < total
     found = [item(row) for row in rows]
-    return {
-        "items": found,
-        "total": total,
-        "limit": paging.limit,
-        "offset": paging.offset,
-        "has_more": more,
-    }
+    return {"items": found, **page_fields(total, paging.limit, paging.offset, len(found))}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=ADMIN)

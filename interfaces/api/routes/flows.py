@@ -22,8 +22,9 @@ from interfaces.api.deps import (
     queries,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
-from interfaces.api.flow_views import flow_of, flow_out, page_fields, run_of, step_out
+from interfaces.api.flow_views import flow_of, flow_out, run_of, step_out
 from interfaces.api.read_wait import settled
+from interfaces.api.schemas import page_fields
 from interfaces.api.schemas_flows import (
     FlowIn,
     FlowListOut,
@@ -92,7 +93,8 @@ def get_flow(
     return flow_out(row)
 
 
-@router.api_route("/{flow_id}", methods=["PUT", "PATCH"], responses=WRITE)
+@router.put("/{flow_id}", responses=WRITE)
+@router.patch("/{flow_id}", responses=WRITE)  # its own operation id (one route per method)
 def update_flow(
     flow_id: UUID,
     body: FlowUpdateIn,
@@ -160,7 +162,8 @@ def add_step(
     return step_out(flow_id, step)
 
 
-@router.api_route("/{flow_id}/steps/{step_id}", methods=["PUT", "PATCH"], responses=WRITE)
+@router.put("/{flow_id}/steps/{step_id}", responses=WRITE)
+@router.patch("/{flow_id}/steps/{step_id}", responses=WRITE)
 def update_step(
     flow_id: UUID,
     step_id: UUID,

@@ -14,8 +14,8 @@ from domain.notification import NotificationNotFound
 from interfaces.api.consistency import POSITION_HEADER
 from interfaces.api.deps import CommandDep, CurrentUserId, PagingDep, queries
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
-from interfaces.api.flow_views import page_fields
 from interfaces.api.read_wait import settled
+from interfaces.api.schemas import page_fields
 from interfaces.api.schemas_approvals import (
     NotificationListOut,
     NotificationOut,

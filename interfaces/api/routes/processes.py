@@ -1,28 +1,21 @@
-"""Behflow's processes, exactly at its paths and with its fields (000:L160-188, CONTRACT A.4):
-a process is a flow; executing it starts a run and answers 200 at once."""
+"""Behflow's process list (000:L160-176, CONTRACT A.4): a process is a flow, with the
+``trigger_type`` and ``schedule`` of its enabled triggers. A route of its own, not an alias of the
+flow list: it joins two read models (flows and triggers). Executing a process is an alias of
+starting a run (``interfaces/features/flows.py``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends
 
-from application.flow import FlowCommands
-from domain.error import NotFound
-from interfaces.api.consistency import POSITION_HEADER
 from interfaces.api.deps import (
-    ConsistencyDep,
-    Context,
     CurrentUserId,
-    LedgerDep,
-    Writer,
     queries,
 )
-from interfaces.api.errors import AUTHED, NOT_FOUND
+from interfaces.api.errors import AUTHED
 from interfaces.api.read_wait import settled
 from interfaces.api.routes.flows import FlowsDep
-from interfaces.api.seed_presenter import seed_uuid
 from projections.envelope import jsonable
 from projections.flow import FlowQueries
 from projections.trigger import TriggerQueries
@@ -69,32 +62,4 @@ def list_processes(
             }
             for row in rows
         ]
-    }
-
-
-@router.post("/{process_id}/execute", responses={**AUTHED, 404: NOT_FOUND})
-def execute_process(
-    process_id: str,
-    app: LedgerDep,
-    context: Context,
-    writer: Writer,
-    consistency: ConsistencyDep,
-    response: Response,
-) -> dict[str, Any]:
-    """Behflow's trigger a process manually: a run starts; 200 with ``status: running``."""
-    flow_id: UUID = seed_uuid(process_id, NotFound)
-    try:
-        written = app[FlowCommands].start_run(context, writer.user_id, flow_id)
-    except NotFound:
-        raise NotFound(process_id) from None  # Behflow's "Resource not found"
-    consistency.wrote(writer.user_id, written.position)
-    response.headers[POSITION_HEADER] = str(written.position)
-    run = written.aggregate
-    return {
-        "execution_id": str(run.id),
-        "process_id": str(flow_id),
-        "status": "running",
-        "message": "Run started",
-        "started_at": jsonable(run.created_on),
-        "completed_at": None,
     }

@@ -22,8 +22,9 @@ from interfaces.api.deps import (
     queries,
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND
-from interfaces.api.flow_views import page_fields, run_out
+from interfaces.api.flow_views import run_out
 from interfaces.api.read_wait import settled
+from interfaces.api.schemas import page_fields
 from interfaces.api.schemas_flows import CancelIn, RunListOut, RunOut, StepRunOut
 from projections.run import RunQueries
 

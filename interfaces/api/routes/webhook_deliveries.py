@@ -16,6 +16,7 @@ from interfaces.api.deps import CurrentPrincipal, PagingDep, Writer, queries
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
 from interfaces.api.query import in_utc
 from interfaces.api.read_wait import settled
+from interfaces.api.schemas import PageOut, page_fields
 from projections.webhook_delivery import WebhookDeliveries
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -59,14 +60,10 @@ class DeliveryOut(BaseModel):
     attempt_log: list[AttemptOut]
 
 
-class DeliveryListOut(BaseModel):
+class DeliveryListOut(PageOut):
     """A page of deliveries, newest first."""
 
     deliveries: list[DeliveryOut]
-    total: int
-    limit: int
-    offset: int
-    has_more: bool
 
 
 class QueuedOut(BaseModel):
@@ -101,10 +98,7 @@ def list_deliveries(
     rows, total = deliveries.list(webhook_id, status, limit, offset)
     return DeliveryListOut(
         deliveries=[DeliveryOut.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-        has_more=offset + len(rows) < total,
+        **page_fields(total, limit, offset, len(rows)),
     )
 
 

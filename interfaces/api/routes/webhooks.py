@@ -27,7 +27,7 @@ from interfaces.api.deps import (
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
 from interfaces.api.read_wait import settled
-from interfaces.api.schemas import StrictIn
+from interfaces.api.schemas import PageOut, StrictIn, page_fields
 from projections.webhook import WebhookQueries
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -110,14 +110,10 @@ class SecretRotatedOut(WebhookWrittenOut):
     previous_secret_expires_at: datetime
 
 
-class WebhookListOut(BaseModel):
+class WebhookListOut(PageOut):
     """A page of the caller's webhooks."""
 
     webhooks: list[WebhookOut]
-    total: int
-    limit: int
-    offset: int
-    has_more: bool
 
 
 def written_fields(written: Written[Webhook], response: Response) -> dict[str, Any]:
@@ -183,10 +179,7 @@ def list_webhooks(
     found = webhooks.list(user_id, paging.limit, paging.offset)
     return WebhookListOut(
         webhooks=[listed(row) for row in found.webhooks],
-        total=found.total,
-        limit=paging.limit,
-        offset=paging.offset,
-        has_more=paging.offset + len(found.webhooks) < found.total,
+        **page_fields(found.total, paging.limit, paging.offset, len(found.webhooks)),
     )
 
 

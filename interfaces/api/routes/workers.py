@@ -28,7 +28,7 @@ from interfaces.api.deps import (
     queries,
 )
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
-from interfaces.api.schemas import StrictIn
+from interfaces.api.schemas import StrictIn, page_fields
 from projections.agent import AgentQueries
 from projections.task_dispatch import DispatchQueries
 from projections.worker import WorkerQueries
@@ -189,14 +189,7 @@ def list_workers(
     rows, total = workers.page(paging.limit, paging.offset)
     liveness = app[AgentCommands].liveness
     found = [worker_out(row, liveness.figures(row["worker_id"])) for row in rows]
-    more = paging.offset + len(found) < total
-    return {
-        "workers": found,
-        "total": total,
-        "limit": paging.limit,
-        "offset": paging.offset,
-        "has_more": more,
-    }
+    return {"workers": found, **page_fields(total, paging.limit, paging.offset, len(found))}
 
 
 @admin_router.patch("/{worker_id}/approve", responses=ERRORS)
