@@ -173,6 +173,7 @@ def api_key_history(rng: random.Random) -> History:
             key_hash="h",
             prefix="lf_x",
             expires_at=rng.choice([None, when]),
+            rate_limit=rng.choice([None, "10/minute"]),
         )
 
     def revoked(aggregate_id, version, when):
