@@ -194,6 +194,10 @@ ROUTES = {
     ("delete", "/api/v1/triggers/{trigger_id}"): OWNER_WRITER,
     ("post", "/api/v1/triggers/{trigger_id}/toggle"): OWNER_WRITER,
     ("get", "/api/v1/triggers/{trigger_id}/history"): OWNER_READER,
+    ("get", "/api/schedules"): AUTHENTICATED,  # flow8's spelling of the schedules
+    ("post", "/api/schedules"): WRITER,
+    ("put", "/api/schedules/{schedule_id}"): OWNER_WRITER,
+    ("delete", "/api/schedules/{schedule_id}"): OWNER_WRITER,
     # Other seeds' spellings documented as aliases (002, flow8)
     ("get", "/api/v1/tasks/"): AUTHENTICATED,
     ("post", "/api/auth/login"): PUBLIC,
@@ -269,10 +273,16 @@ BODIES = {
         "config": {"event": "probe.none"},
         "action": {"flow_id": str(uuid.uuid4())},
     },
+    ("post", "/api/schedules"): {"flow_id": str(uuid.uuid4()), "schedule": "0 9 * * *"},
     **{
         (method, path): {"name": "probe"}
-        for method in ("put", "patch")
-        for path in ("/api/v1/schedules/{schedule_id}", "/api/v1/triggers/{trigger_id}")
+        for method, path in (
+            ("put", "/api/v1/schedules/{schedule_id}"),
+            ("patch", "/api/v1/schedules/{schedule_id}"),
+            ("put", "/api/schedules/{schedule_id}"),
+            ("put", "/api/v1/triggers/{trigger_id}"),
+            ("patch", "/api/v1/triggers/{trigger_id}"),
+        )
     },
     ("post", "/api/workflows/execute"): {
         "taskId": "probe",
