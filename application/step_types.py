@@ -3,8 +3,9 @@
 An executor gets the step's rendered config and answers an ``Outcome``: succeeded (with its
 result), failed (with an error) or waiting (for a task, a time, an approval). It may commit new
 aggregates with deterministic ids (``reaction.commit_once``) and schedule durable timers; it never
-changes the run (the engine does). ``agent`` and ``approval`` have no executor yet: the issues
-"Agents" and "Approvals, schedules and triggers" register theirs in ``RunEngine.step_types``.
+changes the run (the engine does). Features register the executors of their types in
+``RunEngine.step_types``: ``approval`` is ``application/approval_gate.py``'s ``ApprovalStep``;
+``agent`` has none yet (issue "Agents").
 """
 
 from __future__ import annotations
