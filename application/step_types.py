@@ -3,8 +3,9 @@
 An executor gets the step's rendered config and answers an ``Outcome``: succeeded (with its
 result), failed (with an error) or waiting (for a task, a time, an approval). It may commit new
 aggregates with deterministic ids (``reaction.commit_once``) and schedule durable timers; it never
-changes the run (the engine does). ``agent`` (``application/agent_step.py``) and ``approval``
-are registered by their features in ``RunEngine(ledger, step_types={...})``.
+changes the run (the engine does). Features register the executors of their types in
+``RunEngine(ledger, step_types={...})``: ``agent`` is ``application/agent_step.py``'s ``AgentStep``,
+``approval`` is ``application/approval_gate.py``'s ``ApprovalStep``.
 """
 
 from __future__ import annotations
