@@ -46,8 +46,6 @@ _DUE = (
     " AND due_at <= %s ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED"
 )
 
-_NEXT_DUE = "SELECT min(due_at) FROM ledgerflow_timers WHERE reactor = %s AND fired_at IS NULL"
-
 
 class ReactorRunner(LogFollower):
     """Keeps one reactor current with the log and its timers."""
@@ -71,7 +69,6 @@ class ReactorRunner(LogFollower):
         self.last_error: str | None = None
         self._retry_at = 0.0
         self._backoff = 0.5
-        self._next_due: datetime | None = None
 
     def status(self) -> RunnerStatus:
         """Position, head, whether this instance is the active one, the last error."""
@@ -128,22 +125,7 @@ class ReactorRunner(LogFollower):
             self._backoff = min(self._backoff * 2, 60.0)
             return 0
         self._backoff = 0.5
-        if not done:
-            self._next_due = conn.execute(_NEXT_DUE, (self.reactor.name,)).fetchone()[0]  # type: ignore[index]
         return done
-
-    def _wait_for_news(self, seen: int) -> None:
-        """Wake for new events, after the poll interval, or when the earliest timer is due
-        (a due timer waits for no poll: that is what keeps a schedule's lateness small)."""
-        limit = self._poll_interval
-        if self._next_due is not None:  # (a timer locked elsewhere must not make it spin)
-            limit = min(limit, max(0.01, (self._next_due - self._clock()).total_seconds()))
-        limit = max(limit, self._retry_at - time.monotonic())  # backing off: not sooner
-        deadline = time.monotonic() + limit
-        while not self._stop.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0 or self.reader.wait_for_news(seen, min(left, 0.1)) != seen:
-                return
 
     def _fire_due(self, conn: psycopg.Connection[Any]) -> int:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
