@@ -151,19 +151,6 @@ class ReactorRunner(LogFollower):
         self._backoff = 0.5
         return done
 
-    def _wait_for_news(self, seen: int) -> None:
-        """Wake for new events, after the poll interval, or when the earliest timer is due
-        (a due timer waits for no poll: that is what keeps a schedule's lateness small)."""
-        limit = self._poll_interval
-        if self._next_due is not None:  # (a timer locked elsewhere must not make it spin)
-            limit = min(limit, max(0.01, (self._next_due - self._clock()).total_seconds()))
-        limit = max(limit, self._retry_at - time.monotonic())  # backing off: not sooner
-        deadline = time.monotonic() + limit
-        while not self._stop.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0 or self.reader.wait_for_news(seen, min(left, 0.1)) != seen:
-                return
-
     def _fire_due(self, conn: psycopg.Connection[Any]) -> int:
         now = self._clock()
         if self._next_due is None or now < self._next_due:
