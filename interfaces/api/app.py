@@ -27,6 +27,7 @@ from interfaces.api.live_hub import LiveHub
 from interfaces.api.live_revocation import SocketRevocation
 from interfaces.api.metrics import HttpMetrics
 from interfaces.api.metrics import router as metrics_router
+from interfaces.api.openapi_examples import with_body_examples
 from interfaces.api.openapi_text import with_text_patterns
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import LoginThrottle, RateKeys, RateLimit
@@ -151,6 +152,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     platform = [*PLATFORM_ROUTERS, *([metrics_router] if settings.metrics_enabled else [])]
     alias.install(app, [*routers, *platform], [*seed_aliases, *PLATFORM_ALIASES])
     app.openapi = with_text_patterns(app)  # type: ignore[method-assign]
+    app.openapi = with_body_examples(app)  # type: ignore[method-assign]
     user_keys = RateKeys(container.tokens, lambda key: app.state.principals.load_key(key).user_id)
 
     async def rate_keys(authorization: str) -> str | None:

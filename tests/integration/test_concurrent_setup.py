@@ -4,8 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
-from interfaces.container import conninfo
 from interfaces.bootstrap import build
+from interfaces.container import conninfo
 from tests.conftest import make_settings
 
 
