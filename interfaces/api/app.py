@@ -6,6 +6,7 @@ import re
 import uuid
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -57,6 +58,7 @@ PLATFORM_ROUTERS = (
     audit.router,
     exports.router,  # after audit: /exports/{format} would take /exports/audit
 )
+DOCS_ASSETS = "/docs-assets"
 VISIBLE_ASCII = re.compile(r"[!-~]+")
 PLATFORM_ALIASES = (*health.ALIASES, *ws.ALIASES)
 
@@ -96,13 +98,16 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
 
     ``shared_process=False`` says other processes serve the same clients (``--workers``).
     """
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the installed fastapi-offline package (at
+    # DOCS_ASSETS), never from a CDN: they work on a machine without internet access.
+    app = FastAPIOffline(
         title="Ledgerflow",
         version=VERSION,
         description=DESCRIPTION,
         docs_url="/docs",
         redoc_url="/redoc",
         openapi_url="/openapi.json",
+        static_url=DOCS_ASSETS,
         responses=errors.EVERY_ROUTE,
     )
     settings = container.settings
