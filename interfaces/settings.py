@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0, description="WebSocket heartbeat")
     ws_outbox_size: int = Field(default=1000, ge=1, description="events a slow client may lag")
     log_level: str = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="auto: readable lines on a terminal, JSON lines otherwise; or json, text",
+    )
     # Webhook delivery (interfaces/adapters/webhook_dispatcher.py)
     webhook_dispatcher: bool = Field(
         default=True, description="deliver webhooks where the projections run"

@@ -15,6 +15,7 @@ from application.agent import AgentCommands
 from application.agent_token import AgentTokens
 from application.api_keys import KEY_PREFIX, parse_key
 from interfaces.api import alias, availability, errors
+from interfaces.api.access_log import AccessLog
 from interfaces.api.consistency import (
     Consistency,
     HeadPositions,
@@ -187,6 +188,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     )
     app.add_middleware(errors.ContainErrors)
     app.add_middleware(RequestId)
+    app.add_middleware(AccessLog)  # outside RequestId: it logs the id RequestId chose
     if settings.metrics_enabled:
         app.add_middleware(HttpMetrics)  # it times and counts everything, 429s too
     if settings.trusted_proxies:  # outermost: the client address everything else sees
