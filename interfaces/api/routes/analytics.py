@@ -89,11 +89,11 @@ def tasks_timeline(numbers: Numbers) -> dict[str, Any]:
 
 @router.get("/agents", responses=AUTHED)
 def agents(numbers: Numbers) -> dict[str, Any]:
-    """Per-agent performance (empty until agents exist)."""
+    """Per-agent performance (an empty list: the agents feature contributes no rows yet)."""
     return {"agents": numbers.rows("agents")}
 
 
 @router.get("/workers/utilization", responses=AUTHED)
 def workers_utilization(numbers: Numbers) -> dict[str, Any]:
-    """Live worker resource use (empty until workers exist)."""
+    """Live worker resource use (an empty list: the workers feature contributes no rows yet)."""
     return {"workers": numbers.rows("workers")}
