@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from interfaces.api.agent_out import AgentListOut, AgentOut, AgentRegisteredOut, AgentWrittenOut
 from interfaces.api.app import create_app
 from interfaces.bootstrap import build
 from tests.conftest import make_settings
@@ -105,8 +106,18 @@ def test_the_examples_work_when_sent_as_they_are(client):
         conversation_id=conversation,
     )
 
-    agent = send("POST", "/api/v1/agents")["agent"]["agent_id"]
-    send("PATCH", "/api/v1/agents/{agent_id}", agent_id=agent)
+    registered = send("POST", "/api/v1/agents")
+    agent = registered["agent"]["agent_id"]
+    changed = send("PATCH", "/api/v1/agents/{agent_id}", agent_id=agent)
+    listed = client.get("/api/v1/agents", headers=send.headers).json()
+    for answer, model in [
+        (registered, AgentRegisteredOut),
+        (registered["agent"], AgentOut),
+        (changed, AgentWrittenOut),
+        (listed, AgentListOut),
+    ]:
+        assert set(answer) == set(model.model_fields), model.__name__  # documented exactly
+        model.model_validate(answer)
     send("POST", "/api/workflows/execute")
     worker = send("POST", "/api/v1/workers/register")["worker_id"]
     send("PATCH", "/api/v1/admin/workers/{worker_id}/approve", worker_id=worker)
