@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from interfaces.api.agent_out import AgentListOut, AgentOut, AgentRegisteredOut, AgentWrittenOut
 from interfaces.api.app import create_app
+from interfaces.api.routes.task_stats import TaskStatsOut
 from interfaces.bootstrap import build
 from tests.conftest import make_settings
 
@@ -85,6 +86,9 @@ def test_the_examples_work_when_sent_as_they_are(client):
     send("PATCH", "/api/v1/tasks/{task_id}", task_id=task)
     send("PUT", "/api/v1/tasks/{task_id}", task_id=task)
     send("POST", "/api/v1/tasks/{task_id}/cancel", task_id=task)
+    stats = client.get("/api/v1/tasks/stats", headers=send.headers).json()
+    assert set(stats) == set(TaskStatsOut.model_fields)  # documented exactly
+    TaskStatsOut.model_validate(stats)
 
     flow = send("POST", "/api/v1/flows")["flow_id"]
     send("PATCH", "/api/v1/flows/{flow_id}", flow_id=flow)
