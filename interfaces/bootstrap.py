@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from argon2 import PasswordHasher
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
@@ -75,6 +76,10 @@ def build(settings: Settings | None = None, features: Sequence[Feature] = FEATUR
         previous_secrets=tuple(s.get_secret_value() for s in settings.previous_secret_keys),
         min_length=settings.password_min_length,
         refuse_common=settings.password_refuse_common,
+        hasher=PasswordHasher(
+            time_cost=settings.password_hash_time_cost,
+            memory_cost=settings.password_hash_memory_kib,
+        ),
     )
     ledger = Ledger(eventsourcing_env(database_url, settings.db_pool_size), credentials=vault)
     register_handlers(ledger, settings, features)

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from application.webhook_retry import DEFAULT_SCHEDULE
 
 DEFAULT_SECRET = "ledgerflow-development-secret-change-me"  # noqa: S105 - refused outside development
+MIN_HASH_MEMORY_KIB = 19456  # OWASP: argon2id with 19 MiB and 2 passes at the least
 
 
 class Settings(BaseSettings):
@@ -40,6 +41,12 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=3600, ge=60)
     password_min_length: int = Field(default=8, ge=1)
     password_refuse_common: bool = Field(default=True, description="refuse well-known passwords")
+    password_hash_memory_kib: int = Field(
+        default=65536, ge=64, description="argon2id memory per password hash (KiB)"
+    )
+    password_hash_time_cost: int = Field(
+        default=3, ge=1, description="argon2id passes per password hash"
+    )
     run_projections: bool = Field(default=True, description="run the projection runners in-process")
     switch_interval_ms: float = Field(
         default=5.0,
@@ -85,6 +92,10 @@ class Settings(BaseSettings):
         description="largest first (auth) message of a WebSocket before it is authenticated (1009)",
     )
     log_level: str = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="auto: readable lines on a terminal, JSON lines otherwise; or json, text",
+    )
     # Webhook delivery (interfaces/adapters/webhook_dispatcher.py)
     webhook_dispatcher: bool = Field(
         default=True, description="deliver webhooks where the projections run"
@@ -178,6 +189,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 "LEDGERFLOW_SECRET_KEY must be set to a private value of at least 32 characters"
                 " outside development"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _hash_cost_outside_development(self) -> Settings:
+        weak = (
+            self.password_hash_memory_kib < MIN_HASH_MEMORY_KIB or self.password_hash_time_cost < 2
+        )
+        if self.environment != "development" and weak:
+            raise ValueError(
+                "LEDGERFLOW_PASSWORD_HASH_MEMORY_KIB must be at least"
+                f" {MIN_HASH_MEMORY_KIB} and LEDGERFLOW_PASSWORD_HASH_TIME_COST at least 2"
+                " outside development (OWASP's minimum for argon2id)"
             )
         return self
 

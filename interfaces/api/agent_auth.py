@@ -52,6 +52,7 @@ async def agent_or_owner(
     if agents.tokens.looks_like_agent_token(token):
         claims = agents.tokens.verify(token)
         agent = await run_in_threadpool(agents.agent_for_token, claims)
+        request.state.principal_kind = "agent"  # for the access log
         context = CommandContext(actor=f"agent:{agent.id}", correlation_id=rid, request_id=rid)
         return Caller(agent.owner_id, agent.id, context)
     principal = await principal_of(request, authorization)

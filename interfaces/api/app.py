@@ -6,6 +6,7 @@ import re
 import uuid
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -14,6 +15,7 @@ from application.agent import AgentCommands
 from application.agent_token import AgentTokens
 from application.api_keys import KEY_PREFIX, parse_key
 from interfaces.api import alias, availability, errors
+from interfaces.api.access_log import AccessLog
 from interfaces.api.alias_openapi import with_aliases
 from interfaces.api.consistency import (
     Consistency,
@@ -28,6 +30,7 @@ from interfaces.api.live_hub import LiveHub
 from interfaces.api.live_revocation import SocketRevocation
 from interfaces.api.metrics import HttpMetrics
 from interfaces.api.metrics import router as metrics_router
+from interfaces.api.openapi_examples import with_body_examples
 from interfaces.api.openapi_text import with_text_patterns
 from interfaces.api.principals import Principals
 from interfaces.api.rate_limit import Budget, LoginThrottle, RateKeys, RateLimit, Spends
@@ -59,6 +62,7 @@ PLATFORM_ROUTERS = (
     audit.router,
     exports.router,  # after audit: /exports/{format} would take /exports/audit
 )
+DOCS_ASSETS = "/docs-assets"
 VISIBLE_ASCII = re.compile(r"[!-~]+")
 PLATFORM_ALIASES = (*health.ALIASES, *ws.ALIASES)
 
@@ -98,13 +102,16 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
 
     ``shared_process=False`` says other processes serve the same clients (``--workers``).
     """
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the installed fastapi-offline package (at
+    # DOCS_ASSETS), never from a CDN: they work on a machine without internet access.
+    app = FastAPIOffline(
         title="Ledgerflow",
         version=VERSION,
         description=DESCRIPTION,
         docs_url="/docs",
         redoc_url="/redoc",
         openapi_url="/openapi.json",
+        static_url=DOCS_ASSETS,
         responses=errors.EVERY_ROUTE,
         telemetry=telemetry_config(),
     )
@@ -157,6 +164,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     app.openapi = with_sign_in_schemes(app)  # type: ignore[method-assign]
     app.openapi = with_aliases(app.openapi, [*seed_aliases, *PLATFORM_ALIASES])  # type: ignore[method-assign]
     app.openapi = with_text_patterns(app)  # type: ignore[method-assign]
+    app.openapi = with_body_examples(app)  # type: ignore[method-assign]
 
     def key_owner(key: str) -> tuple[uuid.UUID, str | None]:
         principal = app.state.principals.load_key(key)
@@ -197,6 +205,7 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
     )
     app.add_middleware(errors.ContainErrors)
     app.add_middleware(RequestId)
+    app.add_middleware(AccessLog)  # outside RequestId: it logs the id RequestId chose
     if settings.metrics_enabled:
         app.add_middleware(HttpMetrics)  # it times and counts everything, 429s too
     if settings.trusted_proxies:  # outermost: the client address everything else sees

@@ -9,12 +9,15 @@ from fastapi import FastAPI
 
 from interfaces.api.app import create_app
 from interfaces.bootstrap import build
+from interfaces.logs import configure_from
 from interfaces.settings import Settings
 
 
 def worker_app() -> FastAPI:
     """A worker's own container (no projections: the supervising process runs them)."""
-    container = build(Settings(run_projections=False))
+    settings = Settings(run_projections=False)
+    configure_from(settings, warn=False)  # this process's own handler; serve warned already
+    container = build(settings)
     container.start()
     app = create_app(container, shared_process=False)
 

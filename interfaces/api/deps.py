@@ -109,6 +109,7 @@ async def principal_of(request: Request, authorization: str | None) -> Principal
         key = await run_in_threadpool(principals.load_key, token)
         key.require_scope(_scope_of(request))
         request.state.user_id = key.user_id
+        request.state.principal_kind = "api_key"  # for the access log
         return key
     claims = _built(request).tokens.verify_claims(token)
     request.state.session_id = claims.session_id
@@ -116,6 +117,7 @@ async def principal_of(request: Request, authorization: str | None) -> Principal
     if found is None:
         found = await run_in_threadpool(principals.load, claims)
     request.state.user_id = found.user_id  # for presenters (DevFlow's userId)
+    request.state.principal_kind = "user"  # for the access log
     return found
 
 

@@ -19,7 +19,7 @@ import psycopg_pool
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -137,13 +137,28 @@ HTTP_CODES = {
 class ErrorOut(BaseModel):
     """The body of every error response."""
 
-    detail: str
-    code: str
-    message: str
-    statusCode: int  # noqa: N815 - the seeds' spelling (DevFlow, flow8)
-    timestamp: datetime
-    error: str
-    errors: list[dict[str, Any]] | None = None
+    detail: str = Field(description="what went wrong, in one sentence", examples=["Task not found"])
+    code: str = Field(
+        description="a stable machine-readable error code", examples=["TASK_NOT_FOUND"]
+    )
+    message: str = Field(
+        description="the same text as detail (AstraFlow, DevFlow)", examples=["Task not found"]
+    )
+    statusCode: int = Field(  # noqa: N815 - the seeds' spelling (DevFlow, flow8)
+        description="the HTTP status code, repeated in the body (DevFlow)", examples=[404]
+    )
+    timestamp: datetime = Field(
+        description="when the error was answered (UTC)", examples=["2026-12-01T10:00:00Z"]
+    )
+    error: str = Field(
+        description="the code, or the seed's error title where its presenter says so",
+        examples=["TASK_NOT_FOUND"],
+    )
+    errors: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="each invalid field of a validation error: location, message, type",
+        examples=[[{"loc": ["body", "name"], "msg": "Field required", "type": "missing"}]],
+    )
 
 
 def _doc(description: str) -> dict[str, Any]:

@@ -19,6 +19,16 @@ MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+# What each format's body is, for the OpenAPI document.
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "json": {
+        "type": "array",
+        "items": {"type": "object"},
+        "description": "one object per row, keyed by the column names",
+    },
+    "csv": {"type": "string", "description": "a header row of column names, then one row each"},
+    "xlsx": {"type": "string", "format": "binary", "description": "one worksheet"},
+}
 
 
 def cell(value: Any) -> Any:

@@ -121,7 +121,16 @@ def exposition(container: Container) -> bytes:
 router = APIRouter(tags=["health"])
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 @router.get("/api/v1/metrics", response_class=Response, include_in_schema=False)
 async def metrics(request: Request) -> Response:
     """Prometheus metrics (text format 0.0.4). With ``LEDGERFLOW_METRICS_TOKEN`` set, send it as

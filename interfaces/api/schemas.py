@@ -18,12 +18,11 @@ from pydantic import (
     ValidationInfo,
     computed_field,
     field_validator,
-    model_validator,
 )
 
 from domain.task_value import DESCRIPTION_MAX, NAME_MAX, TAG_MAX, TAGS_MAX, TaskPriority, TaskStatus
-from domain.user import EMAIL_MAX, PERSON_NAME_MAX
 from interfaces.api.query import in_utc
+from interfaces.api.schema_fields import CreatedAt, OffsetPageOut, UpdatedAt
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=TAG_MAX)]
 # AstraFlow's status words, accepted on input (filters and changes); answers stay canonical.
@@ -78,99 +77,53 @@ class StrictIn(BaseModel):
         return in_utc(value) if isinstance(value, datetime) else value
 
 
-class RegisterIn(StrictIn):
-    """Create an account: a username (Behflow) or an email (002, AstraFlow), or both.
-
-    Without a username, the email is the username. 002's ``full_name`` fills ``name`` and
-    ``lastname`` (split at the first space) when they are not given.
-    """
-
-    username: str = Field(default="", max_length=EMAIL_MAX, examples=["johndoe"])
-    password: str = Field(min_length=1, max_length=1024, examples=["securepass123"])
-    name: str = Field(default="", max_length=PERSON_NAME_MAX, examples=["John"])
-    lastname: str = Field(default="", max_length=PERSON_NAME_MAX, examples=["Doe"])
-    email: str | None = Field(default=None, max_length=EMAIL_MAX, examples=["john@example.com"])
-    full_name: str | None = Field(default=None, max_length=2 * PERSON_NAME_MAX + 1)
-
-    @model_validator(mode="after")
-    def _seed_words(self) -> RegisterIn:
-        if not self.username:
-            if self.email is None:
-                raise ValueError("give a username or an email")
-            self.username = self.email
-        if self.full_name and not (self.name or self.lastname):
-            self.name, _, self.lastname = self.full_name.strip().partition(" ")
-            self.lastname = self.lastname.strip()
-        return self
-
-
-class LoginIn(StrictIn):
-    """Credentials to exchange for a token: a username or an email address, and the password
-    (``totp_code`` when the account has MFA on)."""
-
-    username: str | None = Field(default=None, max_length=EMAIL_MAX, examples=["johndoe"])
-    email: str | None = Field(default=None, max_length=EMAIL_MAX)
-    password: str = Field(max_length=1024)
-    totp_code: str | None = Field(default=None, max_length=12)
-
-    @model_validator(mode="after")
-    def _one_login(self) -> LoginIn:
-        if not (self.username or self.email):
-            raise ValueError("give a username or an email")
-        return self
-
-    @property
-    def login(self) -> str:
-        """The name the user signs in with: the username, else the email."""
-        return self.username or self.email or ""
-
-
-class UserOut(BaseModel):
-    """A user's public profile."""
-
-    user_id: UUID
-    username: str
-    name: str
-    lastname: str
-
-
-class LoginOut(BaseModel):
-    """An access token (Behflow's ``token``), a refresh token, and who they belong to."""
-
-    token: str
-    refresh_token: str
-    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
-    expires_in: int
-    user: UserOut
-
-
-class TokenPairOut(BaseModel):
-    """An access token and a refresh token (RFC 6749 field names)."""
-
-    access_token: str
-    refresh_token: str
-    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
-    expires_in: int
-    user: UserOut | None = None
-
-
-class RefreshIn(StrictIn):
-    """A refresh token to exchange (it rotates: the old one stops working)."""
-
-    refresh_token: str = Field(max_length=512)
-
-
 class DispatchIn(StrictIn):
     """The fields that hand a task to agents (an ``intent`` or a pinned ``agent_id``)."""
 
-    intent: str | None = Field(default=None, max_length=NAME_MAX, examples=["fix-bug"])
-    agent_id: UUID | None = None
-    repo: str | None = Field(default=None, max_length=2000)
-    branch: str | None = Field(default=None, max_length=NAME_MAX)
-    context: dict[str, Any] | None = None
-    instructions: str | None = Field(default=None, max_length=20_000)
-    required_tools: list[Tag] | None = Field(default=None, max_length=50)
-    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    intent: str | None = Field(
+        default=None,
+        max_length=NAME_MAX,
+        examples=["fix-bug"],
+        description="the capability an agent needs to take this task",
+    )
+    agent_id: UUID | None = Field(
+        default=None,
+        description="hand the task to this agent only",
+        examples=["a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"],
+    )
+    repo: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="the repository an agent works in",
+        examples=["https://github.com/acme/app"],
+    )
+    branch: str | None = Field(
+        default=None, max_length=NAME_MAX, description="the branch to work on", examples=["main"]
+    )
+    context: dict[str, Any] | None = Field(
+        default=None,
+        description="free-form data for the agent (kept as sent)",
+        examples=[{"issue": 42}],
+    )
+    instructions: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="what the agent should do",
+        examples=["Fix the failing login test"],
+    )
+    required_tools: list[Tag] | None = Field(
+        default=None,
+        max_length=50,
+        description="tools an agent must have to take the task",
+        examples=[["git", "pytest"]],
+    )
+    max_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="how many times agents may try before the task is dead-lettered",
+        examples=[3],
+    )
 
     def dispatch(self) -> dict[str, Any]:
         """The dispatch fields sent (nulls dropped)."""
@@ -181,24 +134,88 @@ class DispatchIn(StrictIn):
 class TaskIn(DispatchIn):
     """A new task; with an ``intent`` or an ``agent_id`` agents may take it."""
 
-    name: str = Field(min_length=1, max_length=NAME_MAX, validation_alias=NAME_WORDS)
-    description: str = Field(default="", max_length=DESCRIPTION_MAX)
-    priority: TaskPriority = TaskPriority.MEDIUM
-    due_date: AwareDatetime | None = Field(default=None, validation_alias=DUE_WORDS)
-    tags: list[Tag] = Field(default_factory=list, max_length=TAGS_MAX)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Review documentation",
+                    "description": "Read the README and the docs folder",
+                    "priority": "high",
+                    "due_date": "2027-01-15T17:00:00Z",
+                    "tags": ["docs"],
+                }
+            ]
+        }
+    )
+
+    name: str = Field(
+        min_length=1,
+        max_length=NAME_MAX,
+        validation_alias=NAME_WORDS,
+        description="the task's name (002's title)",
+        examples=["Review documentation"],
+    )
+    description: str = Field(
+        default="",
+        max_length=DESCRIPTION_MAX,
+        description="what the task is about",
+        examples=["Read the README and the docs folder"],
+    )
+    priority: TaskPriority = Field(
+        default=TaskPriority.MEDIUM, description="low, medium, high or urgent", examples=["high"]
+    )
+    due_date: AwareDatetime | None = Field(
+        default=None,
+        validation_alias=DUE_WORDS,
+        description="when it is due, ISO 8601 with a time zone (002's deadline)",
+        examples=["2027-01-15T17:00:00Z"],
+    )
+    tags: list[Tag] = Field(
+        default_factory=list,
+        max_length=TAGS_MAX,
+        description="labels to filter by",
+        examples=[["docs"]],
+    )
 
 
 class TaskUpdateIn(StrictIn):
     """A partial change: only the fields sent are changed."""
 
     name: str | None = Field(
-        default=None, min_length=1, max_length=NAME_MAX, validation_alias=NAME_WORDS
+        default=None,
+        min_length=1,
+        max_length=NAME_MAX,
+        validation_alias=NAME_WORDS,
+        description="a new name",
+        examples=["Review the documentation again"],
     )
-    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
-    status: TaskStatusIn | None = None
-    priority: TaskPriority | None = None
-    due_date: AwareDatetime | None = Field(default=None, validation_alias=DUE_WORDS)
-    tags: list[Tag] | None = Field(default=None, max_length=TAGS_MAX)
+    description: str | None = Field(
+        default=None,
+        max_length=DESCRIPTION_MAX,
+        description="a new description",
+        examples=["Also read CHANGELOG.md"],
+    )
+    status: TaskStatusIn | None = Field(
+        default=None,
+        description="a new status: not_started, in_progress, completed, failed or cancelled"
+        " (AstraFlow's active and pending are accepted)",
+        examples=["in_progress"],
+    )
+    priority: TaskPriority | None = Field(
+        default=None, description="a new priority", examples=["urgent"]
+    )
+    due_date: AwareDatetime | None = Field(
+        default=None,
+        validation_alias=DUE_WORDS,
+        description="a new due date, ISO 8601 with a time zone (null clears it)",
+        examples=["2027-01-15T17:00:00Z"],
+    )
+    tags: list[Tag] | None = Field(
+        default=None,
+        max_length=TAGS_MAX,
+        description="the new labels (replace the old ones)",
+        examples=[["docs", "review"]],
+    )
 
     def changes(self) -> dict[str, Any]:
         """The fields the client sent (a ``null`` due_date clears it; other nulls are ignored)."""
@@ -213,40 +230,94 @@ class TaskUpdateIn(StrictIn):
 class TaskOut(BaseModel):
     """A task as its owner sees it."""
 
-    task_id: UUID
-    name: str
-    description: str
-    status: TaskStatus
-    priority: TaskPriority
-    due_date: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    tags: list[str]
-    version: int = Field(description="the task's version; also its ETag")
+    task_id: UUID = Field(
+        description="the task's id", examples=["0b9d5c7e-4f4e-4a8e-9a53-6f1b2c3d4e5f"]
+    )
+    name: str = Field(description="the task's name", examples=["Review documentation"])
+    description: str = Field(
+        description="what the task is about", examples=["Read the README and the docs folder"]
+    )
+    status: TaskStatus = Field(
+        description="not_started, in_progress, completed, failed or cancelled",
+        examples=["not_started"],
+    )
+    priority: TaskPriority = Field(description="low, medium, high or urgent", examples=["high"])
+    due_date: datetime | None = Field(
+        description="when it is due (UTC), if set", examples=["2026-12-01T10:00:00Z"]
+    )
+    created_at: CreatedAt
+    updated_at: UpdatedAt
+    tags: list[str] = Field(description="its labels", examples=[["docs"]])
+    version: int = Field(description="the task's version; also its ETag", examples=[1])
     # Dispatch to agents (docs/agents.md): null for plain tasks.
-    intent: str | None = None
-    agent_id: UUID | None = None
+    intent: str | None = Field(
+        default=None, description="the capability an agent needs to take it", examples=["fix-bug"]
+    )
+    agent_id: UUID | None = Field(
+        default=None,
+        description="the agent it is pinned to or leased by, if any",
+        examples=["a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"],
+    )
     taken_by: UUID | None = Field(
         default=None,
         description="the agent that took the task (its lease holder, or the last one)",
         examples=["0f8c2a43-6d2e-4a55-9a51-3b0c6ad5e0d1"],
     )
-    repo: str | None = None
-    branch: str | None = None
-    context: dict[str, Any] | None = None
-    instructions: str | None = None
-    required_tools: list[str] = Field(default_factory=list)
-    max_attempts: int | None = None
-    attempts: int = 0
-    lease_expires_at: datetime | None = None
-    progress: float | None = None
-    current_step: str | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    result: dict[str, Any] | None = None
-    error: str | None = None
+    repo: str | None = Field(
+        default=None,
+        description="the repository an agent works in",
+        examples=["https://github.com/acme/app"],
+    )
+    branch: str | None = Field(default=None, description="the branch to work on", examples=["main"])
+    context: dict[str, Any] | None = Field(
+        default=None, description="free-form data for the agent", examples=[{"issue": 42}]
+    )
+    instructions: str | None = Field(
+        default=None,
+        description="what the agent should do",
+        examples=["Fix the failing login test"],
+    )
+    required_tools: list[str] = Field(
+        default_factory=list, description="tools an agent must have to take it", examples=[["git"]]
+    )
+    max_attempts: int | None = Field(
+        default=None, description="attempts before it is dead-lettered", examples=[3]
+    )
+    attempts: int = Field(
+        default=0, description="how many times agents have taken it", examples=[0]
+    )
+    lease_expires_at: datetime | None = Field(
+        default=None,
+        description="when the current agent's lease ends, if leased",
+        examples=["2026-12-01T10:05:00Z"],
+    )
+    progress: float | None = Field(
+        default=None, description="how far along, 0 to 1, as the agent reported", examples=[0.5]
+    )
+    current_step: str | None = Field(
+        default=None, description="what the agent reported doing now", examples=["running tests"]
+    )
+    started_at: datetime | None = Field(
+        default=None, description="when work on it started", examples=["2026-12-01T10:00:00Z"]
+    )
+    completed_at: datetime | None = Field(
+        default=None, description="when it finished", examples=["2026-12-01T10:05:00Z"]
+    )
+    result: dict[str, Any] | None = Field(
+        default=None,
+        description="what the agent reported on completion",
+        examples=[{"summary": "Fixed"}],
+    )
+    error: str | None = Field(
+        default=None,
+        description="why it failed, if it did",
+        examples=["Tests fail after the change"],
+    )
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the task's id again, as AstraFlow and DevFlow name it",
+        examples=["0b9d5c7e-4f4e-4a8e-9a53-6f1b2c3d4e5f"],
+    )
     @property
     def id(self) -> UUID:
         """The task's id again, as AstraFlow and DevFlow name it."""
@@ -256,19 +327,17 @@ class TaskOut(BaseModel):
 class TaskWrittenOut(TaskOut):
     """A task after a command, with the log position that recorded the change."""
 
-    position: int = Field(description="pass as X-Ledgerflow-Min-Position to read this write")
+    position: int = Field(
+        description="pass as X-Ledgerflow-Min-Position to read this write", examples=[42]
+    )
 
 
-class PageOut(BaseModel):
+class PageOut(OffsetPageOut):
     """The paging fields of every list: offsets, and the same page counted from 1."""
 
-    total: int
-    limit: int
-    offset: int
-    has_more: bool
-    page: int = Field(description="1-based page number (AstraFlow's page)")
-    per_page: int
-    pages: int
+    page: int = Field(description="1-based page number (AstraFlow's page)", examples=[1])
+    per_page: int = Field(description="items per page (the same as limit)", examples=[50])
+    pages: int = Field(description="how many pages there are at this page size", examples=[1])
 
 
 def page_fields(total: int, limit: int, offset: int, shown: int) -> dict[str, Any]:
@@ -287,23 +356,18 @@ def page_fields(total: int, limit: int, offset: int, shown: int) -> dict[str, An
 class TaskListOut(PageOut):
     """A page of tasks."""
 
-    tasks: list[TaskOut]
-
-
-class HealthOut(BaseModel):
-    """Liveness and what the service depends on."""
-
-    status: str
-    service: str = "ledgerflow"  # 002: "Returns status, service name, version"
-    version: str
-    timestamp: datetime
-    checks: dict[str, Any]
+    tasks: list[TaskOut] = Field(description="the tasks of this page")
 
 
 class CancelIn(StrictIn):
     """Why a task is cancelled (optional)."""
 
-    reason: str = Field(default="", max_length=NAME_MAX)
+    reason: str = Field(
+        default="",
+        max_length=NAME_MAX,
+        description="why the task is cancelled",
+        examples=["no longer needed"],
+    )
 
 
 DISPATCH_OUT = (

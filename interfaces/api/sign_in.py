@@ -15,7 +15,7 @@ from application.token import TokenIssuer
 from domain.user import User
 from interfaces.api.errors import TooManyAttempts
 from interfaces.api.rate_limit import LoginThrottle
-from interfaces.api.schemas import RegisterIn, UserOut
+from interfaces.api.schemas_auth import RegisterIn, UserOut
 
 
 @dataclass(frozen=True)

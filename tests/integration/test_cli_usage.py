@@ -92,7 +92,12 @@ def test_an_external_database_is_named_without_its_password(database_url):
         ),
         (
             ("verify",),
-            {"LEDGERFLOW_ENVIRONMENT": "production", "LEDGERFLOW_SECRET_KEY": "x" * 40},
+            {
+                "LEDGERFLOW_ENVIRONMENT": "production",
+                "LEDGERFLOW_SECRET_KEY": "x" * 40,
+                "LEDGERFLOW_PASSWORD_HASH_MEMORY_KIB": "19456",  # the tests' cheap hashing is
+                "LEDGERFLOW_PASSWORD_HASH_TIME_COST": "2",  # refused outside development
+            },
             None,
         ),
         (

@@ -84,3 +84,13 @@ def test_webhook_allowed_hosts_are_comma_separated_or_a_json_list(monkeypatch, g
 def test_no_webhook_host_is_allowed_by_default(monkeypatch):
     monkeypatch.delenv("LEDGERFLOW_WEBHOOK_ALLOWED_HOSTS", raising=False)
     assert Settings().webhook_allowed_hosts == []
+
+
+def test_the_password_hash_cost_is_set_and_kept_above_owasp_s_minimum_outside_development():
+    cheap = Settings(password_hash_memory_kib=1024, password_hash_time_cost=1)
+    assert (cheap.password_hash_memory_kib, cheap.password_hash_time_cost) == (1024, 1)
+    assert (Settings().password_hash_memory_kib, Settings().password_hash_time_cost) == (65536, 3)
+    with pytest.raises(ValidationError, match="PASSWORD_HASH_MEMORY_KIB"):
+        Settings(environment="production", secret_key="x" * 40, password_hash_memory_kib=1024)
+    with pytest.raises(ValidationError, match="PASSWORD_HASH_TIME_COST"):
+        Settings(environment="production", secret_key="x" * 40, password_hash_time_cost=1)

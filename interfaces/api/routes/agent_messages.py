@@ -23,6 +23,7 @@ from interfaces.api.deps import (
 )
 from interfaces.api.envelope import page_body
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
+from interfaces.api.schema_fields import CreatedAt
 from interfaces.api.schemas import PageOut, StrictIn
 from projections.agent_message import AgentMessageQueries
 
@@ -33,30 +34,58 @@ MessagesDep = Annotated[AgentMessageQueries, Depends(queries(AgentMessageQueries
 class SendIn(StrictIn):
     """A message from one of your agents to another."""
 
-    sender_agent_id: UUID
-    recipient_agent_id: UUID
-    channel: str = Field(default="default", min_length=1, max_length=CHANNEL_MAX)
-    subject: str = Field(default="", max_length=SUBJECT_MAX)
-    body: str = Field(min_length=1, max_length=BODY_MAX)
+    sender_agent_id: UUID = Field(
+        description="the sending agent (one of yours)",
+        examples=["a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"],
+    )
+    recipient_agent_id: UUID = Field(
+        description="the receiving agent (one of yours)",
+        examples=["b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e"],
+    )
+    channel: str = Field(
+        default="default",
+        min_length=1,
+        max_length=CHANNEL_MAX,
+        description="a channel name to group messages by",
+        examples=["default"],
+    )
+    subject: str = Field(
+        default="", max_length=SUBJECT_MAX, description="a subject line", examples=["Review done"]
+    )
+    body: str = Field(
+        min_length=1,
+        max_length=BODY_MAX,
+        description="the message text",
+        examples=["The pull request looks good."],
+    )
 
 
 class AgentMessageOut(BaseModel):
     """An agent message."""
 
-    message_id: UUID
-    sender_agent_id: UUID
-    recipient_agent_id: UUID
-    channel: str
-    subject: str
-    body: str
-    read_at: datetime | None
-    created_at: datetime
+    message_id: UUID = Field(
+        description="the message's id", examples=["3c4d5e6f-7a8b-4c9d-9e0f-2a3b4c5d6e7f"]
+    )
+    sender_agent_id: UUID = Field(
+        description="the agent that sent it", examples=["a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"]
+    )
+    recipient_agent_id: UUID = Field(
+        description="the agent it was sent to", examples=["b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e"]
+    )
+    channel: str = Field(description="its channel", examples=["default"])
+    subject: str = Field(description="its subject line", examples=["Review done"])
+    body: str = Field(description="its text", examples=["The pull request looks good."])
+    read_at: datetime | None = Field(
+        description="when the recipient marked it read; null: unread",
+        examples=["2026-12-01T10:05:00Z"],
+    )
+    created_at: CreatedAt
 
 
 class AgentMessageListOut(PageOut):
     """A page of agent messages, newest first."""
 
-    messages: list[AgentMessageOut]
+    messages: list[AgentMessageOut] = Field(description="the messages of this page, newest first")
 
 
 def _out(message: AgentMessage) -> AgentMessageOut:

@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from application.result import Written
 from domain.agent import Agent
 from interfaces.api.agent_auth import CallerDep, agent_path_id, load_agent, owned_agent_id
 from interfaces.api.agent_ops import agents_of, heartbeat, list_agents, poll, present, register
+from interfaces.api.agent_out import AgentListOut, AgentOut, AgentRegisteredOut, AgentWrittenOut
 from interfaces.api.agent_schemas import AgentIn, AgentProfileIn, HeartbeatIn
 from interfaces.api.agent_view import DEVFLOW_FILTER
 from interfaces.api.consistency import POSITION_HEADER
@@ -34,6 +36,14 @@ WRITE: dict[int | str, dict[str, Any]] = {
     409: CONFLICT,
     412: STALE,
 }
+
+
+def _doc(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """A documented answer: the routes build it as a mapping, the model describes it."""
+    return {"model": model, "description": description}
+
+
+WRITTEN = {**WRITE, 200: _doc(AgentWrittenOut, "The agent after the change")}
 Wait = Annotated[float, Query(ge=0, le=30, description="long poll: seconds to wait for work")]
 Limit = Annotated[int, Query(ge=1, le=100, description="new commands to lease at most")]
 
@@ -53,7 +63,12 @@ async def _switch(
     return _written(request, done, response)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=WRITE)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=None,
+    responses={**WRITE, 201: _doc(AgentRegisteredOut, "The agent and its token")},
+)
 async def register_agent(
     body: AgentIn, request: Request, writer: Writer, context: Context
 ) -> dict[str, Any]:
@@ -62,7 +77,7 @@ async def register_agent(
     return out
 
 
-@router.get("", responses=AUTHED)
+@router.get("", response_model=None, responses={**AUTHED, 200: _doc(AgentListOut, "A page")})
 async def list_the_agents(
     request: Request,
     user_id: CurrentUserId,
@@ -81,7 +96,11 @@ async def list_the_agents(
     )
 
 
-@router.get("/{agent_id}", responses={**AUTHED, 404: NOT_FOUND})
+@router.get(
+    "/{agent_id}",
+    response_model=None,
+    responses={**AUTHED, 404: NOT_FOUND, 200: _doc(AgentOut, "The agent")},
+)
 async def get_agent(
     agent_id: str, request: Request, caller: CallerDep, response: Response
 ) -> dict[str, Any]:
@@ -91,7 +110,7 @@ async def get_agent(
     return present(request, agent)
 
 
-@router.patch("/{agent_id}", responses=WRITE)
+@router.patch("/{agent_id}", response_model=None, responses=WRITTEN)
 async def update_agent(
     agent_id: str,
     body: AgentProfileIn,
@@ -132,7 +151,7 @@ async def delete_agent(
     return Response(status_code=204, headers={POSITION_HEADER: str(done.position)})
 
 
-@router.post("/{agent_id}/start", responses=WRITE)
+@router.post("/{agent_id}/start", response_model=None, responses=WRITTEN)
 async def start_agent(
     agent_id: str, request: Request, writer: Writer, context: Context, response: Response
 ) -> dict[str, Any]:
@@ -140,7 +159,7 @@ async def start_agent(
     return await _switch(request, writer.user_id, context, agent_id, response, on=True)
 
 
-@router.post("/{agent_id}/stop", responses=WRITE)
+@router.post("/{agent_id}/stop", response_model=None, responses=WRITTEN)
 async def stop_agent(
     agent_id: str, request: Request, writer: Writer, context: Context, response: Response
 ) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from interfaces.api.deps import (
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
 from interfaces.api.read_wait import settled
+from interfaces.api.schema_fields import CreatedAt
 from interfaces.api.schemas import StrictIn
 from projections.api_key import ApiKeyQueries
 
@@ -44,11 +45,19 @@ SignedInUser = Annotated[Principal, Depends(signed_in_user)]
 class ApiKeyIn(StrictIn):
     """A new key."""
 
-    name: str = Field(min_length=1, max_length=100)
-    scopes: list[str] = Field(
-        min_length=1, description="e.g. tasks:read, tasks:write, webhooks:read, profile:read"
+    name: str = Field(
+        min_length=1, max_length=100, description="a name to recognise the key by", examples=["ci"]
     )
-    expires_at: AwareDatetime | None = None
+    scopes: list[str] = Field(
+        min_length=1,
+        description="e.g. tasks:read, tasks:write, webhooks:read, profile:read",
+        examples=[["tasks:read", "tasks:write"]],
+    )
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="when the key stops working (ISO 8601 with a time zone); null: never",
+        examples=["2027-12-01T00:00:00Z"],
+    )
     rate_limit: str | None = Field(
         default=None,
         max_length=40,
@@ -61,31 +70,42 @@ class ApiKeyIn(StrictIn):
 class ApiKeyOut(BaseModel):
     """A key as listed: never its secret, only its first characters."""
 
-    api_key_id: UUID
-    name: str
-    scopes: list[str]
-    prefix: str
-    expires_at: datetime | None
+    api_key_id: UUID = Field(
+        description="the key's id", examples=["4d5e6f7a-8b9c-4d0e-8f1a-3b4c5d6e7f80"]
+    )
+    name: str = Field(description="the key's name", examples=["ci"])
+    scopes: list[str] = Field(
+        description="what the key may do", examples=[["tasks:read", "tasks:write"]]
+    )
+    prefix: str = Field(
+        description="the key's first characters, to recognise it", examples=["lf_4d5e6f7a8"]
+    )
+    expires_at: datetime | None = Field(
+        description="when it stops working; null: never", examples=["2027-12-01T00:00:00Z"]
+    )
     rate_limit: str | None = Field(
         default=None,
         description="the key's own rate limit besides its user's (null: only the user's)",
         examples=["10/minute"],
     )
-    revoked: bool
-    created_at: datetime
+    revoked: bool = Field(description="true once revoked", examples=[False])
+    created_at: CreatedAt
 
 
 class ApiKeyCreatedOut(ApiKeyOut):
     """A new key, with its full text: shown this once, stored only as a hash."""
 
-    key: str
+    key: str = Field(
+        description="the full key: send it as Authorization: Bearer <key>; shown only now",
+        examples=["lf_4d5e6f7a8b9c4d0e8f1a3b4c5d6e7f80_Xb2Lq9Vt4NwR7yKc1MzP8sHd3Gf6Ja5U"],
+    )
 
 
 class ApiKeyListOut(BaseModel):
     """The caller's keys."""
 
-    api_keys: list[ApiKeyOut]
-    total: int
+    api_keys: list[ApiKeyOut] = Field(description="the caller's keys")
+    total: int = Field(description="how many items match, on all pages", examples=[1])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=SIGNED_IN)

@@ -11,11 +11,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from interfaces.api.deps import Admin
 from interfaces.api.errors import AUTHED, FORBIDDEN
 from interfaces.api.query import POSITION_MAX, UtcDatetime, type_patterns
+from interfaces.api.schema_fields import Envelopes, HasMore, Limit, NextAfter
 from projections.audit import AuditFilter, AuditLog
 
 router = APIRouter(tags=["audit"])
@@ -60,10 +61,10 @@ AuditDep = Annotated[AuditLog, Depends(audit_log)]
 class AuditPageOut(BaseModel):
     """A page of the audit trail."""
 
-    events: list[dict[str, Any]]
-    next_after: int
-    has_more: bool
-    limit: int
+    events: Envelopes
+    next_after: NextAfter
+    has_more: HasMore
+    limit: Limit
 
 
 @router.get("/api/v1/audit", responses=ADMIN_ONLY)
@@ -83,12 +84,12 @@ def audit(
 class AuditOffsetPageOut(BaseModel):
     """A page of the audit trail by offset (002's ``GET /admin/audit``)."""
 
-    events: list[dict[str, Any]]
-    limit: int
-    offset: int
-    has_more: bool
-    page: int
-    per_page: int
+    events: Envelopes
+    limit: Limit
+    offset: int = Field(description="how many items were skipped", examples=[0])
+    has_more: HasMore
+    page: int = Field(description="the page number, counted from 1", examples=[1])
+    per_page: int = Field(description="items per page (the same as limit)", examples=[50])
 
 
 @router.get("/api/v1/admin/audit", responses=ADMIN_ONLY)
@@ -132,7 +133,14 @@ def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
 EXPORTED: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The audit trail as CSV or JSON lines, streamed",
-        "content": {"text/csv": {}, "application/x-ndjson": {}},
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string", "description": "a header row, then one row per event"}
+            },
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": "one event envelope (JSON) per line"}
+            },
+        },
     }
 }
 

@@ -14,7 +14,7 @@ from interfaces.api.errors import (
     RATE_LIMITED,
     UNAUTHORIZED,
 )
-from interfaces.api.schemas import LoginIn, LoginOut, RegisterIn, UserOut
+from interfaces.api.schemas_auth import LoginIn, LoginOut, RegisterIn, UserOut
 from interfaces.api.sign_in import registered, signed_in, user_out
 
 router = APIRouter(tags=["auth"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -11,6 +11,7 @@ from interfaces.api.deps import CurrentUserId, EventFeedDep
 from interfaces.api.errors import AUTHED
 from interfaces.api.query import POSITION_MAX, type_patterns
 from interfaces.api.read_wait import settled
+from interfaces.api.schema_fields import Envelopes, HasMore, NextAfter
 from projections.event_feed import EventFeed
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
@@ -19,9 +20,9 @@ router = APIRouter(prefix="/api/v1/events", tags=["events"])
 class EventPageOut(BaseModel):
     """A page of event envelopes (see docs/events.md) and the position to continue after."""
 
-    events: list[dict[str, Any]]
-    next_after: int
-    has_more: bool
+    events: Envelopes
+    next_after: NextAfter
+    has_more: HasMore
 
 
 @router.get("", responses=AUTHED)

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from domain.error import InvalidValue
 from interfaces.api.deps import ConsistencyDep, ContainerDep, CurrentPrincipal
 from interfaces.api.errors import AUTHED
-from interfaces.api.export_stream import MEDIA, WRITERS
+from interfaces.api.export_stream import MEDIA, SCHEMAS, WRITERS
 from interfaces.api.routes.analytics import Days, Everyone, window_of
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
@@ -22,7 +22,13 @@ router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 @router.get(
     "/{format}",
     response_class=StreamingResponse,
-    responses={**AUTHED, 200: {"content": {media: {} for media in MEDIA.values()}}},
+    responses={
+        **AUTHED,
+        200: {
+            "description": "The rows, streamed in the format asked for",
+            "content": {MEDIA[kind]: {"schema": SCHEMAS[kind]} for kind in MEDIA},
+        },
+    },
 )
 def export(
     format: Literal["json", "csv", "xlsx"],

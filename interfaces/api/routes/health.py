@@ -16,10 +16,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from psycopg import sql
+from pydantic import BaseModel, Field
 
 from interfaces.api.alias import Alias
 from interfaces.api.deps import ContainerDep
-from interfaces.api.schemas import HealthOut
 from interfaces.container import Container
 from interfaces.version import VERSION
 from projections.schema import stuck_followers, tracked_positions
@@ -29,6 +29,24 @@ SERVICE = "ledgerflow"  # 002: "Returns status, service name, version"
 ALIASES = (Alias("GET", "/api/v1/health", "/health"),)  # 002's base is /api/v1
 DEADLINE_SECONDS = 0.8
 _checking = ThreadPoolExecutor(max_workers=2, thread_name_prefix="health")
+
+
+class HealthOut(BaseModel):
+    """Liveness and what the service depends on."""
+
+    status: str = Field(
+        description="healthy when every check passes, else degraded", examples=["healthy"]
+    )
+    service: str = Field(
+        default="ledgerflow", description="the service's name", examples=["ledgerflow"]
+    )  # 002: "Returns status, service name, version"
+    version: str = Field(description="the running version (the package's)", examples=["0.1.0"])
+    timestamp: datetime = Field(
+        description="when the answer was made (UTC)", examples=["2026-12-01T10:00:00Z"]
+    )
+    checks: dict[str, Any] = Field(
+        description="each dependency's state", examples=[{"database": "ok"}]
+    )
 
 
 def _checks(built: Container) -> dict[str, Any]:

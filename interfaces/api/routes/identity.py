@@ -8,7 +8,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from interfaces.api.cookie import set_session
 from interfaces.api.deps import Admin, LedgerDep, PagingDep, queries
@@ -20,7 +20,9 @@ from interfaces.api.errors import (
     RATE_LIMITED,
     UNAUTHORIZED,
 )
-from interfaces.api.schemas import LoginIn, PageOut, RegisterIn, page_fields
+from interfaces.api.schema_fields import CreatedAt
+from interfaces.api.schemas import PageOut, page_fields
+from interfaces.api.schemas_auth import LoginIn, RegisterIn
 from interfaces.api.schemas_users import AccountOut, account_out
 from interfaces.api.sign_in import registered, signed_in
 from projections.session import SessionQueries
@@ -32,25 +34,35 @@ SessionsDep = Annotated[SessionQueries, Depends(queries(SessionQueries))]
 class SessionOpenedOut(BaseModel):
     """A cookie session: who signed in, and for how long the cookie holds."""
 
-    user: AccountOut
-    expires_in: int
+    user: AccountOut = Field(description="who signed in")
+    expires_in: int = Field(description="seconds until it expires", examples=[3600])
 
 
 class SessionRowOut(BaseModel):
     """A live session, as admins list them."""
 
-    session_id: UUID
-    user_id: UUID
-    username: str | None
-    created_at: datetime
-    expires_at: datetime | None
-    last_refreshed_at: datetime | None
+    session_id: UUID = Field(
+        description="the session's id", examples=["6f7a8b9c-0d1e-4f2a-8b3c-5d6e7f8091a2"]
+    )
+    user_id: UUID = Field(
+        description="the user's id", examples=["5e7c1b2a-9d3f-4c6e-8a1b-2f4d6e8a0c1e"]
+    )
+    username: str | None = Field(
+        description="the name the user signs in with", examples=["johndoe"]
+    )
+    created_at: CreatedAt
+    expires_at: datetime | None = Field(
+        description="when the session ends unless refreshed", examples=["2026-12-01T10:05:00Z"]
+    )
+    last_refreshed_at: datetime | None = Field(
+        description="when its token was last refreshed", examples=["2026-12-01T10:05:00Z"]
+    )
 
 
 class SessionListOut(PageOut):
     """A page of live sessions."""
 
-    sessions: list[SessionRowOut]
+    sessions: list[SessionRowOut] = Field(description="the live sessions of this page")
 
 
 @router.post(

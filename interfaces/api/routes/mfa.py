@@ -17,14 +17,25 @@ router = APIRouter(prefix="/api/v1/auth/mfa", tags=["auth"])
 class MfaSetupOut(BaseModel):
     """A new TOTP secret: add it to an authenticator app, then confirm with a code."""
 
-    secret: str
-    otpauth_uri: str
+    secret: str = Field(
+        description="the TOTP secret (base32) to type into an authenticator app",
+        examples=["JBSWY3DPEHPK3PXP"],
+    )
+    otpauth_uri: str = Field(
+        description="the same secret as an otpauth:// URI (for a QR code)",
+        examples=["otpauth://totp/Ledgerflow:johndoe?secret=JBSWY3DPEHPK3PXP&issuer=Ledgerflow"],
+    )
 
 
 class MfaCodeIn(StrictIn):
     """A current one-time code from the authenticator app."""
 
-    code: str = Field(min_length=6, max_length=12)
+    code: str = Field(
+        min_length=6,
+        max_length=12,
+        description="the 6-digit code the authenticator app shows now",
+        examples=["123456"],
+    )
 
 
 @router.post("/setup", responses={**AUTHED, 409: CONFLICT})

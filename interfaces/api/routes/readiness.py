@@ -34,9 +34,32 @@ def _positions(built: Container) -> tuple[int, dict[str, dict[str, Any]]]:
     return head, found
 
 
+READY = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "description": "ready", "examples": ["ready"]},
+        "head_position": {
+            "type": "integer",
+            "description": "the last recorded log position",
+            "examples": [42],
+        },
+    },
+}
+DETAIL = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "description": "healthy or unhealthy"},
+        "checks": {"type": "object", "description": "each dependency and follower, in detail"},
+    },
+}
+
+
 @router.get(
     "/ready",
-    responses={503: {"description": "Not ready: `failed` names the failing check"}},
+    responses={
+        200: {"description": "Ready", "content": {"application/json": {"schema": READY}}},
+        503: {"description": "Not ready: `failed` names the failing check"},
+    },
 )
 def ready(built: ContainerDep) -> JSONResponse:
     """Ready for traffic: the database answers and no follower lags more than
@@ -54,7 +77,14 @@ def ready(built: ContainerDep) -> JSONResponse:
     return JSONResponse({"status": "ready", "head_position": head})
 
 
-@router.get("/api/v1/settings/health", responses={**AUTHED, 403: FORBIDDEN})
+@router.get(
+    "/api/v1/settings/health",
+    responses={
+        **AUTHED,
+        200: {"description": "The details", "content": {"application/json": {"schema": DETAIL}}},
+        403: FORBIDDEN,
+    },
+)
 def settings_health(built: ContainerDep, _: Admin) -> JSONResponse:
     """Every dependency and follower, in detail (002's "System health check")."""
     checks: dict[str, Any] = {}

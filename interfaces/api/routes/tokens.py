@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from application.context import CommandContext
@@ -16,7 +17,15 @@ from interfaces.api.cookie import clear_session
 from interfaces.api.deps import ConsistencyDep, CurrentUserId, LedgerDep, PrincipalsDep, queries
 from interfaces.api.deps import Context as ContextDep
 from interfaces.api.errors import AUTHED, INVALID, RATE_LIMITED, UNAUTHORIZED, TooManyAttempts
-from interfaces.api.schemas import LoginIn, RefreshIn, TokenPairOut
+from interfaces.api.schemas_auth import (
+    ACCESS_EXAMPLE,
+    ExpiresIn,
+    LoginIn,
+    RefreshIn,
+    RefreshToken,
+    TokenPairOut,
+    TokenType,
+)
 from interfaces.api.sign_in import SignedIn, signed_in, user_out
 from projections.session import SessionQueries
 
@@ -93,16 +102,49 @@ def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse
     return JSONResponse({"error": error, "error_description": description}, status, headers)
 
 
-@router.post("/oauth/token", responses={400: {"description": "RFC 6749 error"}, 429: RATE_LIMITED})
+class OAuthTokenOut(BaseModel):
+    """RFC 6749's token answer (no ``user``: OAuth2 clients do not expect one)."""
+
+    access_token: str = Field(
+        description="the access token: send it as Authorization: Bearer <token>",
+        examples=[ACCESS_EXAMPLE],
+    )
+    token_type: TokenType
+    expires_in: ExpiresIn
+    refresh_token: RefreshToken
+
+
+def _form(description: str, example: str) -> Any:
+    return Form(description=description, examples=[example])
+
+
+@router.post(
+    "/oauth/token",
+    responses={
+        200: {"model": OAuthTokenOut, "description": "The tokens"},
+        400: {"description": "RFC 6749 error"},
+        429: RATE_LIMITED,
+    },
+)
 def oauth_token(
     request: Request,
     app: LedgerDep,
-    grant_type: Annotated[str, Form()],
-    username: Annotated[str | None, Form()] = None,
-    password: Annotated[str | None, Form()] = None,
-    refresh_token: Annotated[str | None, Form()] = None,
-    scope: Annotated[str | None, Form()] = None,
-    totp_code: Annotated[str | None, Form()] = None,
+    grant_type: Annotated[str, _form("password or refresh_token", "password")],
+    username: Annotated[
+        str | None, _form("the username or the email (password grant)", "johndoe")
+    ] = None,
+    password: Annotated[str | None, _form("the password (password grant)", "securepass123")] = None,
+    refresh_token: Annotated[
+        str | None,
+        _form(
+            "the refresh token (refresh_token grant)",
+            "6f7a8b9c-0d1e-4f2a-8b3c-5d6e7f8091a2.q8N3Hf0xKc2mW7vYpL4tR9sZbE1uJ6aD",
+        ),
+    ] = None,
+    scope: Annotated[str | None, _form("accepted and ignored (RFC 6749)", "tasks:read")] = None,
+    totp_code: Annotated[
+        str | None, _form("the current one-time code when the account has MFA on", "123456")
+    ] = None,
 ) -> Response:
     """OAuth2 token endpoint (RFC 6749): `password` and `refresh_token` grants, form-encoded."""
     try:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, status
-from pydantic import AfterValidator, AwareDatetime, BaseModel
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from application import webhook_retry
 from application.principal import Principal
@@ -16,6 +16,7 @@ from interfaces.api.deps import CurrentPrincipal, PagingDep, Writer, queries
 from interfaces.api.errors import AUTHED, FORBIDDEN, NOT_FOUND
 from interfaces.api.query import in_utc
 from interfaces.api.read_wait import settled
+from interfaces.api.schema_fields import CreatedAt, UpdatedAt
 from interfaces.api.schemas import PageOut, page_fields
 from projections.webhook_delivery import WebhookDeliveries
 
@@ -35,42 +36,67 @@ DeliveriesDep = Annotated[WebhookDeliveries, Depends(queries(WebhookDeliveries))
 class AttemptOut(BaseModel):
     """One try: when, the answer's status code (none when no answer came), how long it took."""
 
-    n: int
-    at: datetime
-    status_code: int | None
-    latency_ms: float
-    error: str | None
+    n: int = Field(description="the attempt's number, from 1", examples=[1])
+    at: datetime = Field(description="when it was sent", examples=["2026-12-01T10:00:00Z"])
+    status_code: int | None = Field(
+        description="the endpoint's status code; null when no answer came", examples=[200]
+    )
+    latency_ms: float = Field(
+        description="how long the attempt took, in milliseconds", examples=[85.3]
+    )
+    error: str | None = Field(
+        description="what went wrong, if it did", examples=["connection refused"]
+    )
 
 
 class DeliveryOut(BaseModel):
     """One event for one webhook; ``webhook-id`` on the wire is ``msg_<delivery_id>``."""
 
-    delivery_id: UUID
-    webhook_id: UUID
-    event_id: UUID
-    event_type: str
-    position: int | None
-    status: DeliveryStatus
-    attempts: int
-    next_attempt_at: datetime
-    last_status_code: int | None
-    last_error: str | None
-    created_at: datetime
-    updated_at: datetime
-    attempt_log: list[AttemptOut]
+    delivery_id: UUID = Field(
+        description="the delivery's id (webhook-id is msg_<delivery_id>)",
+        examples=["0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"],
+    )
+    webhook_id: UUID = Field(
+        description="the webhook it is for", examples=["f6a7b8c9-d0e1-4f2a-9b4c-5d6e7f8091a2"]
+    )
+    event_id: UUID = Field(
+        description="the event it delivers", examples=["1a2b3c4d-5e6f-4a7b-9c8d-0e1f2a3b4c5d"]
+    )
+    event_type: str = Field(description="the event's type", examples=["task.created"])
+    position: int | None = Field(description="the event's log position", examples=[42])
+    status: DeliveryStatus = Field(
+        description="pending, failed (retrying), succeeded or dead", examples=["succeeded"]
+    )
+    attempts: int = Field(description="attempts made so far", examples=[1])
+    next_attempt_at: datetime = Field(
+        description="when the next attempt is due", examples=["2026-12-01T10:05:00Z"]
+    )
+    last_status_code: int | None = Field(
+        description="the status code of the last answer", examples=[200]
+    )
+    last_error: str | None = Field(
+        description="what went wrong last, if anything", examples=["HTTP 503"]
+    )
+    created_at: CreatedAt
+    updated_at: UpdatedAt
+    attempt_log: list[AttemptOut] = Field(description="every attempt, oldest first")
 
 
 class DeliveryListOut(PageOut):
     """A page of deliveries, newest first."""
 
-    deliveries: list[DeliveryOut]
+    deliveries: list[DeliveryOut] = Field(description="the deliveries of this page, newest first")
 
 
 class QueuedOut(BaseModel):
     """Deliveries queued to be sent now."""
 
-    delivery_id: UUID | None = None
-    queued: int
+    delivery_id: UUID | None = Field(
+        default=None,
+        description="the delivery queued, when one was",
+        examples=["0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"],
+    )
+    queued: int = Field(description="how many deliveries were queued", examples=[1])
 
 
 # Each route below waits (Settled) for the caller's own writes before ``_own`` looks.

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Response, status
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from application.result import Written
 from application.webhooks import WebhookCommands
@@ -27,6 +27,7 @@ from interfaces.api.deps import (
 )
 from interfaces.api.errors import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, STALE
 from interfaces.api.read_wait import settled
+from interfaces.api.schema_fields import CreatedAt, UpdatedAt
 from interfaces.api.schemas import PageOut, StrictIn, page_fields
 from projections.webhook import WebhookQueries
 
@@ -43,16 +44,47 @@ FORMAT_HELP = "the body of a delivery: the event envelope, or DevFlow's {event, 
 class WebhookIn(StrictIn):
     """A new webhook: where to send which events (``events`` patterns, or one ``event``)."""
 
-    url: str = Field(max_length=URL_MAX, description=URL_HELP)
-    events: list[Pattern] | None = Field(
-        default=None, max_length=PATTERNS_MAX, examples=[["task.*"]]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://example.com/hooks/ledgerflow",
+                    "events": ["task.*"],
+                    "description": "CI notifications",
+                }
+            ]
+        }
     )
-    event: Pattern | None = Field(default=None, description="one event type (AstraFlow's form)")
-    description: str = Field(default="", max_length=DESCRIPTION_MAX)
-    enabled: bool = True
-    format: PayloadFormat = Field(default="envelope", description=FORMAT_HELP)
+
+    url: str = Field(
+        max_length=URL_MAX, description=URL_HELP, examples=["https://example.com/hooks/ledgerflow"]
+    )
+    events: list[Pattern] | None = Field(
+        default=None,
+        max_length=PATTERNS_MAX,
+        examples=[["task.*"]],
+        description="event type patterns to deliver (* matches any part)",
+    )
+    event: Pattern | None = Field(
+        default=None, description="one event type (AstraFlow's form)", examples=["task.completed"]
+    )
+    description: str = Field(
+        default="",
+        max_length=DESCRIPTION_MAX,
+        description="what the endpoint is for",
+        examples=["CI notifications"],
+    )
+    enabled: bool = Field(
+        default=True, description="false registers it without delivering", examples=[True]
+    )
+    format: PayloadFormat = Field(
+        default="envelope", description=FORMAT_HELP, examples=["envelope"]
+    )
     secret: str | None = Field(
-        default=None, max_length=200, description="your own whsec_ secret; generated if absent"
+        default=None,
+        max_length=200,
+        description="your own whsec_ secret; generated if absent",
+        examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
     )
 
     @model_validator(mode="after")
@@ -69,51 +101,94 @@ class WebhookIn(StrictIn):
 class WebhookUpdateIn(StrictIn):
     """A partial change: only the fields sent change; ``enabled: true`` re-enables."""
 
-    url: str | None = Field(default=None, max_length=URL_MAX, description=URL_HELP)
-    events: list[Pattern] | None = Field(default=None, max_length=PATTERNS_MAX)
-    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
-    enabled: bool | None = None
-    format: PayloadFormat | None = Field(default=None, description=FORMAT_HELP)
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"events": ["task.*"], "enabled": True}]}
+    )
+
+    url: str | None = Field(
+        default=None,
+        max_length=URL_MAX,
+        description=URL_HELP,
+        examples=["https://example.com/hooks/v2"],
+    )
+    events: list[Pattern] | None = Field(
+        default=None,
+        max_length=PATTERNS_MAX,
+        description="new event type patterns (replace the old ones)",
+        examples=[["task.*"]],
+    )
+    description: str | None = Field(
+        default=None,
+        max_length=DESCRIPTION_MAX,
+        description="a new description",
+        examples=["CI notifications (v2)"],
+    )
+    enabled: bool | None = Field(
+        default=None,
+        description="true re-enables a disabled webhook, false pauses it",
+        examples=[True],
+    )
+    format: PayloadFormat | None = Field(
+        default=None, description=FORMAT_HELP, examples=["devflow"]
+    )
 
 
 class WebhookOut(BaseModel):
     """A webhook as its owner sees it (never its secret)."""
 
-    webhook_id: UUID
-    url: str
-    events: list[str]
-    description: str
-    format: str = Field(description="envelope or devflow")
-    enabled: bool
-    disabled_reason: str | None = Field(description="why it was disabled; null when enabled")
-    created_at: datetime
-    updated_at: datetime
-    version: int = Field(description="the webhook's version; also its ETag")
+    webhook_id: UUID = Field(
+        description="the webhook's id", examples=["f6a7b8c9-d0e1-4f2a-9b4c-5d6e7f8091a2"]
+    )
+    url: str = Field(
+        description="where deliveries are sent", examples=["https://example.com/hooks/ledgerflow"]
+    )
+    events: list[str] = Field(
+        description="the event type patterns it receives", examples=[["task.*"]]
+    )
+    description: str = Field(description="what the endpoint is for", examples=["CI notifications"])
+    format: str = Field(description="envelope or devflow", examples=["envelope"])
+    enabled: bool = Field(description="false: nothing is delivered", examples=[True])
+    disabled_reason: str | None = Field(
+        description="why it was disabled; null when enabled", examples=["failing for 5 days"]
+    )
+    created_at: CreatedAt
+    updated_at: UpdatedAt
+    version: int = Field(description="the webhook's version; also its ETag", examples=[1])
 
 
 class WebhookWrittenOut(WebhookOut):
     """A webhook after a command, with the log position that recorded the change."""
 
-    position: int = Field(description="pass as X-Ledgerflow-Min-Position to read this write")
+    position: int = Field(
+        description="pass as X-Ledgerflow-Min-Position to read this write", examples=[42]
+    )
 
 
 class WebhookCreatedOut(WebhookWrittenOut):
     """A new webhook with its signing secret: shown this once, stored only encrypted."""
 
-    secret: str = Field(description="whsec_…: verify deliveries with it; not shown again")
+    secret: str = Field(
+        description="whsec_…: verify deliveries with it; not shown again",
+        examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+    )
 
 
 class SecretRotatedOut(WebhookWrittenOut):
     """The new signing secret (shown once); the previous one signs too until the given time."""
 
-    secret: str
-    previous_secret_expires_at: datetime
+    secret: str = Field(
+        description="the new signing secret: shown only now",
+        examples=["whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"],
+    )
+    previous_secret_expires_at: datetime = Field(
+        description="until when the old secret signs too", examples=["2026-12-01T10:05:00Z"]
+    )
 
 
 class WebhookListOut(PageOut):
     """A page of the caller's webhooks."""
 
-    webhooks: list[WebhookOut]
+    webhooks: list[WebhookOut] = Field(description="the webhooks of this page")
 
 
 def written_fields(written: Written[Webhook], response: Response) -> dict[str, Any]:

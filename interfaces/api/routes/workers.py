@@ -43,28 +43,53 @@ ERRORS: dict[int | str, dict[str, Any]] = {**AUTHED, 403: FORBIDDEN, 404: NOT_FO
 class WorkerIn(StrictIn):
     """A worker machine (002 `/workers/register`)."""
 
-    name: str = Field(min_length=1, max_length=200)
-    hostname: str | None = Field(default=None, max_length=200)
-    ip_address: str | None = Field(default=None, max_length=200)
-    max_agents: int | None = Field(default=None, ge=0)
-    cpu_cores: int | None = Field(default=None, ge=0)
-    memory_total_mb: int | None = Field(default=None, ge=0)
-    os_info: str | None = Field(default=None, max_length=200)
+    name: str = Field(
+        min_length=1, max_length=200, description="the worker machine's name", examples=["build-01"]
+    )
+    hostname: str | None = Field(
+        default=None, max_length=200, description="its host name", examples=["build-01.internal"]
+    )
+    ip_address: str | None = Field(
+        default=None, max_length=200, description="its IP address", examples=["10.0.0.12"]
+    )
+    max_agents: int | None = Field(
+        default=None, ge=0, description="how many agents it can host", examples=[4]
+    )
+    cpu_cores: int | None = Field(default=None, ge=0, description="its CPU cores", examples=[8])
+    memory_total_mb: int | None = Field(
+        default=None, ge=0, description="its memory in MiB", examples=[16384]
+    )
+    os_info: str | None = Field(
+        default=None, max_length=200, description="its operating system", examples=["Debian 13"]
+    )
 
 
 class WorkerHeartbeatIn(StrictIn):
     """A worker's resource figures (kept out of the event log)."""
 
-    cpu_usage_percent: float | None = Field(default=None, ge=0, le=100)
-    memory_usage_percent: float | None = Field(default=None, ge=0, le=100)
-    disk_usage_percent: float | None = Field(default=None, ge=0, le=100)
+    cpu_usage_percent: float | None = Field(
+        default=None, ge=0, le=100, description="CPU in use, 0-100", examples=[35.5]
+    )
+    memory_usage_percent: float | None = Field(
+        default=None, ge=0, le=100, description="memory in use, 0-100", examples=[60.0]
+    )
+    disk_usage_percent: float | None = Field(
+        default=None, ge=0, le=100, description="disk in use, 0-100", examples=[42.0]
+    )
 
 
 class ApproveIn(StrictIn):
     """An admin's decision."""
 
-    is_approved: bool
-    group: str | None = Field(default=None, max_length=200)
+    is_approved: bool = Field(
+        description="true approves the worker, false refuses it", examples=[True]
+    )
+    group: str | None = Field(
+        default=None,
+        max_length=200,
+        description="a group to put the worker in",
+        examples=["linux-builders"],
+    )
 
 
 def worker_out(
