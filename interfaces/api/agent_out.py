@@ -11,7 +11,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from interfaces.api.schema_fields import CreatedAt, OffsetPageOut, UpdatedAt
+from interfaces.api.schema_fields import CreatedAt, UpdatedAt
+from interfaces.api.schemas import PageOut
 
 AGENT_ID = "313227ed-7ea1-5b11-bcad-8981ddbe6a02"
 WHEN = "2026-12-01T10:00:00Z"
@@ -82,7 +83,7 @@ class AgentRegisteredOut(BaseModel):
     )
 
 
-class AgentListOut(OffsetPageOut):
+class AgentListOut(PageOut):
     """A page of the caller's agents."""
 
     agents: list[AgentOut] = Field(description="the agents of this page")

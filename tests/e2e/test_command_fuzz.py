@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -114,6 +115,35 @@ BODIES.update(
             "repo": "r",
             "branch": "b",
             "naturalLanguage": "n",
+        },
+    }
+)
+
+# The seeds' spellings documented as aliases take their canonical route's body.
+BODIES.update(
+    {
+        ("post", "/api/auth/login"): BODIES[("post", "/api/v1/auth/login")],
+        ("post", "/api/auth/api-keys"): BODIES[("post", "/api/v1/api-keys")],
+        ("post", "/api/v1/security/api-keys"): BODIES[("post", "/api/v1/api-keys")],
+        ("post", "/api/v1/admin/users"): BODIES[("post", "/api/v1/users")],
+        ("post", "/api/v1/auth/change-password"): BODIES[("post", "/api/v1/auth/password")],
+        ("post", "/api/v1/schedules"): {"flow_id": str(uuid.uuid4()), "cron": "0 9 * * *"},
+        ("post", "/api/schedules"): {"flow_id": str(uuid.uuid4()), "schedule": "0 9 * * *"},
+        ("post", "/api/v1/triggers"): {
+            "name": "probe",
+            "type": "event_based",
+            "config": {"event": "probe.none"},
+            "action": {"flow_id": str(uuid.uuid4())},
+        },
+        **{
+            (method, path): {"name": "probe"}
+            for method, path in (
+                ("put", "/api/v1/schedules/{schedule_id}"),
+                ("patch", "/api/v1/schedules/{schedule_id}"),
+                ("put", "/api/schedules/{schedule_id}"),
+                ("put", "/api/v1/triggers/{trigger_id}"),
+                ("patch", "/api/v1/triggers/{trigger_id}"),
+            )
         },
     }
 )

@@ -96,7 +96,7 @@ def test_the_examples_work_when_sent_as_they_are(client):
     send("PATCH", "/api/v1/flows/{flow_id}/steps/{step_id}", flow_id=flow, step_id=step)
     run = send("POST", "/api/v1/flows/{flow_id}/runs", flow_id=flow)["run_id"]
     send("POST", "/api/v1/runs/{run_id}/cancel", run_id=run)
-    workflow = send("POST", "/api/v1/workflows/")["flow_id"]
+    workflow = send("POST", "/api/v1/workflows")["flow_id"]
     send("POST", "/api/v1/workflows/{id}/steps", id=workflow)
     play_flow = send("POST", "/api/flows")["id"]
     send("PUT", "/api/flows/{id}", id=play_flow)

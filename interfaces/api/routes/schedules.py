@@ -102,7 +102,8 @@ def get_schedule(
     return schedule_out(row)
 
 
-@router.api_route("/{schedule_id}", methods=["PUT", "PATCH"], responses=WRITE)
+@router.put("/{schedule_id}", responses=WRITE)
+@router.patch("/{schedule_id}", responses=WRITE)  # its own operation id (one route per method)
 def update_schedule(
     schedule_id: UUID,
     body: ScheduleUpdateIn,

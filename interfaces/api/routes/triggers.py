@@ -100,7 +100,8 @@ def get_trigger(
     return trigger_out(row)
 
 
-@router.api_route("/{trigger_id}", methods=["PUT", "PATCH"], responses=WRITE)
+@router.put("/{trigger_id}", responses=WRITE)
+@router.patch("/{trigger_id}", responses=WRITE)  # its own operation id (one route per method)
 def update_trigger(
     trigger_id: UUID,
     body: TriggerUpdateIn,
