@@ -1,6 +1,6 @@
 """Errors raised by the application layer (the domain's are in ``domain.error``)."""
 
-from domain.error import Conflict, DomainError
+from domain.error import Conflict, DomainError, Forbidden
 
 
 class ConcurrentChange(Conflict):
@@ -13,6 +13,8 @@ class ConcurrentChange(Conflict):
 class StaleVersion(DomainError):
     """The caller's expected version (If-Match) is not the current one."""
 
+    code = "STALE_VERSION"
+
     def __init__(self, expected: int, actual: int) -> None:
         super().__init__(f"Expected version {expected} but the current version is {actual}")
         self.expected = expected
@@ -22,12 +24,16 @@ class StaleVersion(DomainError):
 class InvalidCredentials(DomainError):
     """Unknown username or wrong password: deliberately the same error for both."""
 
+    code = "INVALID_CREDENTIALS"
+
     def __init__(self) -> None:
         super().__init__("Invalid credentials")
 
 
 class InvalidToken(DomainError):
     """A token is missing, malformed, expired, or not signed by us."""
+
+    code = "NOT_AUTHENTICATED"
 
     def __init__(self) -> None:
         super().__init__("Authentication required or invalid token")
@@ -36,9 +42,13 @@ class InvalidToken(DomainError):
 class WeakPassword(DomainError):
     """The password does not satisfy the password policy."""
 
+    code = "WEAK_PASSWORD"
 
-class NotAllowed(DomainError):
+
+class NotAllowed(Forbidden):
     """The actor is authenticated but may not do this."""
+
+    code = "FORBIDDEN"
 
     def __init__(self, reason: str = "Access denied") -> None:
         super().__init__(reason)
@@ -46,6 +56,8 @@ class NotAllowed(DomainError):
 
 class MfaRequired(InvalidCredentials):
     """The password was right, but this account also needs a valid one-time code."""
+
+    code = "MFA_REQUIRED"
 
     def __init__(self) -> None:
         DomainError.__init__(self, "A valid one-time code (totp_code) is required")

@@ -42,12 +42,16 @@ class AgentNotFound(NotFound):
 class AgentExists(Conflict):
     """The owner already registered an agent with that key."""
 
+    code = "AGENT_EXISTS"
+
     def __init__(self) -> None:
         super().__init__("Agent with this ID already exists for user")
 
 
 class AgentStopped(Conflict):
     """A stopped agent gets no commands until it is started again."""
+
+    code = "AGENT_STOPPED"
 
     def __init__(self) -> None:
         super().__init__("The agent is stopped; start it to receive commands")

@@ -18,7 +18,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.error import Conflict, DomainError, InvalidValue, NotFound
+from domain.error import Conflict, Forbidden, InvalidValue, NotFound
 from domain.value import bounded_text
 
 TITLE_MAX = 200
@@ -52,6 +52,8 @@ class ApprovalNotFound(NotFound):
 class ApprovalDecided(Conflict):
     """The approval is no longer pending (decided, expired or cancelled)."""
 
+    code = "APPROVAL_DECIDED"
+
     def __init__(self, status: str) -> None:
         super().__init__(f"The approval is already {status}")
 
@@ -59,19 +61,25 @@ class ApprovalDecided(Conflict):
 class AlreadyVoted(Conflict):
     """This user has voted on the approval already."""
 
+    code = "ALREADY_VOTED"
+
     def __init__(self) -> None:
         super().__init__("You have already voted on this approval")
 
 
-class SelfApproval(DomainError):
+class SelfApproval(Forbidden):
     """The requester may not vote on their own approval (unless it allows self-approval)."""
+
+    code = "SELF_APPROVAL"
 
     def __init__(self) -> None:
         super().__init__("The requester may not vote on their own approval")
 
 
-class NotAnApprover(DomainError):
+class NotAnApprover(Forbidden):
     """The user is not one of the approval's eligible approvers."""
+
+    code = "NOT_AN_APPROVER"
 
     def __init__(self) -> None:
         super().__init__("You are not an eligible approver of this approval")
@@ -80,9 +88,13 @@ class NotAnApprover(DomainError):
 class NoPendingApproval(Conflict):
     """The run has no approval step waiting (for that step)."""
 
+    code = "NO_PENDING_APPROVAL"
+
 
 class AmbiguousApproval(Conflict):
     """Several approval steps of the run wait: the caller must name one (``step_id``)."""
+
+    code = "AMBIGUOUS_APPROVAL"
 
 
 def step_approval_id(run_id: UUID, step_id: UUID, attempt: int) -> UUID:

@@ -30,6 +30,8 @@ RESULT = ("summary", "output", "pr_url", "result_files")  # what a completion re
 class TaskFinished(Conflict):
     """The task is completed or failed: reports about it are refused (the agent should stop)."""
 
+    code = "TASK_FINISHED"
+
     def __init__(self, status: str) -> None:
         super().__init__(f"The task is already {status}")
         self.status = status
@@ -38,9 +40,13 @@ class TaskFinished(Conflict):
 class TaskCancelled(TaskFinished):
     """The task was cancelled: the agent should stop working on it."""
 
+    code = "TASK_CANCELLED"
+
 
 class LeaseNotHeld(Conflict):
     """The agent reporting does not hold the task's lease."""
+
+    code = "LEASE_NOT_HELD"
 
     def __init__(self) -> None:
         super().__init__("This agent does not hold the task's lease")
@@ -55,6 +61,8 @@ class TaskNotQueued(Conflict):
 
 class ProgressOutOfRange(InvalidValue):
     """DevFlow: progress is a fraction."""
+
+    code = "PROGRESS_OUT_OF_RANGE"
 
     def __init__(self) -> None:
         super().__init__("progress", "must be between 0 and 1")

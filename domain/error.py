@@ -4,11 +4,21 @@ from uuid import UUID
 
 
 class DomainError(Exception):
-    """A rule of the domain refused a command."""
+    """A rule of the domain refused a command.
+
+    ``code`` is the refusal's machine code (the ``code`` of the error body): each refusal names
+    its own (``SELF_APPROVAL``, ``RUN_FINISHED``), in the module that raises it. Its kind (the
+    base class: ``InvalidValue``, ``NotFound``, ``Conflict``, ``Forbidden``) decides the HTTP
+    status in ``interfaces/api/errors.py``, so a new aggregate's errors need no edit there.
+    """
+
+    code = "BAD_REQUEST"
 
 
 class InvalidValue(DomainError):
     """A value given to a command breaks an invariant (empty, too long, unknown enum...)."""
+
+    code = "INVALID_VALUE"
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
@@ -29,3 +39,11 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """The command clashes with the current state (a duplicate, a concurrent change)."""
+
+    code = "CONFLICT"
+
+
+class Forbidden(DomainError):
+    """The actor may see the resource but may not do this to it."""
+
+    code = "FORBIDDEN"

@@ -35,6 +35,8 @@ class StepNotFound(NotFound):
 class StepHasDependents(Conflict):
     """A step other steps depend on cannot be removed."""
 
+    code = "STEP_HAS_DEPENDENTS"
+
 
 def _field(name: str, value: Any) -> Any:
     if name == "name":

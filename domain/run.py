@@ -57,6 +57,8 @@ class RunNotFound(NotFound):
 class RunFinished(Conflict):
     """The run has already succeeded or failed."""
 
+    code = "RUN_FINISHED"
+
 
 def task_id_for(run_id: UUID, step_id: UUID, attempt: int) -> UUID:
     """The id of the task an attempt of a step creates (the same on every replay)."""

@@ -61,6 +61,8 @@ class MfaNotPending(Conflict):
 class UsernameTaken(Conflict):
     """Another account already uses this username."""
 
+    code = "USERNAME_TAKEN"
+
     def __init__(self, username: str) -> None:
         super().__init__("Username already exists")
         self.username = username
@@ -68,6 +70,8 @@ class UsernameTaken(Conflict):
 
 class EmailTaken(Conflict):
     """Another account already uses this email address."""
+
+    code = "EMAIL_TAKEN"
 
     def __init__(self, email: str) -> None:
         super().__init__("Email already exists")
