@@ -14,7 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from application.agent import AgentCommands
 from application.agent_token import AgentTokens
 from application.api_keys import KEY_PREFIX, parse_key
-from interfaces.api import alias, availability, errors
+from interfaces.api import alias, availability, errors, route_index
 from interfaces.api.access_log import AccessLog
 from interfaces.api.alias_openapi import with_aliases
 from interfaces.api.consistency import (
@@ -210,4 +210,5 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
         app.add_middleware(HttpMetrics)  # it times and counts everything, 429s too
     if settings.trusted_proxies:  # outermost: the client address everything else sees
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    route_index.index(app)  # last: every route is in place
     return app
