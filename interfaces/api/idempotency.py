@@ -107,10 +107,13 @@ class Idempotency:
         await _answer_again(known, fingerprint)(scope, receive, send)
 
     def _closing(self, send: Send) -> Send:
-        """``send`` that closes the store's connections when the app has shut down."""
+        """``send`` that opens the store's connections when the app has started and closes
+        them when it has shut down."""
 
         async def closing(message: Message) -> None:
-            if message["type"] == "lifespan.shutdown.complete":
+            if message["type"] == "lifespan.startup.complete":
+                self.store.warm()
+            elif message["type"] == "lifespan.shutdown.complete":
                 await self.store.close()
             await send(message)
 

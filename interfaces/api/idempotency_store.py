@@ -217,19 +217,29 @@ class IdempotencyStore:
             params = (status, json.dumps(headers), body, principal, key, known.created_at)
             return bool((await conn.execute(_SETTLE, params)).rowcount == 1)
 
+    def warm(self) -> None:
+        """Start opening the pool (and creating the table) on the running loop, without
+        waiting: the first keyed request then finds it open. A failure is tried again at the
+        first use."""
+        self._opening()
+
     async def _open(self) -> AsyncConnectionPool[Any]:
+        return await self._opening()
+
+    def _opening(self) -> asyncio.Task[AsyncConnectionPool[Any]]:
         loop = asyncio.get_running_loop()
         opening = self._pool
         failed = opening is not None and opening.done() and not _opened(opening)
         if opening is None or self._loop is not loop or failed:
-            self._loop, opening = loop, loop.create_task(self._new_pool())
-            self._pool = opening
-        return await opening
+            opening = loop.create_task(self._new_pool())
+            opening.add_done_callback(_opened)  # its failure is retrieved: no warning at exit
+            self._loop, self._pool = loop, opening
+        return opening
 
     async def _new_pool(self) -> AsyncConnectionPool[Any]:
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             self._conninfo,
-            min_size=1,
+            min_size=2,  # a claim and the record of the answer before it
             max_size=self._max_size,
             kwargs={"autocommit": True},
             configure=_asynchronous_commit,
