@@ -184,7 +184,11 @@ def create_app(container: Container, *, shared_process: bool = True) -> FastAPI:
 
     app.add_middleware(
         Idempotency,
-        store=IdempotencyStore(container.pool),
+        store=IdempotencyStore(
+            conninfo(container.database_url),
+            container.ledger.recorder.events_table_name,  # type: ignore[attr-defined]
+            settings.db_pool_size,
+        ),
         identify=lambda authorization: command_owner(container, bearer(authorization)),
     )
     app.add_middleware(

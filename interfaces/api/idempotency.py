@@ -8,130 +8,57 @@ and the command does not run a second time. The same key with another request is
 two callers never see each other's answers. Requests without a principal (sign-in, register)
 are not remembered.
 
-The answers are kept in PostgreSQL (``ledgerflow_idempotency``), so every API process sees them.
-Claiming a key is one statement (an insert, or taking over an expired row); recording the
-answer is a second. A 5xx answer is not kept: the client may retry it. A claim left by a crashed
-process is taken over after a minute.
+The answers are kept in PostgreSQL (``interfaces/api/idempotency_store.py``), so every API
+process sees them. A pure ASGI middleware on the event loop: claiming the key is one statement
+before the command runs; the answer goes to the client as the route sends it, and is recorded
+(one more statement) right after, so the client never waits for it. A retry that arrives in
+between (it can only follow the answer by a round trip) waits for the record, up to
+``IN_FLIGHT_WAIT`` seconds: in this process on the first request itself, elsewhere by reading the
+row again. A 5xx answer is not kept: the client may retry it.
 
-Both commit asynchronously (``synchronous_commit = off`` for their transaction, as the webhook
-deliveries do): waiting for two WAL flushes would add 2-4 ms to every keyed command, against the
-issue's budget of 1 ms. The cost: if the PostgreSQL server itself crashes (not an API process),
-the keys of its last fraction of a second may be lost, and a retry of one of those commands runs
-again. The events themselves are committed synchronously as always.
+A crash between the claim and the record (the API process dies, or PostgreSQL loses its last
+unflushed WAL) leaves a claim without an answer. After ``ABANDONED_SECONDS`` a retry settles it:
+if the log holds events with the abandoned request's id (stamped in every event's metadata)
+recorded after the claim, the command took effect and its answer is lost: the key answers 409
+``IDEMPOTENCY_KEY_ANSWER_LOST`` for good (read the resource; never a second effect). Otherwise
+the command never ran and the retry runs it. A client that reuses one ``X-Request-ID`` for
+several commands can only make the first case more likely (the safe side).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import json
+import logging
 import re
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 import psycopg
-from psycopg_pool import ConnectionPool
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.error import InvalidToken
 from interfaces.api.asgi_body import read_body, replay
 from interfaces.api.cookie import COOKIE
 from interfaces.api.errors import error_response
+from interfaces.api.idempotency_store import ABANDONED_SECONDS, IdempotencyStore, Remembered
 
+__all__ = ["ABANDONED_SECONDS", "Idempotency", "IdempotencyStore", "request_fingerprint"]
+
+log = logging.getLogger(__name__)
 HEADER = b"idempotency-key"
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, as Stripe and the IETF draft
-SWEEP_SECONDS = 3600
-_CREATE = """
-CREATE TABLE IF NOT EXISTS ledgerflow_idempotency (
-    principal text NOT NULL,
-    key text NOT NULL,
-    fingerprint bytea NOT NULL,
-    status integer,
-    headers jsonb,
-    body bytea,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (principal, key)
-)"""
-# Fresh key: inserted. Expired answer, or a claim abandoned by a crash: taken over. Else nothing.
-_CLAIM = """
-INSERT INTO ledgerflow_idempotency AS t (principal, key, fingerprint) VALUES (%s, %s, %s)
-ON CONFLICT (principal, key) DO UPDATE
-SET fingerprint = EXCLUDED.fingerprint, status = NULL, headers = NULL, body = NULL,
-    created_at = now()
-WHERE t.created_at < now() - interval '24 hours'
-   OR (t.status IS NULL AND t.created_at < now() - interval '60 seconds')
-RETURNING true"""
-_FIND = (
-    "SELECT fingerprint, status, headers, body FROM ledgerflow_idempotency"
-    " WHERE principal = %s AND key = %s"
-)
-_RECORD = (
-    "UPDATE ledgerflow_idempotency SET status = %s, headers = %s, body = %s"
-    " WHERE principal = %s AND key = %s"
-)
-_RELEASE = "DELETE FROM ledgerflow_idempotency WHERE principal = %s AND key = %s AND status IS NULL"
-_SWEEP = "DELETE FROM ledgerflow_idempotency WHERE created_at < now() - interval '24 hours'"
-_ASYNC = "SET LOCAL synchronous_commit TO off"  # this transaction only (see the module's doc)
+IN_FLIGHT_WAIT = 0.2  # seconds a retry waits for an answer already sent but not yet recorded
+_RECHECKS = (0.01, 0.04, 0.15)  # another process's answer: the row read again after these
+Answer = tuple[int, list[list[str]], bytes]
 
 
-@dataclass(frozen=True)
-class Remembered:
-    """What the store knows of a key: its request's fingerprint and, once done, the answer."""
+@dataclass
+class _InFlight:
+    """A first request running in this process: its answer, once it has one."""
 
-    fingerprint: bytes
-    status: int | None
-    headers: list[list[str]] | None
-    body: bytes | None
-
-
-class IdempotencyStore:
-    """The keys and their first answers, in PostgreSQL."""
-
-    def __init__(self, pool: ConnectionPool[Any]) -> None:
-        self._pool = pool
-        self._ready = False
-        self._swept = 0.0
-
-    def claim(self, principal: str, key: str, fingerprint: bytes) -> Remembered | None:
-        """None when this request now owns the key; else what the key already holds."""
-        if not self._ready:
-            self._create_table()
-        with self._pool.connection() as conn:
-            conn.execute(_ASYNC)
-            if time.monotonic() - self._swept > SWEEP_SECONDS:
-                self._swept = time.monotonic()
-                conn.execute(_SWEEP)
-            if conn.execute(_CLAIM, (principal, key, fingerprint)).fetchone():
-                return None
-            row = conn.execute(_FIND, (principal, key)).fetchone()
-        if row is None:  # expired and swept in between: take it
-            return self.claim(principal, key, fingerprint)
-        return Remembered(bytes(row[0]), row[1], row[2], None if row[3] is None else bytes(row[3]))
-
-    def _create_table(self) -> None:
-        """Create the table once per process; another process creating it meanwhile is fine."""
-        try:
-            with self._pool.connection() as conn:
-                conn.execute(_CREATE)
-        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
-            pass  # CREATE TABLE IF NOT EXISTS raced another process's
-        self._ready = True
-
-    def record(
-        self, principal: str, key: str, status: int, headers: list[list[str]], body: bytes
-    ) -> None:
-        """Keep the answer of the request that owns the key."""
-        with self._pool.connection() as conn:
-            conn.execute(_ASYNC)
-            conn.execute(_RECORD, (status, json.dumps(headers), body, principal, key))
-
-    def release(self, principal: str, key: str) -> None:
-        """Forget a claim whose request failed (5xx), so that a retry runs again."""
-        with self._pool.connection() as conn:
-            conn.execute(_ASYNC)
-            conn.execute(_RELEASE, (principal, key))
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    answer: Answer | None = None
 
 
 class Idempotency:
@@ -143,8 +70,12 @@ class Idempotency:
         self.app = app
         self.store = store
         self.identify = identify  # a token -> "user:<id>" / "key:<id>"; InvalidToken if bad
+        self.running: dict[tuple[str, str], _InFlight] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._closing(send))
+            return
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
@@ -161,11 +92,32 @@ class Idempotency:
             return
         body = await read_body(receive)
         fingerprint = request_fingerprint(scope, body)
-        known = await run_in_threadpool(self.store.claim, principal, key, fingerprint)
+        request_id = scope.get("state", {}).get("request_id")
+        known = await self.store.claim(principal, key, fingerprint, request_id)
         if known is None:
             await self._first(scope, replay(body, receive), send, principal, key)
-        else:
-            await _answer_again(known, fingerprint)(scope, receive, send)
+            return
+        if known.fingerprint == fingerprint and known.abandoned:
+            if await self._settle(principal, key, known, request_id):
+                await self._first(scope, replay(body, receive), send, principal, key)
+                return
+            known = await self.store.find(principal, key) or known
+        elif known.fingerprint == fingerprint and known.status is None:
+            known = await self._awaited(principal, key, known)
+        await _answer_again(known, fingerprint)(scope, receive, send)
+
+    def _closing(self, send: Send) -> Send:
+        """``send`` that opens the store's connections when the app has started and closes
+        them when it has shut down."""
+
+        async def closing(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                self.store.warm()
+            elif message["type"] == "lifespan.shutdown.complete":
+                await self.store.close()
+            await send(message)
+
+        return closing
 
     def _principal(self, headers: dict[bytes, bytes]) -> str | None:
         authorization = headers.get(b"authorization", b"").decode("latin-1")
@@ -180,27 +132,74 @@ class Idempotency:
     async def _first(
         self, scope: Scope, receive: Receive, send: Send, principal: str, key: str
     ) -> None:
-        """Run the request; keep its answer before the client sees it, so that a retry sent the
-        moment the answer arrives finds it (and not a claim still running)."""
-        messages: list[Message] = []
+        """Run the request, its answer passing straight to the client; then keep the answer
+        (or forget the claim after a 5xx)."""
+        flight = self.running[principal, key] = _InFlight()
+        start: Message | None = None
+        chunks: list[bytes] = []
 
-        async def hold(message: Message) -> None:
-            messages.append(message)
+        async def passing(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
 
         try:
-            await self.app(scope, receive, hold)
+            await self.app(scope, receive, passing)
         finally:
-            start = next((m for m in messages if m["type"] == "http.response.start"), None)
-            status = start["status"] if start else 500
-            if status >= 500:
-                await run_in_threadpool(self.store.release, principal, key)
-            else:
-                assert start is not None
+            status = start["status"] if start is not None else 500
+            if start is not None and status < 500:
                 headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in start["headers"]]
-                body = b"".join(m.get("body", b"") for m in messages if m is not start)
-                await run_in_threadpool(self.store.record, principal, key, status, headers, body)
-        for message in messages:
-            await send(message)
+                flight.answer = (status, headers, b"".join(chunks))
+            flight.done.set()
+            try:
+                if flight.answer is None:
+                    await self.store.release(principal, key)
+                else:
+                    await self.store.record(principal, key, *flight.answer)
+            except psycopg.Error:
+                # The client has its answer; the claim stays unanswered and a retry after
+                # ABANDONED_SECONDS settles it as after a crash (the module's doc).
+                log.exception("could not keep the answer of Idempotency-Key %r", key)
+            finally:
+                del self.running[principal, key]
+
+    async def _awaited(self, principal: str, key: str, known: Remembered) -> Remembered:
+        """The answer of a first request that may have just sent it (see the module's doc)."""
+        flight = self.running.get((principal, key))
+        if flight is not None:  # in this process: wait on it
+            try:
+                await asyncio.wait_for(flight.done.wait(), IN_FLIGHT_WAIT)
+            except TimeoutError:
+                return known
+            if flight.answer is None:
+                return known
+            status, headers, body = flight.answer
+            return Remembered(known.fingerprint, status, headers, body)
+        for pause in _RECHECKS:  # in another process: read the row again
+            await asyncio.sleep(pause)
+            found = await self.store.find(principal, key)
+            if found is None or found.status is not None:
+                return found or known
+        return known
+
+    async def _settle(
+        self, principal: str, key: str, known: Remembered, request_id: str | None
+    ) -> bool:
+        """Settle a claim abandoned by a crash: True when this request now owns the key and
+        runs the command (it never took effect)."""
+        if not await self.store.took_effect(known):
+            return await self.store.take_over(principal, key, known, request_id)
+        detail = (
+            "The first request with this Idempotency-Key took effect, but its answer was lost"
+            " in a server failure; read the resource to see its state"
+        )
+        answer = error_response(409, "IDEMPOTENCY_KEY_ANSWER_LOST", detail)
+        headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in answer.raw_headers]
+        await self.store.settle(principal, key, known, (409, headers, bytes(answer.body)))
+        return False
 
 
 def _answer_again(known: Remembered, fingerprint: bytes) -> ASGIApp:

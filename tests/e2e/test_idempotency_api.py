@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
 
@@ -39,3 +41,20 @@ def test_another_user_with_the_same_key_gets_their_own_answer(client, base_url):
         f"{base_url}/api/v1/tasks", json={"name": "x"}, headers={**stranger, **key}
     ).json()
     assert mine["task_id"] != theirs["task_id"]
+
+
+def test_concurrent_duplicates_create_one_task(client):
+    """Sent at once: one runs; the others answer its answer, or 409 while it still runs."""
+    key = {"Idempotency-Key": "at-once"}
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(
+                lambda _: client.post("/api/v1/tasks", json={"name": "once"}, headers=key),
+                range(4),
+            )
+        )
+    created = {a.json()["task_id"] for a in answers if a.status_code == 201}
+    busy = [a.json()["code"] for a in answers if a.status_code == 409]
+    assert len(created) == 1 and set(busy) <= {"IDEMPOTENCY_KEY_IN_USE"}
+    assert len(busy) + sum(a.status_code == 201 for a in answers) == 4
+    assert client.get("/api/v1/tasks").json()["total"] == 1
