@@ -5,17 +5,19 @@
 A real server (``ledgerflow serve``, one process, its ``/metrics`` sampler at its default
 interval) on one PostgreSQL (embedded unless ``--database-url`` or
 ``LEDGERFLOW_BENCH_DATABASE_URL``), a fresh database per run. ``--agents`` agents register over
-HTTP; each polls ``GET /api/agents/{id}/commands?wait=25`` with its agent token and completes
+HTTP; each polls ``GET /api/agents/{id}/commands?wait=30`` with its agent token and completes
 every command it gets.
 Four phases, each ``--seconds`` long except the idle one; printed per run and as medians:
 
-1. idle: 5 s with no agent polling, then 5 s with every agent waiting in a long poll (each window
-   starts once the tasks table went 1.5 s without a scan, 15 s at most: the agents' first
-   polls are in; the window is shorter than the polls' ``wait``, so no poll ends in it); the scans
-   (``seq_scan + idx_scan`` in ``pg_stat_user_tables``) of the tasks table and of every table in
-   each window. ``idle_task_scans`` is the second window's tasks-table scans (target 0: the wait
-   is woken by notification, not a loop); ``idle_poll_scans`` is the second window's scans of
-   all tables minus the first's (what the waiting polls cost; background work cancels out).
+1. idle: 5 s with no agent polling, then up to 5 s with every agent waiting in a long poll (the
+   second window starts once /metrics' ``ledgerflow_agent_polls_waiting`` counts every agent,
+   and ends a second before the first of those polls' ``wait`` runs out, so no poll comes back in
+   it: ``idle_seconds``; each window starts once the tasks table went 1.5 s without a scan, 15 s
+   at most): the scans (``seq_scan + idx_scan`` in
+   ``pg_stat_user_tables``) of the tasks table (``idle_task_scans``, target 0: the wait is woken
+   by notification, not a loop; ``idle_quiet_task_scans`` without polls) and of every table
+   (``idle_all_scans`` and ``idle_quiet_all_scans``: the background's followers, sampler and
+   webhook dispatcher; the two should be alike).
 2. ceiling: 16 clients POST /api/v1/tasks as fast as the server takes them (``posts_per_s``), as
    another user, so that no agent sees these tasks.
 3. saturation: the agents' owner keeps a bounded backlog (``2 x agents`` dispatched and not yet
@@ -54,6 +56,7 @@ from bench.run import SECRET, account, free_port, fresh_database, postgres, star
 INTENT = "bench"
 POSTERS = 16
 IDLE_SECONDS = 5.0
+WAIT = 30  # the polls' long-poll seconds (the most the server takes)
 ENDS_LEASE = {
     "task.lease_expired",
     "task.failed",
@@ -102,13 +105,31 @@ async def settled(db_url: str, limit: float = 15.0) -> None:
         last = now
 
 
-async def idle_window(db_url: str) -> tuple[int, int]:
-    """Scans (tasks table, all tables) during ``IDLE_SECONDS`` of doing nothing."""
+async def polls_waiting(base: str, count: int, limit: float = 30.0) -> None:
+    """Return once the server says ``count`` polls wait (``ledgerflow_agent_polls_waiting``
+    in /metrics, which reads no database), or after ``limit`` seconds."""
+    deadline = time.perf_counter() + limit
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        while time.perf_counter() < deadline:
+            text = (await client.get("/metrics")).text
+            for line in text.splitlines():
+                if (
+                    line.startswith("ledgerflow_agent_polls_waiting ")
+                    and float(line.split()[1]) >= count
+                ):
+                    return
+            await asyncio.sleep(0.2)
+
+
+async def idle_window(db_url: str, until: float = float("inf")) -> tuple[int, int, float]:
+    """Scans (tasks table, all tables) during ``IDLE_SECONDS`` of doing nothing (ending
+    before ``until``), and the window's length."""
     await settled(db_url)
+    started = time.perf_counter()
     tasks_before, all_before = await asyncio.to_thread(scans, db_url)
-    await asyncio.sleep(IDLE_SECONDS)
+    await asyncio.sleep(max(0.0, min(IDLE_SECONDS, until - time.perf_counter())))
     tasks_after, all_after = await asyncio.to_thread(scans, db_url)
-    return tasks_after - tasks_before, all_after - all_before
+    return tasks_after - tasks_before, all_after - all_before, time.perf_counter() - started
 
 
 def leases(db_url: str) -> tuple[int, int]:
@@ -145,6 +166,7 @@ class Run:
         self.completed: dict[str, float] = {}
         self.holders: dict[str, tuple[str, datetime]] = {}
         self.seen_twice = 0
+        self.sent: dict[str, float] = {}  # agent -> when its current poll was sent
         self.stop = False
 
     async def register(self, client: httpx.AsyncClient, count: int) -> list[tuple[str, str]]:
@@ -173,7 +195,8 @@ class Run:
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=self.base, headers=headers, timeout=60) as client:
             while not self.stop:
-                answer = await client.get(f"/api/agents/{agent_id}/commands", params={"wait": 25})
+                self.sent[agent_id] = time.perf_counter()
+                answer = await client.get(f"/api/agents/{agent_id}/commands", params={"wait": WAIT})
                 now = time.perf_counter()
                 for command in answer.json()["commands"]:
                     self._received(agent_id, command, now)
@@ -257,9 +280,12 @@ async def measure(base: str, db_url: str, agents: int, seconds: float) -> dict[s
     run = Run(base, token)
     async with httpx.AsyncClient(base_url=base, timeout=60, headers=run.user) as client:
         registered = await run.register(client, agents)
-        idle_tasks_quiet, idle_all_quiet = await idle_window(db_url)
+        idle_tasks_quiet, idle_all_quiet, _ = await idle_window(db_url)
         pollers = [asyncio.create_task(run.agent(a, t)) for a, t in registered]
-        idle_tasks, idle_all = await idle_window(db_url)
+        await polls_waiting(base, agents)
+        # the window ends a second before the first poll's wait runs out (it would come back)
+        ends = min(run.sent.values()) + WAIT - 1.0
+        idle_tasks, idle_all, idle_seconds = await idle_window(db_url, ends)
         posts = await ceiling(base, seconds)
         completed = await saturation(run, client, seconds, 2 * agents)
         await drain(run, 60)
@@ -279,9 +305,11 @@ async def measure(base: str, db_url: str, agents: int, seconds: float) -> dict[s
         "double_leases": double,
         "re_leases": again,
         "seen_twice": run.seen_twice,
+        "idle_seconds": idle_seconds,
         "idle_task_scans": idle_tasks,
-        "idle_poll_scans": idle_all - idle_all_quiet,
         "idle_quiet_task_scans": idle_tasks_quiet,
+        "idle_all_scans": idle_all,
+        "idle_quiet_all_scans": idle_all_quiet,
         "unfinished": run.backlog(),
     }
 

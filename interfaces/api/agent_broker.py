@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from prometheus_client import Gauge
 from starlette.concurrency import run_in_threadpool
 
 from application.context import CommandContext
@@ -36,6 +37,11 @@ from domain.task import Task
 from projections.task_dispatch import DispatchQueries
 
 log = logging.getLogger(__name__)
+WAITING = Gauge(
+    "ledgerflow_agent_polls_waiting",
+    "Agents' polls waiting for a command (long polls)",
+    multiprocess_mode="livesum",
+)
 
 REFUSED_SECONDS = 5.0  # how long a task refused by its aggregate is not offered again
 WIDEN = 2  # the queue query reads this many times the tasks the waiters want (some will not fit)
@@ -89,11 +95,13 @@ class LeaseBroker:
         self._loop = asyncio.get_running_loop()
         waiter = Waiter(agent, context, limit, wait <= 0, self._loop.create_future())
         self._waiters.append(waiter)
+        WAITING.inc()
         self._kick()
         try:
             await asyncio.wait({waiter.future}, timeout=wait if wait > 0 else None)
         finally:
             self._waiters.remove(waiter)
+            WAITING.dec()
         if not waiter.future.done():  # a lease won after this stays held: the next poll has it
             waiter.future.cancel()
             return []

@@ -28,7 +28,7 @@ from domain.task import Task
 from interfaces.api.agent_auth import Caller, load_agent
 from interfaces.api.agent_broker import LeaseBroker
 from interfaces.api.agent_schemas import AgentIn
-from interfaces.api.agent_view import agent_out, command_out, task_fields
+from interfaces.api.agent_view import agent_out, command_out, step_task_ids
 from interfaces.api.consistency import Consistency
 from interfaces.api.errors import TooManyAttempts
 from interfaces.api.rate_limit import _limits_uri
@@ -118,11 +118,12 @@ async def poll(
     wait = min(max(wait, 0.0), MAX_WAIT)
 
     def held() -> list[dict[str, Any]]:
-        consistency.settle_own_writes(queries.name, agent.id)  # the agent's reports and leases
         if wait <= 0:  # a long poll is woken by the owner's new tasks; this one reads them now
             consistency.settle_own_writes(queries.name, agent.owner_id)
         return queries.held(agent.id, dispatch.clock())
 
+    # the agent's own reports and leases, waited for without holding a thread (one per agent)
+    await consistency.settle_async(queries.name, agent.id)
     rows = await run_in_threadpool(held)
     # holding commands, the poll answers at once (with what one pass adds)
     leased = await _broker(request).take(agent, caller.context, limit, 0 if rows else wait)
@@ -130,7 +131,8 @@ async def poll(
     tasks: list[Task | dict[str, Any]] = [*rows, *(t for t in leased if t.id not in found)]
     if not tasks:
         return []
-    steps = await run_in_threadpool(dispatch.run_steps, [task_fields(t)["task_id"] for t in tasks])
+    ids = step_task_ids(tasks)
+    steps = await run_in_threadpool(dispatch.run_steps, ids) if ids else {}
     return [command_out(t, steps) for t in tasks]
 
 

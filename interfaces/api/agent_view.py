@@ -3,7 +3,7 @@ and DevFlow's camelCase presenter (CONTRACT B.1, B.3)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -71,6 +71,16 @@ def task_fields(task: Task | Mapping[str, Any]) -> dict[str, Any]:
         "taken_by": task.lease_agent_id,
         "created_at": task.created_on,
     }
+
+
+def step_task_ids(tasks: Iterable[Task | Mapping[str, Any]]) -> list[UUID]:
+    """The tasks among these that a flow's agent step may have created (it gives its tasks one
+    attempt of their own: ``application/agent_step.py``), whose run and step a command names."""
+    return [
+        (t.id if isinstance(t, Task) else t["task_id"])
+        for t in tasks
+        if (t.max_attempts if isinstance(t, Task) else t["max_attempts"]) == 1
+    ]
 
 
 def command_out(

@@ -17,7 +17,7 @@ from application.worker import WorkerCommands
 from domain.agent import AgentNotFound
 from domain.task import Task
 from domain.worker import Worker
-from interfaces.api.agent_view import command_out, task_fields
+from interfaces.api.agent_view import command_out, step_task_ids
 from interfaces.api.deps import (
     Admin,
     ConsistencyDep,
@@ -198,7 +198,7 @@ async def worker_tasks(
             found.extend(tasks.held(agent.id, dispatch.clock()))
             ids = tasks.queued_for(agent.owner_id, agent.id, agent.capabilities, limit * 2)
             found.extend(dispatch.lease_commands(context, agent, ids, limit - len(found))[0])
-        steps = dispatch.run_steps(task_fields(t)["task_id"] for t in found)
+        steps = dispatch.run_steps(step_task_ids(found))
         return [command_out(t, steps) for t in found]
 
     return {"tasks": await run_in_threadpool(lease)}
