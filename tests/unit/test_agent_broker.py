@@ -4,25 +4,19 @@ task it leased is not offered again while the read model lags; and commands name
 step of a flow's agent-step task."""
 
 import asyncio
-from datetime import UTC, datetime
 from uuid import uuid4
 
-import pytest
-
 from application.agent import AgentCommands
-from application.agent_token import AgentTokens
 from application.context import CommandContext
-from application.credential import CredentialVault
 from application.dispatch import DispatchCommands
-from application.ledger import Ledger
 from domain.run_task import RunTask
 from domain.task import Task
 from interfaces.api.agent_broker import LeaseBroker
 from interfaces.api.agent_view import command_out, step_task_ids
-from tests.conftest import TEST_SECRET
+from tests.unit import test_dispatch
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 CTX = CommandContext(actor="system:test")
+ledger = test_dispatch.ledger  # the same fixture: the in-memory ledger with the dispatch handlers
 
 
 class Queue:
@@ -58,15 +52,6 @@ class Queue:
                     }
                 )
         return rows[:limit]
-
-
-@pytest.fixture
-def ledger():
-    app = Ledger(credentials=CredentialVault("secret"))
-    app.register(AgentCommands(app, AgentTokens(TEST_SECRET)))
-    app.register(DispatchCommands(app, 300, clock=lambda: NOW))
-    yield app
-    app.close()
 
 
 def broker_of(ledger, queue, wrote=None):
