@@ -5,19 +5,19 @@
 A real server (``ledgerflow serve``, one process, its ``/metrics`` sampler at its default
 interval) on one PostgreSQL (embedded unless ``--database-url`` or
 ``LEDGERFLOW_BENCH_DATABASE_URL``), a fresh database per run. ``--agents`` agents register over
-HTTP; each polls ``GET /api/agents/{id}/commands?wait=30`` with its agent token and completes
-every command it gets.
+HTTP; each polls ``GET /api/agents/{id}/commands?wait=30`` with its agent token, completes every
+command it gets, and heartbeats every 5 s.
 Four phases, each ``--seconds`` long except the idle one; printed per run and as medians:
 
-1. idle: 5 s with no agent polling, then up to 5 s with every agent waiting in a long poll (the
-   second window starts once /metrics' ``ledgerflow_agent_polls_waiting`` counts every agent,
-   and ends a second before the first of those polls' ``wait`` runs out, so no poll comes back in
-   it: ``idle_seconds``; each window starts once the tasks table went 1.5 s without a scan, 15 s
-   at most): the scans (``seq_scan + idx_scan`` in
-   ``pg_stat_user_tables``) of the tasks table (``idle_task_scans``, target 0: the wait is woken
-   by notification, not a loop; ``idle_quiet_task_scans`` without polls) and of every table
-   (``idle_all_scans`` and ``idle_quiet_all_scans``: the background's followers, sampler and
-   webhook dispatcher; the two should be alike).
+1. idle: every agent waits in a long poll and nothing happens. The window starts 11 s after
+   /metrics' ``ledgerflow_agent_polls_waiting`` counts every agent (PostgreSQL 15 reports an
+   idle backend's table statistics up to 10 s late: the polls' arrival must not leak in), lasts
+   up to 16 s (5 s and the same slack for the window's own scans to be reported) and ends a
+   second before the first poll's ``wait`` runs out, so no poll comes back in it
+   (``idle_seconds``: its length). ``idle_task_scans``: ``seq_scan + idx_scan`` of the tasks
+   table in ``pg_stat_user_tables`` (target 0: the wait is woken by notification, not a loop);
+   ``idle_passes``: the lease broker's queue queries (``ledgerflow_agent_lease_passes_total``,
+   exact; target 0).
 2. ceiling: 16 clients POST /api/v1/tasks as fast as the server takes them (``posts_per_s``), as
    another user, so that no agent sees these tasks.
 3. saturation: the agents' owner keeps a bounded backlog (``2 x agents`` dispatched and not yet
@@ -56,7 +56,10 @@ from bench.run import SECRET, account, free_port, fresh_database, postgres, star
 INTENT = "bench"
 POSTERS = 16
 IDLE_SECONDS = 5.0
+FLUSH = 11.0  # PostgreSQL 15 flushes an idle backend's table statistics after 10 s
+PASSES = "ledgerflow_agent_lease_passes_total"
 WAIT = 30  # the polls' long-poll seconds (the most the server takes)
+HEARTBEAT_SECONDS = 5.0
 ENDS_LEASE = {
     "task.lease_expired",
     "task.failed",
@@ -92,44 +95,40 @@ def scans(db_url: str) -> tuple[int, int]:
     return sum(n for name, n in rows if name == "tasks"), sum(n for _, n in rows)
 
 
-async def settled(db_url: str, limit: float = 15.0) -> None:
-    """Return once the tasks table went 1.5 s without a scan (the agents' first polls are in),
-    or after ``limit`` seconds (then the idle window shows what keeps scanning)."""
-    deadline = time.perf_counter() + limit
-    last = await asyncio.to_thread(scans, db_url)
-    while time.perf_counter() < deadline:
-        await asyncio.sleep(1.5)  # statistics are flushed at most once a second
-        now = await asyncio.to_thread(scans, db_url)
-        if now[0] == last[0]:
-            return
-        last = now
+async def metric(base: str, name: str) -> float:
+    """One unlabelled number of /metrics (which reads no database): 0 when absent."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        text = (await client.get("/metrics")).text
+    for line in text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    return 0.0
 
 
 async def polls_waiting(base: str, count: int, limit: float = 30.0) -> None:
-    """Return once the server says ``count`` polls wait (``ledgerflow_agent_polls_waiting``
-    in /metrics, which reads no database), or after ``limit`` seconds."""
+    """Return once ``count`` polls wait in the server's lease broker, or after ``limit`` s."""
     deadline = time.perf_counter() + limit
-    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-        while time.perf_counter() < deadline:
-            text = (await client.get("/metrics")).text
-            for line in text.splitlines():
-                if (
-                    line.startswith("ledgerflow_agent_polls_waiting ")
-                    and float(line.split()[1]) >= count
-                ):
-                    return
-            await asyncio.sleep(0.2)
+    while time.perf_counter() < deadline:
+        if await metric(base, "ledgerflow_agent_polls_waiting") >= count:
+            return
+        await asyncio.sleep(0.2)
 
 
-async def idle_window(db_url: str, until: float = float("inf")) -> tuple[int, int, float]:
-    """Scans (tasks table, all tables) during ``IDLE_SECONDS`` of doing nothing (ending
-    before ``until``), and the window's length."""
-    await settled(db_url)
+async def idle_window(base: str, db_url: str, deadline: float) -> tuple[int, float, float]:
+    """Scans of the tasks table and lease passes while every poll waits and nothing happens, from
+    ``FLUSH`` s after they all wait (PostgreSQL reports an idle backend's scans up to 10 s late)
+    for up to ``IDLE_SECONDS + FLUSH``, ending before ``deadline``; and the window's length."""
+    await asyncio.sleep(max(0.0, min(FLUSH, deadline - time.perf_counter() - 2)))
     started = time.perf_counter()
-    tasks_before, all_before = await asyncio.to_thread(scans, db_url)
-    await asyncio.sleep(max(0.0, min(IDLE_SECONDS, until - time.perf_counter())))
-    tasks_after, all_after = await asyncio.to_thread(scans, db_url)
-    return tasks_after - tasks_before, all_after - all_before, time.perf_counter() - started
+    scans_before = (await asyncio.to_thread(scans, db_url))[0]
+    passes_before = await metric(base, PASSES)
+    await asyncio.sleep(max(0.0, min(IDLE_SECONDS + FLUSH, deadline - time.perf_counter())))
+    passes = await metric(base, PASSES) - passes_before
+    return (
+        (await asyncio.to_thread(scans, db_url))[0] - scans_before,
+        passes,
+        (time.perf_counter() - started),
+    )
 
 
 def leases(db_url: str) -> tuple[int, int]:
@@ -191,21 +190,34 @@ class Run:
             self.seen_twice += 1
         self.holders[task_id] = (agent_id, expires)
 
+    async def heartbeat(self, client: httpx.AsyncClient, agent_id: str) -> None:
+        """Every ``nextPollInterval`` (5 s), as DevFlow's agents do: an agent that stays silent
+        for ``LEDGERFLOW_AGENT_OFFLINE_AFTER`` (60 s) goes offline and its leases are re-leased,
+        which a run longer than a minute would otherwise count."""
+        while not self.stop:
+            await client.post(f"/api/agents/{agent_id}/heartbeat", json={"status": "ready"})
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
     async def agent(self, agent_id: str, token: str) -> None:
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=self.base, headers=headers, timeout=60) as client:
-            while not self.stop:
-                self.sent[agent_id] = time.perf_counter()
-                answer = await client.get(f"/api/agents/{agent_id}/commands", params={"wait": WAIT})
-                now = time.perf_counter()
-                for command in answer.json()["commands"]:
-                    self._received(agent_id, command, now)
-                    task_id = command["task_id"]
-                    done = await client.post(
-                        f"/api/tasks/{task_id}/complete", json={"summary": "ok"}
-                    )
-                    if done.status_code == 200:
-                        self.completed[task_id] = time.perf_counter()
+            beating = asyncio.create_task(self.heartbeat(client, agent_id))
+            try:
+                await self.work(client, agent_id)
+            finally:
+                beating.cancel()
+
+    async def work(self, client: httpx.AsyncClient, agent_id: str) -> None:
+        while not self.stop:
+            self.sent[agent_id] = time.perf_counter()
+            answer = await client.get(f"/api/agents/{agent_id}/commands", params={"wait": WAIT})
+            now = time.perf_counter()
+            for command in answer.json()["commands"]:
+                self._received(agent_id, command, now)
+                task_id = command["task_id"]
+                done = await client.post(f"/api/tasks/{task_id}/complete", json={"summary": "ok"})
+                if done.status_code == 200:
+                    self.completed[task_id] = time.perf_counter()
 
     async def post(self, client: httpx.AsyncClient) -> None:
         answer = await client.post("/api/v1/tasks", json={"name": "work", "intent": INTENT})
@@ -280,12 +292,11 @@ async def measure(base: str, db_url: str, agents: int, seconds: float) -> dict[s
     run = Run(base, token)
     async with httpx.AsyncClient(base_url=base, timeout=60, headers=run.user) as client:
         registered = await run.register(client, agents)
-        idle_tasks_quiet, idle_all_quiet, _ = await idle_window(db_url)
         pollers = [asyncio.create_task(run.agent(a, t)) for a, t in registered]
         await polls_waiting(base, agents)
         # the window ends a second before the first poll's wait runs out (it would come back)
         ends = min(run.sent.values()) + WAIT - 1.0
-        idle_tasks, idle_all, idle_seconds = await idle_window(db_url, ends)
+        idle_scans, idle_passes, idle_seconds = await idle_window(base, db_url, ends)
         posts = await ceiling(base, seconds)
         completed = await saturation(run, client, seconds, 2 * agents)
         await drain(run, 60)
@@ -306,10 +317,8 @@ async def measure(base: str, db_url: str, agents: int, seconds: float) -> dict[s
         "re_leases": again,
         "seen_twice": run.seen_twice,
         "idle_seconds": idle_seconds,
-        "idle_task_scans": idle_tasks,
-        "idle_quiet_task_scans": idle_tasks_quiet,
-        "idle_all_scans": idle_all,
-        "idle_quiet_all_scans": idle_all_quiet,
+        "idle_task_scans": idle_scans,
+        "idle_passes": idle_passes,
         "unfinished": run.backlog(),
     }
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 from starlette.concurrency import run_in_threadpool
 
 from application.context import CommandContext
@@ -41,6 +41,9 @@ WAITING = Gauge(
     "ledgerflow_agent_polls_waiting",
     "Agents' polls waiting for a command (long polls)",
     multiprocess_mode="livesum",
+)
+PASSES = Counter(
+    "ledgerflow_agent_lease_passes", "Lease passes: queries of the queue for the waiting polls"
 )
 
 REFUSED_SECONDS = 5.0  # how long a task refused by its aggregate is not offered again
@@ -134,6 +137,7 @@ class LeaseBroker:
         """One pass (in a worker thread): lease queued tasks to ``waiting``; whether another
         pass may find more (the queue read was cut short, or an offer was lost)."""
         self.passes += 1
+        PASSES.inc()
         self._forget()
         agents = [w.agent for w in waiting]
         wanted = sum(w.limit for w in waiting)
