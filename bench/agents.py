@@ -17,7 +17,7 @@ Four phases, each ``--seconds`` long except the idle one; printed per run and as
    (``idle_seconds``: its length). ``idle_task_scans``: ``seq_scan + idx_scan`` of the tasks
    table in ``pg_stat_user_tables`` (target 0: the wait is woken by notification, not a loop);
    ``idle_passes``: the lease broker's queue queries (``ledgerflow_agent_lease_passes_total``,
-   exact; target 0).
+   exact; target 0; -1 from a server without it).
 2. ceiling: 16 clients POST /api/v1/tasks as fast as the server takes them (``posts_per_s``), as
    another user, so that no agent sees these tasks.
 3. saturation: the agents' owner keeps a bounded backlog (``2 x agents`` dispatched and not yet
@@ -96,20 +96,26 @@ def scans(db_url: str) -> tuple[int, int]:
 
 
 async def metric(base: str, name: str) -> float:
-    """One unlabelled number of /metrics (which reads no database): 0 when absent."""
+    """One unlabelled number of /metrics (which reads no database): -1 when the server has no
+    such metric (a version before it)."""
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         text = (await client.get("/metrics")).text
     for line in text.splitlines():
         if line.startswith(f"{name} "):
             return float(line.split()[1])
-    return 0.0
+    return -1.0
 
 
 async def polls_waiting(base: str, count: int, limit: float = 30.0) -> None:
-    """Return once ``count`` polls wait in the server's lease broker, or after ``limit`` s."""
+    """Return once ``count`` polls wait in the server's lease broker, or after ``limit`` s (3 s
+    for a server without the gauge)."""
     deadline = time.perf_counter() + limit
     while time.perf_counter() < deadline:
-        if await metric(base, "ledgerflow_agent_polls_waiting") >= count:
+        waiting = await metric(base, "ledgerflow_agent_polls_waiting")
+        if waiting >= count:
+            return
+        if waiting < 0:
+            await asyncio.sleep(3.0)
             return
         await asyncio.sleep(0.2)
 
@@ -123,7 +129,7 @@ async def idle_window(base: str, db_url: str, deadline: float) -> tuple[int, flo
     scans_before = (await asyncio.to_thread(scans, db_url))[0]
     passes_before = await metric(base, PASSES)
     await asyncio.sleep(max(0.0, min(IDLE_SECONDS + FLUSH, deadline - time.perf_counter())))
-    passes = await metric(base, PASSES) - passes_before
+    passes = await metric(base, PASSES) - passes_before if passes_before >= 0 else -1.0
     return (
         (await asyncio.to_thread(scans, db_url))[0] - scans_before,
         passes,
