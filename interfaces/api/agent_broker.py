@@ -105,10 +105,9 @@ class LeaseBroker:
         finally:
             self._waiters.remove(waiter)
             WAITING.dec()
-        if not waiter.future.done():  # a lease won after this stays held: the next poll has it
-            waiter.future.cancel()
-            return []
-        return waiter.future.result()
+            if not waiter.future.done():  # a lease won after this stays held: the next poll has it
+                waiter.future.cancel()
+        return [] if waiter.future.cancelled() else waiter.future.result()
 
     def _kick(self) -> None:
         self._dirty = True
