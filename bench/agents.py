@@ -98,7 +98,7 @@ def scans(db_url: str) -> tuple[int, int]:
 async def metric(base: str, name: str) -> float:
     """One unlabelled number of /metrics (which reads no database): -1 when the server has no
     such metric (a version before it)."""
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
         text = (await client.get("/metrics")).text
     for line in text.splitlines():
         if line.startswith(f"{name} "):
@@ -206,7 +206,7 @@ class Run:
 
     async def agent(self, agent_id: str, token: str) -> None:
         headers = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(base_url=self.base, headers=headers, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=self.base, headers=headers, timeout=120) as client:
             beating = asyncio.create_task(self.heartbeat(client, agent_id))
             try:
                 await self.work(client, agent_id)
@@ -252,7 +252,7 @@ async def ceiling(base: str, seconds: float) -> float:
             posted += answer.status_code == 201
 
     started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=base, timeout=60, headers=headers) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=120, headers=headers) as client:
         await clients(POSTERS, lambda: poster(client))
     return posted / (time.perf_counter() - started)
 
@@ -296,7 +296,7 @@ async def drain(run: Run, seconds: float) -> None:
 async def measure(base: str, db_url: str, agents: int, seconds: float) -> dict[str, float]:
     token, _ = account(base, "bench")
     run = Run(base, token)
-    async with httpx.AsyncClient(base_url=base, timeout=60, headers=run.user) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=120, headers=run.user) as client:
         registered = await run.register(client, agents)
         pollers = [asyncio.create_task(run.agent(a, t)) for a, t in registered]
         await polls_waiting(base, agents)
