@@ -10,7 +10,7 @@ candidate that is no longer queued is refused by the aggregate (``TaskNotQueued`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,8 +21,10 @@ from application.error import ConcurrentChange
 from application.handlers import Handlers
 from application.ledger import Ledger
 from application.result import Written
+from application.run_engine import RunTaskMissing
 from domain.agent import Agent
 from domain.dispatch import TaskNotQueued, can_take
+from domain.run_task import RunTask
 from domain.task import Task, TaskNotFound
 
 Clock = Callable[[], datetime]
@@ -68,6 +70,42 @@ class DispatchCommands(Handlers):
                 continue  # another poller won it, or it is no longer queued
             leased.append(task)
         return leased, position
+
+    def lease_each(
+        self, offers: Sequence[tuple[CommandContext, Agent, UUID]]
+    ) -> list[tuple[int, Task, int]]:
+        """Lease each offered task to its agent, the commits sharing one group commit; for each
+        lease won: the offer's index, the task and its position. An offer is skipped when the
+        task is no longer queued or another poller (another process) took it first."""
+        pending = []
+        for index, (context, agent, task_id) in enumerate(offers):
+            try:
+                task = self._load(Task, task_id, TaskNotFound)
+                if not self._may_take(agent, task):
+                    continue
+                task.lease(agent.id, self.clock(), self.lease_seconds)
+            except (TaskNotQueued, TaskNotFound):
+                continue
+            pending.append((index, task, self._submit(context, task)))
+        won = []
+        for index, task, future in pending:
+            try:
+                won.append((index, task, future.result()))
+            except ConcurrentChange:
+                continue  # another process's poller won it
+        return won
+
+    def run_steps(self, task_ids: Iterable[UUID]) -> dict[UUID, tuple[UUID, UUID]]:
+        """The (run, step) each of these tasks was created for by a flow's agent step; tasks
+        created otherwise are absent."""
+        found = {}
+        for task_id in task_ids:
+            try:
+                link = self._load(RunTask, RunTask.id_for(task_id), RunTaskMissing)
+            except RunTaskMissing:
+                continue
+            found[task_id] = (link.run_id, link.step_id)
+        return found
 
     @staticmethod
     def _may_take(agent: Agent, task: Task) -> bool:

@@ -167,6 +167,21 @@ class DispatchQueries:
         )
         return [row["task_id"] for row in rows]
 
+    def queued_among(
+        self, owners: list[UUID], agent_ids: list[UUID], capabilities: list[str], limit: int
+    ) -> list[dict[str, Any]]:
+        """Tasks waiting for any of several agents, oldest first, in one query (pinned to one
+        of ``agent_ids``, or unpinned with an intent among ``capabilities``): the rows' owner,
+        pin, intent and required tools tell which of the agents may take each."""
+        return self._rows(
+            "SELECT task_id, owner_id, agent_id, intent, required_tools FROM {}"
+            " WHERE owner_id = ANY(%s) AND status = 'not_started'"
+            " AND dead_lettered_at IS NULL AND lease_agent_id IS NULL"
+            " AND (agent_id = ANY(%s) OR (agent_id IS NULL AND intent = ANY(%s)))"
+            " ORDER BY created_at, task_id LIMIT %s",
+            (owners, agent_ids, capabilities, limit),
+        )
+
     def leased_to(self, agent_id: UUID) -> list[UUID]:
         """The tasks whose lease ``agent_id`` holds."""
         rows = self._rows("SELECT task_id FROM {} WHERE lease_agent_id = %s", (agent_id,))

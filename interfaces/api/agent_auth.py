@@ -8,7 +8,7 @@ not a UUID is read as the owner's ``agentId`` key (uuid5(owner, key)); anything 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 from uuid import UUID
 
@@ -32,6 +32,7 @@ class Caller:
     owner_id: UUID
     agent_id: UUID | None  # set when the agent's own token was presented
     context: CommandContext
+    agent: Agent | None = field(default=None, compare=False)  # loaded to check that token
 
     @property
     def reporter(self) -> Reporter:
@@ -54,7 +55,7 @@ async def agent_or_owner(
         agent = await run_in_threadpool(agents.agent_for_token, claims)
         request.state.principal_kind = "agent"  # for the access log
         context = CommandContext(actor=f"agent:{agent.id}", correlation_id=rid, request_id=rid)
-        return Caller(agent.owner_id, agent.id, context)
+        return Caller(agent.owner_id, agent.id, context, agent)
     principal = await principal_of(request, authorization)
     if request.method != "GET" or request.url.path.endswith("/commands"):  # a poll leases
         principal.require_writer()
@@ -86,6 +87,9 @@ def task_path_id(raw: str) -> UUID:
 
 
 async def load_agent(request: Request, caller: Caller, raw: str) -> Agent:
-    """The caller's agent the path names."""
+    """The caller's agent the path names (an agent token's own, as loaded to check the token)."""
+    found = agent_path_id(caller, raw)
+    if caller.agent is not None and caller.agent.id == found:
+        return caller.agent
     agents: AgentCommands = request.app.state.container.ledger[AgentCommands]
-    return await run_in_threadpool(agents.get_agent, caller.owner_id, agent_path_id(caller, raw))
+    return await run_in_threadpool(agents.get_agent, caller.owner_id, found)

@@ -1,15 +1,14 @@
 """What the agent endpoints do, shared by the canonical routes (``/api/v1/...``) and DevFlow's
 (``/api/...``), which differ only in their presenter. Everything here answers canonical shapes.
 
-Polling with ``wait`` is a long poll woken by the tasks read model's commit notification (the
-position watch), never a loop on the database: an idle agent's poll costs one query when it
-arrives and one per change of the tasks read model while it waits.
+Polling with ``wait`` is a long poll served by the process's ``LeaseBroker``: woken by the tasks
+read model's commit notification (the position watch), never a loop on the database. An idle
+agent's poll costs one query when it arrives (what it holds) and, while it waits, its share of
+one queue query per change of the tasks read model (one query serves every waiting poll).
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -25,9 +24,11 @@ from application.context import CommandContext
 from application.dispatch import DispatchCommands
 from domain.agent import Agent
 from domain.error import InvalidValue
+from domain.task import Task
 from interfaces.api.agent_auth import Caller, load_agent
+from interfaces.api.agent_broker import LeaseBroker
 from interfaces.api.agent_schemas import AgentIn
-from interfaces.api.agent_view import agent_out, command_out
+from interfaces.api.agent_view import agent_out, command_out, step_task_ids
 from interfaces.api.consistency import Consistency
 from interfaces.api.errors import TooManyAttempts
 from interfaces.api.rate_limit import _limits_uri
@@ -37,37 +38,6 @@ from projections.agent import AgentQueries
 from projections.task_dispatch import DispatchQueries
 
 MAX_WAIT = 30.0
-
-
-class TaskWake:
-    """Wakes the long polls of this process when the tasks read model commits a change."""
-
-    def __init__(self) -> None:
-        self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
-        self._lock = threading.Lock()
-
-    def changed(self, names: set[str]) -> None:
-        """A position-watch listener (called in the watch thread)."""
-        if "tasks" not in names and "*" not in names:
-            return
-        with self._lock:
-            waiting = list(self._waiting)
-        for loop, event in waiting:
-            loop.call_soon_threadsafe(event.set)
-
-    async def wait(self, timeout: float) -> None:
-        """Return at the next change of the tasks read model, or after ``timeout``."""
-        event = asyncio.Event()
-        entry = (asyncio.get_running_loop(), event)
-        with self._lock:
-            self._waiting.add(entry)
-        try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            pass
-        finally:
-            with self._lock:
-                self._waiting.discard(entry)
 
 
 class HeartbeatLimit:
@@ -106,13 +76,21 @@ def _container(request: Request) -> Container:
     return found
 
 
-def _wake(request: Request) -> TaskWake:
+def _broker(request: Request) -> LeaseBroker:
     state = request.app.state
-    wake: TaskWake | None = getattr(state, "task_wake", None)
-    if wake is None:
-        wake = state.task_wake = TaskWake()
-        _container(request).watch.add_listener(wake.changed)
-    return wake
+    broker: LeaseBroker | None = getattr(state, "lease_broker", None)
+    if broker is None:
+        container = _container(request)
+        consistency: Consistency = state.consistency
+        queries = container.query(DispatchQueries)
+        broker = state.lease_broker = LeaseBroker(
+            container.ledger[DispatchCommands],
+            queries,
+            lambda: container.watch.position(queries.name),
+            consistency.wrote,
+        )
+        container.watch.add_listener(broker.changed)
+    return broker
 
 
 def agents_of(request: Request) -> AgentCommands:
@@ -137,29 +115,25 @@ async def poll(
     consistency: Consistency = request.app.state.consistency
     dispatch = container.ledger[DispatchCommands]
     queries = container.query(DispatchQueries)
-    deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT)
-    wake = _wake(request) if wait > 0 else None
+    wait = min(max(wait, 0.0), MAX_WAIT)
 
-    def step(first: bool) -> list[dict[str, Any]]:
-        held: list[dict[str, Any]] = []
-        if first:
-            consistency.settle_own_writes(queries.name, agent.id)  # the agent's reports and leases
-            consistency.settle_own_writes(queries.name, agent.owner_id)  # the owner's new tasks
-            held = queries.held(agent.id, dispatch.clock())
-        candidates = queries.queued_for(agent.owner_id, agent.id, agent.capabilities, limit * 2)
-        leased, position = dispatch.lease_commands(caller.context, agent, candidates, limit)
-        consistency.wrote(agent.id, position)
-        consistency.wrote(agent.owner_id, position)  # the owner reads the leases at once
-        return [*map(command_out, held), *map(command_out, leased)]
+    def held() -> list[dict[str, Any]]:
+        if wait <= 0:  # a long poll is woken by the owner's new tasks; this one reads them now
+            consistency.settle_own_writes(queries.name, agent.owner_id)
+        return queries.held(agent.id, dispatch.clock())
 
-    commands = await run_in_threadpool(step, True)
-    while not commands and wake is not None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        await wake.wait(remaining)
-        commands = await run_in_threadpool(step, False)
-    return commands
+    # the agent's own reports and leases, waited for without holding a thread (one per agent)
+    await consistency.settle_async(queries.name, agent.id)
+    rows = await run_in_threadpool(held)
+    # holding commands, the poll answers at once (with what one pass adds)
+    leased = await _broker(request).take(agent, caller.context, limit, 0 if rows else wait)
+    found = {row["task_id"] for row in rows}
+    tasks: list[Task | dict[str, Any]] = [*rows, *(t for t in leased if t.id not in found)]
+    if not tasks:
+        return []
+    ids = step_task_ids(tasks)
+    steps = await run_in_threadpool(dispatch.run_steps, ids) if ids else {}
+    return [command_out(t, steps) for t in tasks]
 
 
 async def heartbeat(

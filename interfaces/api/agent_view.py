@@ -3,7 +3,7 @@ and DevFlow's camelCase presenter (CONTRACT B.1, B.3)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -73,9 +73,24 @@ def task_fields(task: Task | Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def command_out(task: Task | Mapping[str, Any]) -> dict[str, Any]:
-    """A command as DevFlow lists it (``003:L84-95``, snake_case there too) plus the lease."""
+def step_task_ids(tasks: Iterable[Task | Mapping[str, Any]]) -> list[UUID]:
+    """The tasks among these that a flow's agent step may have created (it gives its tasks one
+    attempt of their own: ``application/agent_step.py``), whose run and step a command names."""
+    return [
+        (t.id if isinstance(t, Task) else t["task_id"])
+        for t in tasks
+        if (t.max_attempts if isinstance(t, Task) else t["max_attempts"]) == 1
+    ]
+
+
+def command_out(
+    task: Task | Mapping[str, Any], steps: Mapping[UUID, tuple[UUID, UUID]] | None = None
+) -> dict[str, Any]:
+    """A command as DevFlow lists it (``003:L84-95``, snake_case there too) plus the lease and,
+    for a task a flow's agent step created, its ``run_id`` and ``step_id`` (``steps``: task id ->
+    (run, step); CONTRACT B.1 CommandOut)."""
     t = task_fields(task)
+    run_id, step_id = (steps or {}).get(t["task_id"], (None, None))
     return {
         "task_id": str(t["task_id"]),
         "intent": t["intent"],
@@ -88,6 +103,8 @@ def command_out(task: Task | Mapping[str, Any]) -> dict[str, Any]:
         "attempt": t["attempts"],
         "instructions": t["instructions"],
         "required_tools": list(t["required_tools"] or []),
+        "run_id": None if run_id is None else str(run_id),
+        "step_id": None if step_id is None else str(step_id),
     }
 
 

@@ -143,12 +143,17 @@ FEATURE = Feature(
     ),
     wire=handlers,
     metrics=(
-        Sampled("ledgerflow_agents", "Agents by status", ("status",), count_by("agents", "status")),
+        Sampled(
+            "ledgerflow_agents",
+            "Agents by status",
+            ("status",),
+            count_by("agents", "status", tracked=True),
+        ),
         Sampled(
             "ledgerflow_tasks_queued",
             "Tasks waiting for an agent, by intent (empty: pinned to an agent without one)",
             ("intent",),
-            count_by("tasks", "coalesce(intent, '')", QUEUED),
+            count_by("tasks", "coalesce(intent, '')", QUEUED, tracked=True),
         ),
     ),
     analytics=(

@@ -88,7 +88,10 @@ FEATURE = Feature(
     ),
     metrics=(
         Sampled(
-            "ledgerflow_tasks", "Live tasks by status", ("status",), count_by("tasks", "status")
+            "ledgerflow_tasks",
+            "Live tasks by status",
+            ("status",),
+            count_by("tasks", "status", tracked=True),
         ),
     ),
     analytics=(

@@ -60,7 +60,9 @@ def test_a_polling_agent_completes_the_step_and_the_run_succeeds(owner, agent):
     waiting = until(owner, run_id, lambda r: steps_of(r)["fix"] == "waiting")
     assert waiting["status"] == "waiting"
     (command,) = poll(agent)
-    assert command["task_id"] == {s["key"]: s for s in waiting["steps"]}["fix"]["task_id"]
+    fix = {s["key"]: s for s in waiting["steps"]}["fix"]
+    assert command["task_id"] == fix["task_id"]
+    assert (command["run_id"], command["step_id"]) == (run_id, fix["step_id"])
     assert (command["intent"], command["repo"]) == ("fix-bug", "https://github.com/u/r")
     assert command["context"] == {"issueId": 7}
     _, client = agent

@@ -15,8 +15,9 @@ from application.agent import AgentCommands
 from application.dispatch import DispatchCommands
 from application.worker import WorkerCommands
 from domain.agent import AgentNotFound
+from domain.task import Task
 from domain.worker import Worker
-from interfaces.api.agent_view import command_out
+from interfaces.api.agent_view import command_out, step_task_ids
 from interfaces.api.deps import (
     Admin,
     ConsistencyDep,
@@ -186,7 +187,7 @@ async def worker_tasks(
         app[WorkerCommands].get_worker(writer.user_id, worker_id)
         consistency.settle_own_writes(agents.name, writer.user_id)
         consistency.settle_own_writes(tasks.name, writer.user_id)
-        found: list[dict[str, Any]] = []
+        found: list[Task | dict[str, Any]] = []
         for agent_id in agents.of_worker(writer.user_id, worker_id):
             try:
                 agent = app[AgentCommands].get_agent(writer.user_id, agent_id)
@@ -194,14 +195,11 @@ async def worker_tasks(
                 continue
             if not agent.enabled or len(found) >= limit:
                 continue
-            found.extend(map(command_out, tasks.held(agent.id, dispatch.clock())))
+            found.extend(tasks.held(agent.id, dispatch.clock()))
             ids = tasks.queued_for(agent.owner_id, agent.id, agent.capabilities, limit * 2)
-            found.extend(
-                map(
-                    command_out, dispatch.lease_commands(context, agent, ids, limit - len(found))[0]
-                )
-            )
-        return found[: max(limit, len(found))]
+            found.extend(dispatch.lease_commands(context, agent, ids, limit - len(found))[0])
+        steps = dispatch.run_steps(step_task_ids(found))
+        return [command_out(t, steps) for t in found]
 
     return {"tasks": await run_in_threadpool(lease)}
 
