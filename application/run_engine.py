@@ -215,13 +215,6 @@ class RunEngine(Reactor):
         self._runs[run_id] = (run, None)
         return run
 
-    def start_now(self, run: Run, reaction: Reaction) -> list[Aggregate]:
-        """Start a new ``run`` and work the steps that run in the commit, on this object and not
-        committed: what the reaction to its ``run.created`` records (for recording many runs in
-        bulk, as the runs benchmark seeds them); the aggregates the work created."""
-        created, _ = self._decide(run, Run.start, reaction)
-        return created
-
     def _decide(
         self, run: Run, change: Change, reaction: Reaction
     ) -> tuple[list[Aggregate], list[tuple[UUID, int]]]:
