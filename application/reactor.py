@@ -17,7 +17,6 @@ the active instance (``on_timer``), with the same idempotency rule.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -56,6 +55,33 @@ class Timer:
 
 
 @dataclass
+class Submitted:
+    """Events a reaction queued for the group commit, settled before the reactor's position
+    moves past the reaction: a collision is a replay finding its work done (``submit_once``),
+    or calls ``on_conflict`` (``submit``), which redoes the work on fresh state."""
+
+    future: Future[int]
+    on_conflict: Callable[[], None] | None = None
+    settled: bool = False
+
+    def settle(self) -> None:
+        """Wait for the commit (once); a collision is handled as said above."""
+        if self.settled:
+            return
+        self.settled = True
+        try:
+            self.future.result()
+        except ConcurrentChange:
+            if self.on_conflict is not None:
+                self.on_conflict()
+
+    @property
+    def committed(self) -> bool:
+        """True once the events are recorded (False while queued, or when it failed)."""
+        return self.future.done() and self.future.exception() is None
+
+
+@dataclass
 class Reaction:
     """What one reaction (to an event, or to a timer) may do, and what it asked for."""
 
@@ -65,7 +91,7 @@ class Reaction:
     reactor: str
     scheduled: list[Timer] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
-    pending: list[Future[int]] = field(default_factory=list)
+    pending: list[Submitted] = field(default_factory=list)
 
     def id_for(self, *parts: object) -> UUID:
         """A deterministic id for something this reaction creates (the same on a replay)."""
@@ -82,13 +108,26 @@ class Reaction:
         """Queue new aggregates with deterministic ids for the group commit without waiting
         for it: the runner waits for every reaction of a batch (``settle``) before it moves
         its position, so a batch of reactions commits in a few group commits, not one each."""
-        self.pending.append(self.ledger.submit(self.context, *aggregates))
+        self.pending.append(Submitted(self.ledger.submit(self.context, *aggregates)))
+
+    def submit(
+        self,
+        *aggregates: Aggregate,
+        on_conflict: Callable[[], None],
+        context: CommandContext | None = None,
+    ) -> Submitted:
+        """Queue changes of existing aggregates (with new ones, in the same transaction) for
+        the group commit without waiting; when another writer got there first, ``on_conflict``
+        runs at ``settle`` (or earlier, when the reactor settles it itself)."""
+        future = self.ledger.submit(context or self.context, *aggregates)
+        submitted = Submitted(future, on_conflict)
+        self.pending.append(submitted)
+        return submitted
 
     def settle(self) -> None:
-        """Wait for what ``submit_once`` queued; a collision means a replay found it done."""
-        for future in self.pending:
-            with contextlib.suppress(ConcurrentChange):
-                future.result()
+        """Wait for what ``submit_once`` and ``submit`` queued, in order."""
+        for submitted in self.pending:
+            submitted.settle()
         self.pending.clear()
 
     def schedule(self, key: str, due_at: datetime, **payload: Any) -> None:

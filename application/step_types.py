@@ -1,11 +1,12 @@
 """What each type of step does when it starts: the engine's executors.
 
 An executor gets the step's rendered config and answers an ``Outcome``: succeeded (with its
-result), failed (with an error) or waiting (for a task, a time, an approval). It may commit new
-aggregates with deterministic ids (``reaction.commit_once``) and schedule durable timers; it never
-changes the run (the engine does). Features register the executors of their types in
-``RunEngine(ledger, step_types={...})``: ``agent`` is ``application/agent_step.py``'s ``AgentStep``,
-``approval`` is ``application/approval_gate.py``'s ``ApprovalStep``.
+result), failed (with an error) or waiting (for a task, a time, an approval). It may create new
+aggregates with deterministic ids (``start.create``: committed in the same transaction as the run's
+change that records the outcome; or ``reaction.commit_once``, before it) and schedule durable
+timers; it never changes the run (the engine does). Features register the executors of their
+types in ``RunEngine(ledger, step_types={...})``: ``agent`` is ``application/agent_step.py``'s
+``AgentStep``, ``approval`` is ``application/approval_gate.py``'s ``ApprovalStep``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate
 
 from application.credential import CredentialVault
 from application.reactor import Reaction
@@ -47,6 +50,12 @@ class StepStart:
     attempt: int
     at: datetime  # when the step started (the event's time: the same on a replay)
     reaction: Reaction
+    created: list[Aggregate] = field(default_factory=list)
+
+    def create(self, *aggregates: Aggregate) -> None:
+        """New aggregates of the step's work (deterministic ids): the engine commits them in ONE
+        transaction with the run's change that records the outcome, so neither exists alone."""
+        self.created.extend(aggregates)
 
     def timer(self, kind: str, due_at: datetime, **extra: Any) -> None:
         """Schedule the engine's timer ``kind`` for this attempt."""
@@ -71,7 +80,8 @@ class StepType(Protocol):
 
 class TaskStep:
     """Creates one task (id ``uuid5(run_id, step_id:attempt)``); with ``wait_for_completion``
-    the step waits until the task is completed."""
+    the step waits until the task is completed (only then is the task linked to its step: the
+    link is how the task's completion finds the step; a step that does not wait needs none)."""
 
     def start(self, start: StepStart) -> Outcome:
         """Create the task (once, even on a replay)."""
@@ -87,10 +97,10 @@ class TaskStep:
             [str(tag) for tag in config.get("tags", [])],
             task_id=task_id,
         )
-        link = RunTask.link(task_id, run.id, step_id, start.attempt)
-        start.reaction.commit_once(task, link)
         if config.get("wait_for_completion"):
+            start.create(task, RunTask.link(task_id, run.id, step_id, start.attempt))
             return Outcome("waiting", detail={"task_id": str(task_id)})
+        start.create(task)
         return Outcome("succeeded", {"task_id": str(task_id), "status": "not_started"})
 
 

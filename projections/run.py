@@ -35,11 +35,31 @@ STEPS = (
     " duration_ms bigint, result jsonb, error text, task_id uuid, approval_id uuid,"
     " PRIMARY KEY (run_id, step_id)"
 )
-# How many runs each owner has per flow and trigger: the list's total without a status or time
+# How many runs each owner has per flow, trigger and status, kept by a trigger on the runs table
+# (every change of a run's status, whichever handler makes it): the list's total without a time
 # filter is a sum over a few rows instead of a count over every run (flat at 100k runs).
-TOTALS = (
-    "owner_id uuid NOT NULL, flow_id uuid NOT NULL, trigger text NOT NULL, n bigint NOT NULL,"
-    " PRIMARY KEY (owner_id, flow_id, trigger)"
+COUNTS = (
+    "owner_id uuid NOT NULL, flow_id uuid NOT NULL, trigger text NOT NULL, status text NOT NULL,"
+    " n bigint NOT NULL, PRIMARY KEY (owner_id, flow_id, trigger, status)"
+)
+_COUNT_FUNCTION = """CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    IF OLD.status IS NOT DISTINCT FROM NEW.status THEN RETURN NULL; END IF;
+    UPDATE {counts} SET n = n - 1 WHERE owner_id = OLD.owner_id AND flow_id = OLD.flow_id
+      AND trigger = OLD.trigger AND status = OLD.status;
+  END IF;
+  INSERT INTO {counts} AS c VALUES (NEW.owner_id, NEW.flow_id, NEW.trigger, NEW.status, 1)
+    ON CONFLICT (owner_id, flow_id, trigger, status) DO UPDATE SET n = c.n + 1;
+  RETURN NULL;
+END $$"""
+_COUNT_TRIGGER = (
+    "CREATE OR REPLACE TRIGGER {trigger} AFTER INSERT OR UPDATE OF status ON {runs}"
+    " FOR EACH ROW EXECUTE FUNCTION {function}()"
+)
+_COUNT_FILL = (
+    "INSERT INTO {counts} SELECT owner_id, flow_id, trigger, status, count(*) FROM {runs}"
+    " GROUP BY owner_id, flow_id, trigger, status"
 )
 # The run is "waiting" while every step in flight waits, "running" otherwise (until it ends).
 _STATUS = (
@@ -67,7 +87,7 @@ class RunProjection:
         self.name = name or table
         self._t = sql.Identifier(table)
         self._s = sql.Identifier(f"{table}_steps")
-        self._n = sql.Identifier(f"{table}_totals")
+        self._n = sql.Identifier(f"{table}_counts")
         self._handlers: dict[type, Handler] = {
             Run.Created: self._created,
             Run.Started: self._started,
@@ -85,7 +105,7 @@ class RunProjection:
         """Create both tables and the indexes behind every filter of the runs list."""
         cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (" + RUNS + ")").format(self._t))
         cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (" + STEPS + ")").format(self._s))
-        cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (" + TOTALS + ")").format(self._n))
+        self._create_counts(cur)
         for suffix, cols in (
             ("owner", "owner_id, created_at DESC, run_id"),
             ("flow", "owner_id, flow_id, created_at DESC"),
@@ -103,9 +123,29 @@ class RunProjection:
             ).format(sql.Identifier(f"{self.table}_steps_task_idx"), self._s)
         )
 
+    def _create_counts(self, cur: psycopg.Cursor[Any]) -> None:
+        """The counts table and its trigger, when missing; filled from the runs already
+        projected (a read model from before it), in the transaction that creates it (under the
+        schema lock the runner's setup holds)."""
+        found = cur.execute("SELECT to_regclass(%s)", (f"{self.table}_counts",)).fetchone()
+        if found is not None and found[0] is not None:
+            return
+        cur.execute(sql.SQL("CREATE TABLE {} (" + COUNTS + ")").format(self._n))
+        names = {
+            "function": sql.Identifier(f"{self.table}_count_status"),
+            "trigger": sql.Identifier(f"{self.table}_count_status"),
+            "counts": self._n,
+            "runs": self._t,
+        }
+        cur.execute(sql.SQL(_COUNT_FUNCTION).format(**names))
+        cur.execute(sql.SQL(_COUNT_TRIGGER).format(**names))
+        cur.execute(sql.SQL(_COUNT_FILL).format(**names))
+
     def drop_tables(self, cur: psycopg.Cursor[Any]) -> None:
         """Drop both tables (used when a rebuild is thrown away)."""
         cur.execute(sql.SQL("DROP TABLE IF EXISTS {}, {}, {}").format(self._t, self._s, self._n))
+        function = sql.Identifier(f"{self.table}_count_status")
+        cur.execute(sql.SQL("DROP FUNCTION IF EXISTS {}()").format(function))
 
     def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
         """Apply one run event."""
@@ -114,13 +154,6 @@ class RunProjection:
             handler(cur, domain_event, position)
 
     def _created(self, cur: psycopg.Cursor[Any], e: Any, position: int) -> None:
-        cur.execute(
-            sql.SQL(
-                "INSERT INTO {} AS t VALUES (%s, %s, %s, 1) ON CONFLICT (owner_id, flow_id,"
-                " trigger) DO UPDATE SET n = t.n + 1"
-            ).format(self._n),
-            (e.owner_id, e.flow_id, e.trigger),
-        )
         cur.execute(
             sql.SQL(
                 "INSERT INTO {} (run_id, owner_id, flow_id, flow_name, flow_version, status,"
@@ -270,7 +303,7 @@ class RunQueries:
         self._pool = pool
         self._t = sql.Identifier(table)
         self._s = sql.Identifier(f"{table}_steps")
-        self._n = sql.Identifier(f"{table}_totals")
+        self._n = sql.Identifier(f"{table}_counts")
         self.name = table  # the read model a query waits for (read-your-writes)
 
     def list(
@@ -295,7 +328,7 @@ class RunQueries:
         query = sql.SQL(
             "SELECT * FROM {} WHERE {} ORDER BY created_at DESC, run_id LIMIT %s OFFSET %s"
         ).format(self._t, condition)
-        counted = not any(filters.get(k) is not None for k in ("status", "since", "until"))
+        counted = not any(filters.get(k) is not None for k in ("since", "until"))
         count = sql.SQL(
             "SELECT coalesce(sum(n), 0) FROM {} WHERE {}"
             if counted

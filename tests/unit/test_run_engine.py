@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from uuid import UUID, uuid5
+from uuid import UUID, uuid4, uuid5
 
 import pytest
 from argon2 import PasswordHasher
@@ -14,7 +14,7 @@ from application.ledger import Ledger
 from application.run_engine import RunEngine
 from application.step_types import HttpAnswer, HttpRequest
 from application.task import TaskCommands
-from domain.run import RunFinished, task_id_for
+from domain.run import Run, RunFinished, RunNotFound, task_id_for
 from domain.task import Task
 from tests.unit.engine_driver import CTX, OWNER, Driver
 
@@ -269,3 +269,61 @@ def test_a_replay_brings_back_the_timer_a_crash_lost_and_finishes_the_step_once(
     stored = [n.topic for n in driver.ledger.recorder.select_notifications(start=1, limit=1000)]
     assert stored.count("task.created") == 1
     assert stored.count("run.step_succeeded") == 2
+
+
+def test_a_chain_of_task_steps_is_worked_in_the_one_commit_that_starts_the_run(driver):
+    commands = driver.ledger[FlowCommands]
+    steps = [task("a"), task("b", ["a"]), task("c", ["b"])]
+    flow = commands.define_flow(CTX, OWNER, {"name": "f", "steps": steps}).aggregate
+    run = commands.start_run(CTX, OWNER, flow.id).aggregate
+    (created,) = driver.ledger.events.get(run.id)
+    reaction = driver.engine.react("run.created", created, uuid4())
+    reaction.settle()
+    run = driver.get(run.id)
+    assert run.status == "succeeded"  # run.created's one reaction did it all
+    assert len(reaction.pending) == 0
+    stored = [n.topic for n in driver.ledger.recorder.select_notifications(start=1, limit=100)]
+    assert stored.count("task.created") == 3
+    assert "run_task.created" not in stored  # only a step that waits for its task links it
+
+
+def test_a_reaction_that_loses_a_race_is_redone_on_the_runs_fresh_state(driver):
+    steps = [
+        task("a", wait_for_completion=True),
+        task("b", [], wait_for_completion=True),
+        task("c", ["a", "b"]),
+    ]
+    run = driver.run(steps)
+    a, b = (s["step_id"] for s in run.steps[:2])
+    driver.ledger[TaskCommands].update_task(
+        CTX, OWNER, task_id_for(run.id, a, 1), {"status": "completed"}
+    )
+    completed = list(driver.ledger.events.get(task_id_for(run.id, a, 1)))[-1]
+    engine_load = driver.ledger.load
+
+    def load_then_race(kind, aggregate_id, *args):  # another writer, after the engine read
+        found = engine_load(kind, aggregate_id, *args)
+        if kind is not Run:
+            return found
+        driver.ledger.load = engine_load
+        other: Run = engine_load(Run, run.id, RunNotFound)
+        other.succeed_step(b, 1, {"by": "another writer"})
+        driver.ledger.commit(CTX, other)
+        return found
+
+    driver.ledger.load = load_then_race
+    reaction = driver.engine.react("task.status_changed", completed, uuid4())
+    assert driver.ledger.load is engine_load, "the engine read the run"
+    reaction.settle()  # the queued commit collides; the reaction is done again on fresh state
+    assert statuses(driver.get(run.id)) == {"a": "succeeded", "b": "succeeded", "c": "succeeded"}
+    assert driver.get(run.id).status == "succeeded"
+
+
+def test_a_replay_after_the_engine_restarts_records_nothing_new(driver, http):
+    run = driver.run([task("a"), task("b", ["a"], wait_for_completion=True)])
+    before = driver.ledger.recorder.max_notification_id()
+    driver.reactors = (RunEngine(driver.ledger),)  # a new process: nothing in memory
+    driver.position = 0
+    driver.settle()
+    assert driver.ledger.recorder.max_notification_id() == before
+    assert statuses(driver.get(run.id)) == {"a": "succeeded", "b": "waiting"}
