@@ -148,9 +148,11 @@ def test_the_reader_wakes_only_the_followers_that_want_what_was_recorded(stopped
     ledger = stopped.ledger
     url = conninfo(stopped.database_url)
     reader = reader_for(url, ledger.recorder, ledger.mapper, ledger.recorder.channel_name)
-    tasks, users, everything = Waker(lambda t: t == "task.created"), Waker(
-        lambda t: t == "user.deactivated"
-    ), Waker()
+    tasks, users, everything = (
+        Waker(lambda t: t == "task.created"),
+        Waker(lambda t: t == "user.deactivated"),
+        Waker(),
+    )
     for waker in (tasks, users, everything):
         reader.subscribe(waker)
     with psycopg.connect(url, autocommit=True) as conn:
