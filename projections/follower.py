@@ -16,7 +16,7 @@ import psycopg
 from eventsourcing import persistence as es_persistence
 from eventsourcing.persistence import PersistenceError
 
-from projections.log_reader import STOP_CHECK_INTERVAL, LogReader
+from projections.log_reader import LogReader, Waker
 from projections.schema import Stuck
 
 log = logging.getLogger(__name__)
@@ -83,12 +83,19 @@ class LogFollower:
         self._poll_interval = poll_interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._news = Waker(self.wants)
+
+    def wants(self, topic: str) -> bool:
+        """Whether news of an event of type ``topic`` should wake this follower (events it
+        does not want are passed over at its next poll, from the reader's memory)."""
+        return True
 
     # Lifecycle
 
     def start(self) -> None:
         """Run in a background thread until ``stop``."""
         self._stop.clear()
+        self.reader.subscribe(self._news)
         if self._owns_reader:
             self.reader.start()
         self._thread = threading.Thread(target=self.run, name=self.name, daemon=True)
@@ -97,8 +104,10 @@ class LogFollower:
     def stop(self) -> None:
         """Ask the follower to finish its current batch and exit."""
         self._stop.set()
+        self._news.wake()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.reader.unsubscribe(self._news)
         if self._owns_reader:
             self.reader.stop()
 
@@ -128,7 +137,7 @@ class LogFollower:
             # exactly-once holds without waiting for each commit to reach the disk.
             work.execute("SET synchronous_commit = off")
             while not self._stop.is_set():
-                seen = self.reader.generation
+                seen = self._news.generation
                 if not self._prepare(work):
                     self._stop.wait(self._poll_interval * 2)
                 elif self.process_batch(work) == 0:
@@ -143,13 +152,10 @@ class LogFollower:
         raise NotImplementedError
 
     def _wait_for_news(self, seen: int) -> None:
-        # Wake when the reader hears of new events, or after the poll interval; in short
-        # slices so that stop() is quick.
-        waited = 0.0
-        while waited < self._poll_interval and not self._stop.is_set():
-            if self.reader.wait_for_news(seen, STOP_CHECK_INTERVAL) != seen:
-                return
-            waited += STOP_CHECK_INTERVAL
+        # Wake when the reader hears of events this follower wants, when stopped, or after
+        # the poll interval (then pass over what came meanwhile).
+        if not self._stop.is_set():
+            self._news.wait(seen, self._poll_interval)
 
 
 def take_lock(conn: psycopg.Connection[Any], name: str) -> bool:

@@ -4,9 +4,14 @@ Followers (the read-model group, the relay, the chain sealer, reactors) each kee
 position, transaction and retry, but they ask this reader for the events after their position.
 It reads each stored event once, decodes it once and keeps a window of the newest events in
 memory, so followers that keep up are served from memory; one that fell behind the window is
-served by a direct read (not cached, so it cannot evict what the others need). One LISTEN
-connection wakes every follower when something is recorded; a poll on a timeout covers a lost
-notification.
+served by a direct read (not cached, so it cannot evict what the others need).
+
+One LISTEN connection hears of new events; its thread reads them into the window at once and
+wakes only the followers that want one of their types (``Waker.wants``: a reactor wakes for
+the events it reacts to, not for every task created). A follower not woken passes over what it
+did not want at its own poll (``LogFollower``), from memory. Before, every event woke every
+follower thread: twenty threads fighting for the interpreter on each commit. A poll on a
+timeout covers a lost notification.
 
 Commit order equals position order (the writers' table lock), so when a read returns events up to
 position ``p``, every event at or below ``p`` that will ever exist has been seen.
@@ -17,6 +22,7 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -39,6 +45,37 @@ class Logged:
     originator_version: int
     state: bytes
     event: Any
+
+
+class Waker:
+    """How a follower is woken: when an event type it ``wants`` is recorded, or told to."""
+
+    def __init__(self, wants: Callable[[str], bool] | None = None) -> None:
+        self.wants = wants  # None: every event
+        self._news = threading.Condition()
+        self.generation = 0
+
+    def wanted(self, topics: Iterable[str] | None) -> bool:
+        """Whether news of these event types (None: unknown) concerns this follower."""
+        if topics is None or self.wants is None:
+            return True
+        try:
+            return any(self.wants(topic) for topic in topics)
+        except Exception:  # a follower not ready to answer yet: wake it, it will know
+            return True
+
+    def wake(self) -> None:
+        """Wake the follower (news, or a stop)."""
+        with self._news:
+            self.generation += 1
+            self._news.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Block until woken after generation ``seen`` (or ``timeout``); the generation."""
+        with self._news:
+            if self.generation == seen:
+                self._news.wait(timeout)
+            return self.generation
 
 
 class LogReader:
@@ -69,6 +106,7 @@ class LogReader:
         self._low = self._high = -1
         self._news = threading.Condition()
         self._generation = 0
+        self._wakers: list[Waker] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.reads = 0  # database reads made (for tests and diagnostics)
@@ -92,6 +130,8 @@ class LogReader:
             fresh = self._fetch(conn, position, limit)
             if fresh and (position == self._high or self._high < 0):
                 self._remember(position, fresh)
+            elif self._high < 0:  # nothing yet: the window starts here, empty
+                self._low = self._high = position
             return fresh
 
     def _fetch(self, conn: psycopg.Connection[Any], position: int, limit: int) -> list[Logged]:
@@ -123,7 +163,32 @@ class LogReader:
             self._low = self._positions[excess - 1]
             del self._events[:excess], self._positions[:excess]
 
+    def _read_ahead(self, conn: psycopg.Connection[Any], limit: int = 1000) -> set[str] | None:
+        """Read what was recorded after the window into it; the types read (None: no window
+        yet, so nobody knows what is new)."""
+        topics: set[str] = set()
+        with self._lock:
+            if self._high < 0:
+                return None
+            while True:
+                fresh = self._fetch(conn, self._high, limit)
+                if fresh:
+                    self._remember(self._high, fresh)
+                    topics.update(e.topic for e in fresh)
+                if len(fresh) < limit:
+                    return topics
+
     # Waking followers
+
+    def subscribe(self, waker: Waker) -> None:
+        """Wake ``waker`` when news it wants is recorded."""
+        with self._news:
+            self._wakers = [*self._wakers, waker]
+
+    def unsubscribe(self, waker: Waker) -> None:
+        """Stop waking ``waker``."""
+        with self._news:
+            self._wakers = [w for w in self._wakers if w is not waker]
 
     def wait_for_news(self, seen: int, timeout: float) -> int:
         """Block until something is recorded after generation ``seen`` (or ``timeout``);
@@ -138,10 +203,17 @@ class LogReader:
         """A counter that moves whenever the log may have grown."""
         return self._generation
 
-    def _wake(self) -> None:
+    def _wake(self, topics: set[str] | None = None) -> None:
+        """Wake the followers that want one of ``topics`` (None: every follower)."""
         with self._news:
             self._generation += 1
             self._news.notify_all()
+            wakers = self._wakers
+        if topics is not None and not topics:
+            return
+        for waker in wakers:
+            if waker.wanted(topics):
+                waker.wake()
 
     def start(self) -> None:
         """Listen for new events in a background thread until ``stop``."""
@@ -161,12 +233,14 @@ class LogReader:
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as conn:
                     conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-                    self._wake()  # anything recorded before LISTEN is read by the next pass
+                    self._wake(self._read_ahead(conn))  # what was recorded before LISTEN
                     while not self._stop.is_set():
-                        if any(True for _ in conn.notifies(timeout=self._poll_interval)):
-                            self._wake()
-                        else:
-                            self._wake()  # the poll: a lost notification costs one interval
+                        # A notification, or the poll (a lost notification costs one
+                        # interval): read what is new, wake who wants it.
+                        for _ in conn.notifies(timeout=self._poll_interval, stop_after=1):
+                            pass
+                        if not self._stop.is_set():
+                            self._wake(self._read_ahead(conn))
             except psycopg.Error as error:
                 log.warning("log reader: %s; reconnecting", error)
                 self._wake()

@@ -83,6 +83,10 @@ class ReactorRunner(LogFollower):
         self._retry_at = 0.0
         self._backoff = 0.5
 
+    def wants(self, topic: str) -> bool:
+        """Woken only by the events its reactor reacts to (the rest is passed over at the poll)."""
+        return self.reactor.handles(topic)
+
     def status(self) -> RunnerStatus:
         """Position, head, whether this instance is the active one, the last error."""
         head = max(self.reader.head, self.position)

@@ -137,3 +137,37 @@ def test_the_running_group_wakes_read_your_writes_waiters(container):
         container.query(TaskQueries).get(written.aggregate.owner_id, written.aggregate.id)
         is not None
     )
+
+
+def test_the_reader_wakes_only_the_followers_that_want_what_was_recorded(stopped):
+    """One LISTEN thread reads new events ahead and wakes a follower only for the types it
+    wants: a reactor of user events sleeps through a stream of task events (it passes over
+    them at its own poll, from the reader's memory)."""
+    from projections.log_reader import Waker
+
+    ledger = stopped.ledger
+    url = conninfo(stopped.database_url)
+    reader = reader_for(url, ledger.recorder, ledger.mapper, ledger.recorder.channel_name)
+    tasks, users, everything = (
+        Waker(lambda t: t == "task.created"),
+        Waker(lambda t: t == "user.deactivated"),
+        Waker(),
+    )
+    for waker in (tasks, users, everything):
+        reader.subscribe(waker)
+    with psycopg.connect(url, autocommit=True) as conn:
+        reader.read_after(conn, 0, 10)  # the window starts where the followers are
+    reader.start()
+    try:
+        seen = tasks.generation, users.generation, everything.generation
+        ledger[TaskCommands].create_task(CTX, uuid4(), "wake the task follower")
+        assert tasks.wait(seen[0], 10) > seen[0]
+        assert everything.wait(seen[2], 10) > seen[2]
+        assert users.generation == seen[1]
+        head = ledger.recorder.max_notification_id()
+        with psycopg.connect(url, autocommit=True) as conn:  # served from the window
+            reads = reader.reads
+            assert [e.position for e in reader.read_after(conn, head - 1, 10)] == [head]
+            assert reader.reads == reads
+    finally:
+        reader.stop()
