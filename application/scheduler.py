@@ -55,6 +55,8 @@ class Scheduler(Reactor):
     @reacts_to(Trigger.Created, Trigger.Updated, Trigger.Enabled)
     def when_schedule_set_arm_timer(self, event: Any, reaction: Reaction) -> None:
         """A new, changed or re-enabled schedule: arm its next fire time after the change."""
+        if getattr(event, "kind", TriggerType.TIME_BASED) != TriggerType.TIME_BASED:
+            return  # a new event trigger: nothing to arm, nothing to load
         trigger = self._schedule(event.originator_id)
         if trigger is not None and trigger.version == event.originator_version:
             # The latest change arms the timer: replaying older ones would arm stale times.

@@ -13,6 +13,7 @@ from application.handlers import Handlers
 from application.reactor import Reaction
 from application.result import Written
 from domain.error import DomainError
+from domain.flow import Flow
 from domain.run import Run, RunNotFound
 from domain.trigger import Trigger, TriggerNotFound
 from domain.trigger_outcome import TriggerOutcome
@@ -93,15 +94,18 @@ class TriggerCommands(Handlers):
         trigger: Trigger,
         run_id: UUID,
         word: str,
+        flow: Flow | None = None,
         **detail: Any,
     ) -> bool:
         """Start the run ``run_id`` of the trigger's flow and record ``trigger.fired`` in ONE
         commit, queued on the reaction (nothing new when that run exists already: a replay, a
         racing scheduler); True when the run is started. A flow that is gone or inactive
-        records ``trigger.skipped`` (``flow_inactive``) instead and answers False."""
+        records ``trigger.skipped`` (``flow_inactive``) instead and answers False. ``flow``:
+        the trigger's flow when the caller has loaded it already (one load for a batch)."""
         commands = self.ledger[FlowCommands]
         try:
-            flow = commands.get_flow(trigger.owner_id, trigger.flow_id)
+            if flow is None or flow.id != trigger.flow_id:
+                flow = commands.get_flow(trigger.owner_id, trigger.flow_id)
             if not flow.is_active:
                 raise DomainError("the flow is inactive")
             run = commands.new_run(
@@ -112,6 +116,7 @@ class TriggerCommands(Handlers):
                 word,
                 run_id,
                 trigger.id,
+                flow=flow,
             )
         except DomainError:
             cause = str(detail.get("fire_time") or detail.get("event_id"))
