@@ -15,8 +15,10 @@ from application.result import Written
 from domain.error import DomainError
 from domain.flow import Flow
 from domain.run import Run, RunNotFound
-from domain.trigger import Trigger, TriggerNotFound
+from domain.trigger import ScheduleNotFound, Trigger, TriggerNotFound, TriggerType
 from domain.trigger_outcome import TriggerOutcome
+
+KIND_OF: dict[type[TriggerNotFound], TriggerType] = {ScheduleNotFound: TriggerType.TIME_BASED}
 
 
 class TriggerCommands(Handlers):
@@ -39,9 +41,12 @@ class TriggerCommands(Handlers):
     def get_trigger(
         self, owner_id: UUID, trigger_id: UUID, missing: type[TriggerNotFound] = TriggerNotFound
     ) -> Trigger:
-        """A trigger the owner can see (``missing`` names it: a schedule or a trigger)."""
+        """A trigger the owner can see (``missing`` names it: a schedule or a trigger). A
+        schedule's paths (``ScheduleNotFound``) find time-based triggers only, for reading,
+        changing and deleting alike."""
         trigger = self._load(Trigger, trigger_id, missing)
-        if not trigger.visible_to(owner_id):
+        wanted = KIND_OF.get(missing)
+        if not trigger.visible_to(owner_id) or wanted not in (None, trigger.kind):
             raise missing(trigger_id)
         return trigger
 
