@@ -19,13 +19,14 @@ records ``trigger.missed`` naming every fire time it slept through, then runs by
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from application.flow import FlowCommands
 from application.reactor import Reaction, Reactor, Timer, reacts_to
-from application.trigger import TriggerCommands
+from application.trigger import BatchFlows, TriggerCommands
 from domain.cron import fire_times_between, next_fire
 from domain.run import RunFinished
 from domain.trigger import Trigger, TriggerNotFound, TriggerType, scheduled_run_id
@@ -51,6 +52,10 @@ class Scheduler(Reactor):
     """Arms each schedule's next timer and starts its runs when they fire."""
 
     name = "scheduler"
+
+    def __init__(self, ledger: Any) -> None:
+        super().__init__(ledger)
+        self._flows = BatchFlows(ledger)
 
     @reacts_to(Trigger.Created, Trigger.Updated, Trigger.Enabled)
     def when_schedule_set_arm_timer(self, event: Any, reaction: Reaction) -> None:
@@ -82,6 +87,10 @@ class Scheduler(Reactor):
         for at in times:
             last = self._fire(trigger, at, last, following, reaction)
         self._arm(reaction, trigger, following, last)
+
+    def prepare(self, events: Sequence[tuple[str, Any]]) -> None:
+        """Before a batch (of timers, or of events): a new batch of flows."""
+        self._flows.clear()
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -136,7 +145,8 @@ class Scheduler(Reactor):
         of the schedule's latest run (started or buffered) afterwards."""
         commands = self.ledger[TriggerCommands]
         policy = trigger.config["overlap_policy"]
-        previous = commands.run_of(UUID(last)) if last else None
+        # ``allow`` starts the run whatever the previous one does: no need to load it.
+        previous = commands.run_of(UUID(last)) if last and policy != "allow" else None
         busy = last is not None and (previous is None or not previous.finished)
         detail: dict[str, Any] = {"fire_time": at, "next_fire_at": following}
         if busy and policy == "cancel_previous" and previous is not None:
@@ -163,7 +173,7 @@ class Scheduler(Reactor):
             reaction.submit_once(skipped)
             return last
         run_id = scheduled_run_id(trigger.id, at)
-        started = commands.fire(reaction, trigger, run_id, WORD, **detail)
+        started = commands.fire(reaction, trigger, run_id, WORD, self._flows.of(trigger), **detail)
         return str(run_id) if started else last
 
     def _buffered(self, trigger: Trigger, timer: Timer, reaction: Reaction) -> None:

@@ -13,7 +13,7 @@ from application.handlers import Handlers
 from application.reactor import Reaction
 from application.result import Written
 from domain.error import DomainError
-from domain.flow import Flow
+from domain.flow import Flow, FlowNotFound
 from domain.run import Run, RunNotFound
 from domain.trigger import ScheduleNotFound, Trigger, TriggerNotFound, TriggerType
 from domain.trigger_outcome import TriggerOutcome
@@ -153,3 +153,28 @@ class TriggerCommands(Handlers):
             expected_version,
             change,
         )
+
+
+class BatchFlows:
+    """The flows a reactor loaded for one batch of fires (cleared by its ``prepare``): a burst
+    of a thousand fires of one flow loads it once per batch, and a changed flow is seen at the
+    next batch."""
+
+    def __init__(self, ledger: Any) -> None:
+        self._ledger = ledger
+        self._flows: dict[UUID, Flow] = {}
+
+    def clear(self) -> None:
+        """A new batch: forget the flows loaded."""
+        self._flows.clear()
+
+    def of(self, trigger: Trigger) -> Flow | None:
+        """The trigger's flow, or None when it is gone (``TriggerCommands.fire`` skips it)."""
+        found = self._flows.get(trigger.flow_id)
+        if found is None:
+            try:
+                found = self._ledger.load(Flow, trigger.flow_id, FlowNotFound)
+            except FlowNotFound:
+                return None
+            self._flows[trigger.flow_id] = found
+        return found

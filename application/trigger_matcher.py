@@ -27,9 +27,8 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from application.reactor import Reaction, Reactor
-from application.trigger import TriggerCommands
+from application.trigger import BatchFlows, TriggerCommands
 from application.trigger_index import Candidates, Entry, Pattern, TriggerIndex
-from domain.flow import Flow, FlowNotFound
 from domain.trigger import Trigger, TriggerNotFound, event_run_id
 from domain.trigger_outcome import TriggerOutcome
 
@@ -74,7 +73,7 @@ class TriggerMatcher(Reactor):
         self._index: TriggerIndex | None = None  # loaded at the first batch that needs it
         self._filtered: dict[UUID, datetime] = {}  # when each trigger last noted "filtered"
         self._triggers: dict[UUID, Trigger] = {}  # loaded; dropped when a trigger event comes
-        self._flows: dict[UUID, Flow] = {}  # for one batch
+        self._flows = BatchFlows(ledger)
         self._readers: dict[UUID, UUID] = {}  # of the batch's events
 
     def handles(self, topic: str) -> bool:
@@ -155,7 +154,7 @@ class TriggerMatcher(Reactor):
             event_id = UUID(reaction.cause)
             run_id = event_run_id(trigger.id, event_id)
             commands = self.ledger[TriggerCommands]
-            flow = self._flow(trigger)
+            flow = self._flows.of(trigger)
             commands.fire(reaction, trigger, run_id, WORD, flow=flow, event_id=event_id)
 
     def _trigger(self, trigger_id: UUID) -> Trigger | None:
@@ -166,16 +165,6 @@ class TriggerMatcher(Reactor):
             except TriggerNotFound:
                 return None
             self._triggers[trigger_id] = found
-        return found
-
-    def _flow(self, trigger: Trigger) -> Flow | None:
-        found = self._flows.get(trigger.flow_id)
-        if found is None:
-            try:
-                found = self.ledger.load(Flow, trigger.flow_id, FlowNotFound)
-            except FlowNotFound:
-                return None
-            self._flows[trigger.flow_id] = found
         return found
 
     def _load(self) -> TriggerIndex:
