@@ -74,7 +74,7 @@ class TriggerMatcher(Reactor):
         self._filtered: dict[UUID, datetime] = {}  # when each trigger last noted "filtered"
         self._triggers: dict[UUID, Trigger] = {}  # loaded; dropped when a trigger event comes
         self._flows = BatchFlows(ledger)
-        self._readers: dict[UUID, UUID] = {}  # of the batch's events
+        self._readers: dict[UUID, UUID | None] = {}  # of the batch's events (None: nobody)
 
     def handles(self, topic: str) -> bool:
         """Trigger events, and the types some enabled trigger's pattern can match (every
@@ -98,8 +98,9 @@ class TriggerMatcher(Reactor):
         one query, and forget the flows loaded for the batch before."""
         self._flows.clear()
         index = self._load()
-        wanted = [e.originator_id for topic, e in events if index.for_type(topic)]
-        self._readers = self._source.readers_of(list(dict.fromkeys(wanted))) if wanted else {}
+        wanted = list(dict.fromkeys(e.originator_id for t, e in events if index.for_type(t)))
+        found = self._source.readers_of(wanted) if wanted else {}
+        self._readers = {aggregate_id: found.get(aggregate_id) for aggregate_id in wanted}
 
     def when_trigger_changed_update_index(self, event: Any, reaction: Reaction) -> None:
         """Keep the index current: a trigger created, changed, toggled or deleted."""
@@ -113,15 +114,16 @@ class TriggerMatcher(Reactor):
         owners = self._load().for_type(topic)
         if not owners:
             return
-        reader = self._readers.get(event.originator_id)
-        if reader is None:  # not read ahead (the index changed within the batch)
+        if event.originator_id in self._readers:
+            reader = self._readers[event.originator_id]
+        else:  # not read ahead (the index changed within the batch)
             reader = self._source.readers_of([event.originator_id]).get(event.originator_id)
         candidates = owners.get(reader) if reader is not None else None
         if candidates is None:
             return
         envelope = self._envelope(event)
         for entry in candidates.selected(envelope):
-            self._fire(entry, event.timestamp, reaction)
+            self._fire(entry, reaction)
         self._note_filtered(candidates, envelope, event.timestamp, reaction)
 
     def candidates(self, envelope: Mapping[str, Any], reader: UUID) -> list[Entry]:
@@ -148,7 +150,7 @@ class TriggerMatcher(Reactor):
                 )
                 reaction.submit_once(skipped)
 
-    def _fire(self, entry: Entry, at: datetime, reaction: Reaction) -> None:
+    def _fire(self, entry: Entry, reaction: Reaction) -> None:
         trigger = self._trigger(entry.id)
         if trigger is not None and trigger.enabled and not trigger.deleted:
             event_id = UUID(reaction.cause)
