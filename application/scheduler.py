@@ -60,13 +60,20 @@ class Scheduler(Reactor):
     @reacts_to(Trigger.Created, Trigger.Updated, Trigger.Enabled)
     def when_schedule_set_arm_timer(self, event: Any, reaction: Reaction) -> None:
         """A new, changed or re-enabled schedule: arm its next fire time after the change."""
-        if getattr(event, "kind", TriggerType.TIME_BASED) != TriggerType.TIME_BASED:
-            return  # a new event trigger: nothing to arm, nothing to load
-        trigger = self._schedule(event.originator_id)
-        if trigger is not None and trigger.version == event.originator_version:
-            # The latest change arms the timer: replaying older ones would arm stale times.
-            at = next_fire(trigger.config["cron"], trigger.config["timezone"], event.timestamp)
-            self._arm(reaction, trigger, at, None)
+        if isinstance(event, Trigger.Created):
+            if event.kind != TriggerType.TIME_BASED or not event.enabled:
+                return  # an event trigger, or a disabled schedule: nothing to arm
+            # Its state when created, without a load (defining 10,000 schedules arms them in
+            # seconds): a change since bumps the generation, so this timer is then stale and
+            # the change arms its own.
+            trigger: Trigger | None = event.mutate(None)
+        else:
+            trigger = self._schedule(event.originator_id)
+            if trigger is None or trigger.version != event.originator_version:
+                return  # the latest change arms the timer: older ones would arm stale times
+        assert trigger is not None
+        at = next_fire(trigger.config["cron"], trigger.config["timezone"], event.timestamp)
+        self._arm(reaction, trigger, at, None)
 
     def on_timer(self, timer: Timer, reaction: Reaction) -> None:
         """A fire time (or a buffered fire waiting for the previous run) has come."""

@@ -120,6 +120,9 @@ class TriggerIndex:
 
     def put(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Add (or replace) triggers from rows of the triggers read model."""
+        rows = list(rows)
+        if not rows:
+            return
         for row in rows:
             config = row["config"]
             text = config["event"]

@@ -29,7 +29,7 @@ from uuid import UUID
 from application.reactor import Reaction, Reactor
 from application.trigger import BatchFlows, TriggerCommands
 from application.trigger_index import Candidates, Entry, Pattern, TriggerIndex
-from domain.trigger import Trigger, TriggerNotFound, event_run_id
+from domain.trigger import Trigger, TriggerNotFound, TriggerType, event_run_id
 from domain.trigger_outcome import TriggerOutcome
 
 WORD = "event"
@@ -104,6 +104,8 @@ class TriggerMatcher(Reactor):
 
     def when_trigger_changed_update_index(self, event: Any, reaction: Reaction) -> None:
         """Keep the index current: a trigger created, changed, toggled or deleted."""
+        if isinstance(event, Trigger.Created) and event.kind != TriggerType.EVENT_BASED:
+            return  # a new schedule: never in the index
         index = self._load()
         index.drop(event.originator_id)
         index.put(self._source.event_triggers(event.originator_id))

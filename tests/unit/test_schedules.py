@@ -216,3 +216,21 @@ def test_an_event_trigger_cannot_be_changed_or_deleted_as_a_schedule(driver):
     with pytest.raises(ScheduleNotFound):
         commands.delete_trigger(CTX, OWNER, made.id, missing=ScheduleNotFound)
     assert not commands.get_trigger(OWNER, made.id).deleted  # as a trigger, it is there
+
+
+def test_a_new_schedule_is_armed_from_its_created_event_without_loading_it(driver, monkeypatch):
+    flow = driver.ledger[FlowCommands].define_flow(CTX, OWNER, {"name": "f", "steps": []})
+    driver.settle()
+    made = (
+        driver.ledger[TriggerCommands]
+        .define_trigger(CTX, OWNER, "time_based", flow.aggregate.id, {"cron": "0 9 * * *"})
+        .aggregate
+    )
+
+    def no_load(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("arming a new schedule loads nothing")
+
+    monkeypatch.setattr(driver.ledger, "load", no_load)
+    driver.settle()
+    (timer,) = driver.timers.values()
+    assert timer.payload["trigger_id"] == str(made.id) and timer.payload["generation"] == 1
