@@ -156,10 +156,13 @@ class FlowCommands(Handlers):
         trigger: str = "manual",
         run_id: UUID | None = None,
         trigger_id: UUID | None = None,
+        *,
+        flow: Flow | None = None,
     ) -> Run:
         """A run of a flow as it is now, not yet committed (a trigger commits it together
-        with the outcome of its firing)."""
-        flow = self.get_flow(owner_id, flow_id)
+        with the outcome of its firing; ``flow``: that flow, when the trigger has loaded it)."""
+        if flow is None or flow.id != flow_id or not flow.visible_to(owner_id):
+            flow = self.get_flow(owner_id, flow_id)
         inputs = dict(inputs or {})
         if len(json.dumps(inputs, default=str)) > INPUTS_MAX:
             raise InvalidValue("inputs", f"must be at most {INPUTS_MAX} bytes of JSON")

@@ -17,7 +17,7 @@ the active instance (``on_timer``), with the same idempotency rule.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -166,6 +166,11 @@ class Reactor:
         """Whether this reactor reacts to events of ``topic`` (asked for every event; a
         reactor that looks at every event, like the trigger matcher, overrides it)."""
         return topic in self._reactions
+
+    def prepare(self, events: Sequence[tuple[str, Any]]) -> None:
+        """Called by the runner before the reactions of a batch, with the (topic, event) pairs
+        it will react to (none for a batch of timers): read ahead in one query what the
+        reactions will need, forget what the previous batch read. Nothing by default."""
 
     def reaction_to(self, topic: str) -> Callable[[Any, Reaction], None]:
         """The method that reacts to ``topic``."""

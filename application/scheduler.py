@@ -19,13 +19,14 @@ records ``trigger.missed`` naming every fire time it slept through, then runs by
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from application.flow import FlowCommands
 from application.reactor import Reaction, Reactor, Timer, reacts_to
-from application.trigger import TriggerCommands
+from application.trigger import BatchFlows, TriggerCommands
 from domain.cron import fire_times_between, next_fire
 from domain.run import RunFinished
 from domain.trigger import Trigger, TriggerNotFound, TriggerType, scheduled_run_id
@@ -52,14 +53,27 @@ class Scheduler(Reactor):
 
     name = "scheduler"
 
+    def __init__(self, ledger: Any) -> None:
+        super().__init__(ledger)
+        self._flows = BatchFlows(ledger)
+
     @reacts_to(Trigger.Created, Trigger.Updated, Trigger.Enabled)
     def when_schedule_set_arm_timer(self, event: Any, reaction: Reaction) -> None:
         """A new, changed or re-enabled schedule: arm its next fire time after the change."""
-        trigger = self._schedule(event.originator_id)
-        if trigger is not None and trigger.version == event.originator_version:
-            # The latest change arms the timer: replaying older ones would arm stale times.
-            at = next_fire(trigger.config["cron"], trigger.config["timezone"], event.timestamp)
-            self._arm(reaction, trigger, at, None)
+        if isinstance(event, Trigger.Created):
+            if event.kind != TriggerType.TIME_BASED or not event.enabled:
+                return  # an event trigger, or a disabled schedule: nothing to arm
+            # Its state when created, without a load (defining 10,000 schedules arms them in
+            # seconds): a change since bumps the generation, so this timer is then stale and
+            # the change arms its own.
+            trigger: Trigger | None = event.mutate(None)
+        else:
+            trigger = self._schedule(event.originator_id)
+            if trigger is None or trigger.version != event.originator_version:
+                return  # the latest change arms the timer: older ones would arm stale times
+        assert trigger is not None
+        at = next_fire(trigger.config["cron"], trigger.config["timezone"], event.timestamp)
+        self._arm(reaction, trigger, at, None)
 
     def on_timer(self, timer: Timer, reaction: Reaction) -> None:
         """A fire time (or a buffered fire waiting for the previous run) has come."""
@@ -80,6 +94,10 @@ class Scheduler(Reactor):
         for at in times:
             last = self._fire(trigger, at, last, following, reaction)
         self._arm(reaction, trigger, following, last)
+
+    def prepare(self, events: Sequence[tuple[str, Any]]) -> None:
+        """Before a batch (of timers, or of events): a new batch of flows."""
+        self._flows.clear()
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -134,7 +152,8 @@ class Scheduler(Reactor):
         of the schedule's latest run (started or buffered) afterwards."""
         commands = self.ledger[TriggerCommands]
         policy = trigger.config["overlap_policy"]
-        previous = commands.run_of(UUID(last)) if last else None
+        # ``allow`` starts the run whatever the previous one does: no need to load it.
+        previous = commands.run_of(UUID(last)) if last and policy != "allow" else None
         busy = last is not None and (previous is None or not previous.finished)
         detail: dict[str, Any] = {"fire_time": at, "next_fire_at": following}
         if busy and policy == "cancel_previous" and previous is not None:
@@ -161,7 +180,7 @@ class Scheduler(Reactor):
             reaction.submit_once(skipped)
             return last
         run_id = scheduled_run_id(trigger.id, at)
-        started = commands.fire(reaction, trigger, run_id, WORD, **detail)
+        started = commands.fire(reaction, trigger, run_id, WORD, self._flows.of(trigger), **detail)
         return str(run_id) if started else last
 
     def _buffered(self, trigger: Trigger, timer: Timer, reaction: Reaction) -> None:

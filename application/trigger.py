@@ -13,9 +13,12 @@ from application.handlers import Handlers
 from application.reactor import Reaction
 from application.result import Written
 from domain.error import DomainError
+from domain.flow import Flow, FlowNotFound
 from domain.run import Run, RunNotFound
-from domain.trigger import Trigger, TriggerNotFound
+from domain.trigger import ScheduleNotFound, Trigger, TriggerNotFound, TriggerType
 from domain.trigger_outcome import TriggerOutcome
+
+KIND_OF: dict[type[TriggerNotFound], TriggerType] = {ScheduleNotFound: TriggerType.TIME_BASED}
 
 
 class TriggerCommands(Handlers):
@@ -38,9 +41,12 @@ class TriggerCommands(Handlers):
     def get_trigger(
         self, owner_id: UUID, trigger_id: UUID, missing: type[TriggerNotFound] = TriggerNotFound
     ) -> Trigger:
-        """A trigger the owner can see (``missing`` names it: a schedule or a trigger)."""
+        """A trigger the owner can see (``missing`` names it: a schedule or a trigger). A
+        schedule's paths (``ScheduleNotFound``) find time-based triggers only, for reading,
+        changing and deleting alike."""
         trigger = self._load(Trigger, trigger_id, missing)
-        if not trigger.visible_to(owner_id):
+        wanted = KIND_OF.get(missing)
+        if not trigger.visible_to(owner_id) or wanted not in (None, trigger.kind):
             raise missing(trigger_id)
         return trigger
 
@@ -93,15 +99,18 @@ class TriggerCommands(Handlers):
         trigger: Trigger,
         run_id: UUID,
         word: str,
+        flow: Flow | None = None,
         **detail: Any,
     ) -> bool:
         """Start the run ``run_id`` of the trigger's flow and record ``trigger.fired`` in ONE
         commit, queued on the reaction (nothing new when that run exists already: a replay, a
         racing scheduler); True when the run is started. A flow that is gone or inactive
-        records ``trigger.skipped`` (``flow_inactive``) instead and answers False."""
+        records ``trigger.skipped`` (``flow_inactive``) instead and answers False. ``flow``:
+        the trigger's flow when the caller has loaded it already (one load for a batch)."""
         commands = self.ledger[FlowCommands]
         try:
-            flow = commands.get_flow(trigger.owner_id, trigger.flow_id)
+            if flow is None or flow.id != trigger.flow_id:
+                flow = commands.get_flow(trigger.owner_id, trigger.flow_id)
             if not flow.is_active:
                 raise DomainError("the flow is inactive")
             run = commands.new_run(
@@ -112,6 +121,7 @@ class TriggerCommands(Handlers):
                 word,
                 run_id,
                 trigger.id,
+                flow=flow,
             )
         except DomainError:
             cause = str(detail.get("fire_time") or detail.get("event_id"))
@@ -143,3 +153,28 @@ class TriggerCommands(Handlers):
             expected_version,
             change,
         )
+
+
+class BatchFlows:
+    """The flows a reactor loaded for one batch of fires (cleared by its ``prepare``): a burst
+    of a thousand fires of one flow loads it once per batch, and a changed flow is seen at the
+    next batch."""
+
+    def __init__(self, ledger: Any) -> None:
+        self._ledger = ledger
+        self._flows: dict[UUID, Flow] = {}
+
+    def clear(self) -> None:
+        """A new batch: forget the flows loaded."""
+        self._flows.clear()
+
+    def of(self, trigger: Trigger) -> Flow | None:
+        """The trigger's flow, or None when it is gone (``TriggerCommands.fire`` skips it)."""
+        found = self._flows.get(trigger.flow_id)
+        if found is None:
+            try:
+                found = self._ledger.load(Flow, trigger.flow_id, FlowNotFound)
+            except FlowNotFound:
+                return None
+            self._flows[trigger.flow_id] = found
+        return found

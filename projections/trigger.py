@@ -8,7 +8,7 @@ carries the one the scheduler armed. So a rebuild gives the same table.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -296,10 +296,12 @@ class TriggerQueries:
             ).fetchall()
         return rows
 
-    def reader_of(self, aggregate_id: UUID) -> UUID | None:
-        """Who may read the events of an aggregate (the event feed's owners table)."""
+    def readers_of(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, UUID]:
+        """Who may read the events of these aggregates (the event feed's owners table); an
+        aggregate nobody owns is left out."""
         with self._pool.connection() as conn:
-            row = conn.execute(
-                "SELECT owner_id FROM event_feed_owners WHERE aggregate_id = %s", (aggregate_id,)
-            ).fetchone()
-        return row[0] if row else None
+            rows = conn.execute(
+                "SELECT aggregate_id, owner_id FROM event_feed_owners WHERE aggregate_id = ANY(%s)",
+                (list(aggregate_ids),),
+            ).fetchall()
+        return dict(rows)

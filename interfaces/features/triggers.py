@@ -15,20 +15,32 @@ from interfaces.api.routes import schedules, triggers
 from interfaces.feature import Feature, QueryLookup, ReadModel, Scope
 from projections.envelope import envelope
 from projections.event_alias import EventMatcher
+from projections.event_feed import type_matcher
 from projections.readers import ReaderRule
 from projections.trigger import TriggerProjection, TriggerQueries
 
 FLOWS = ("flows:read", "flows:write")
 
 
+class TriggerPattern(EventMatcher):
+    """An event trigger's pattern with the feed's matcher, the seeds' derived names included
+    (``task.completed`` matches a status change to completed), and the recorded types that can
+    produce a match (the matcher reacts to those only)."""
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__([pattern])
+        self._recorded = type_matcher(self.patterns)
+        self._derived_from = frozenset(rule[0] for rule in self.derived)
+
+    def may_match(self, event_type: str) -> bool:
+        """True when some event of that recorded type can match, whatever its data."""
+        return event_type in self._derived_from or self._recorded.fullmatch(event_type)
+
+
 def matcher(ledger: Any, query: QueryLookup) -> TriggerMatcher:
-    """The trigger matcher over the triggers read model, with the feed's envelope and matcher
-    (the seeds' derived names included: ``task.completed`` matches a status change)."""
+    """The trigger matcher over the triggers read model, with the feed's envelope and patterns."""
     return TriggerMatcher(
-        ledger,
-        query(TriggerQueries),
-        lambda event: envelope(event, None),
-        lambda patterns: EventMatcher(patterns).matches,
+        ledger, query(TriggerQueries), lambda event: envelope(event, None), TriggerPattern
     )
 
 

@@ -22,9 +22,9 @@ def account(base_url: str) -> dict[str, str]:
     """A new user's auth header."""
     username = f"user_{uuid.uuid4().hex[:10]}"
     body = {"username": username, "password": "correct-horse-9", "name": "A", "lastname": "B"}
-    assert httpx.post(f"{base_url}/register", json=body).status_code == 200
+    assert httpx.post(f"{base_url}/register", json=body, timeout=60).status_code == 200
     token = httpx.post(
-        f"{base_url}/login", json={"username": username, "password": "correct-horse-9"}
+        f"{base_url}/login", json={"username": username, "password": "correct-horse-9"}, timeout=60
     )
     return {"Authorization": f"Bearer {token.json()['token']}"}
 

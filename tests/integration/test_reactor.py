@@ -15,12 +15,16 @@ import psycopg
 
 from application.accounts import AccountCommands
 from application.context import CommandContext
+from application.flow import FlowCommands
 from application.principal import Principal
 from application.reactor import Reaction, Reactor, Timer, reacts_to
+from application.scheduler import Scheduler
 from application.sessions import SessionCommands
 from application.task import TaskCommands
+from domain.cron import next_fire
 from domain.session import Session
 from domain.task import Task
+from domain.trigger import Trigger
 from domain.user import User
 from interfaces.adapters.reactor_runner import ReactorRunner
 from interfaces.bootstrap import conninfo
@@ -247,3 +251,48 @@ def test_events_a_reactor_ignores_are_passed_over_without_a_statement(stopped):
         runner.process_batch(conn)
     assert TimerOnly.seen == ["noted"]
     assert tracked(stopped.database_url, "reactor.test-timer-only") == runner.position
+
+
+class RecordingCursor(psycopg.Cursor[Any]):
+    """Keeps the text of every statement sent through it."""
+
+    sent: list[str] = []
+
+    def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        type(self).sent.append(str(query))
+        return super().execute(query, *args, **kwargs)
+
+
+def test_idle_schedules_cost_no_statement_between_fire_times_and_wake_the_runner_when_due(
+    stopped,
+):
+    """Many enabled schedules whose next fire is far: passes over a long idle interval never
+    read the timers table (no polling per schedule); the runner sleeps until the earliest
+    timer (never later than it), and all of them fire when it is due."""
+    owner = uuid4()
+    flow = stopped.ledger[FlowCommands].define_flow(CTX, owner, {"name": "f", "steps": []})
+    schedules = [
+        Trigger.define(owner, "time_based", flow.aggregate.id, {"cron": "0 0 1 1 *"})
+        for _ in range(100)
+    ]
+    stopped.ledger.commit(CTX, *schedules)
+    start = datetime.now(UTC)
+    clock = [start]
+    url = conninfo(stopped.database_url)
+    runner = ReactorRunner(url, Scheduler(stopped.ledger), stopped.reader, clock=lambda: clock[0])
+    with psycopg.connect(url, autocommit=True, cursor_factory=RecordingCursor) as conn:
+        runner.catch_up(conn)  # arms one timer per schedule
+        due = next_fire("0 0 1 1 *", "UTC", start)
+        RecordingCursor.sent = []
+        for hour in range(1, 200):  # passes over 200 idle hours (or up to the fire time)
+            clock[0] = min(start + timedelta(hours=hour), due - timedelta(seconds=1))
+            assert runner.process_batch(conn) == 0
+        assert not [q for q in RecordingCursor.sent if "ledgerflow_timers" in q]
+        clock[0] = due - timedelta(seconds=0.25)
+        assert 0 < runner.idle_for() <= 0.25  # it wakes at the timer, not at the next poll
+        clock[0] = due
+        assert runner.process_batch(conn) > 0  # the timers fired (and their events reacted to)
+    fired = stopped.ledger.recorder.select_notifications(
+        start=1, limit=1000, topics=["trigger.fired"]
+    )
+    assert len(fired) == len(schedules)

@@ -46,7 +46,8 @@ class Driver:
                     continue
                 event = self.ledger.mapper.to_domain_event(notification)
                 key = event_id(event.originator_id, event.originator_version)
-                for reactor in wanting:
+                for reactor in wanting:  # each event a batch of its own, prepared first
+                    reactor.prepare([(notification.topic, event)])
                     self._keep(reactor, reactor.react(notification.topic, event, key))
 
     def fire_due(self, now: datetime) -> list[str]:
@@ -55,6 +56,7 @@ class Driver:
         for timer in due:
             del self.timers[timer.key]
             reactor = self._owner.pop(timer.key)
+            reactor.prepare([])
             self._keep(reactor, reactor.fire(timer))
             self.settle()
         return [t.key for t in due]

@@ -19,7 +19,7 @@ from application.scheduler import Scheduler
 from application.trigger import TriggerCommands
 from domain.cron import InvalidCron, UnknownTimezone, cron_expression, fire_times_between
 from domain.run import Run
-from domain.trigger import scheduled_run_id
+from domain.trigger import ScheduleNotFound, scheduled_run_id
 from domain.trigger_outcome import TriggerOutcome
 from tests.unit.engine_driver import CTX, OWNER, Driver
 
@@ -203,3 +203,34 @@ def test_changing_the_cron_makes_the_armed_timer_stale(driver):
     assert recorded(driver, Run.Created) == []
     fire_at(driver, "10:00:01")
     assert len(recorded(driver, Run.Created)) == 1
+
+
+def test_an_event_trigger_cannot_be_changed_or_deleted_as_a_schedule(driver):
+    flow = driver.ledger[FlowCommands].define_flow(CTX, OWNER, {"name": "f", "steps": []})
+    commands = driver.ledger[TriggerCommands]
+    made = commands.define_trigger(
+        CTX, OWNER, "event_based", flow.aggregate.id, {"event": "task.*"}
+    ).aggregate
+    with pytest.raises(ScheduleNotFound):
+        commands.update_trigger(CTX, OWNER, made.id, {"name": "x"}, missing=ScheduleNotFound)
+    with pytest.raises(ScheduleNotFound):
+        commands.delete_trigger(CTX, OWNER, made.id, missing=ScheduleNotFound)
+    assert not commands.get_trigger(OWNER, made.id).deleted  # as a trigger, it is there
+
+
+def test_a_new_schedule_is_armed_from_its_created_event_without_loading_it(driver, monkeypatch):
+    flow = driver.ledger[FlowCommands].define_flow(CTX, OWNER, {"name": "f", "steps": []})
+    driver.settle()
+    made = (
+        driver.ledger[TriggerCommands]
+        .define_trigger(CTX, OWNER, "time_based", flow.aggregate.id, {"cron": "0 9 * * *"})
+        .aggregate
+    )
+
+    def no_load(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("arming a new schedule loads nothing")
+
+    monkeypatch.setattr(driver.ledger, "load", no_load)
+    driver.settle()
+    (timer,) = driver.timers.values()
+    assert timer.payload["trigger_id"] == str(made.id) and timer.payload["generation"] == 1

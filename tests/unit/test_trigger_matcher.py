@@ -3,6 +3,7 @@ included), a trigger sees only its owner's events, and a filtered event is noted
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -15,12 +16,13 @@ from application.flow import FlowCommands
 from application.ledger import Ledger
 from application.task import TaskCommands
 from application.trigger import TriggerCommands
-from application.trigger_matcher import TriggerMatcher, passes
+from application.trigger_index import passes
+from application.trigger_matcher import TriggerMatcher
 from domain.run import Run
 from domain.trigger import Trigger, event_run_id
 from domain.trigger_outcome import TriggerOutcome
+from interfaces.features.triggers import TriggerPattern
 from projections.envelope import envelope, event_id
-from projections.event_alias import EventMatcher
 from tests.unit.engine_driver import CTX, OWNER, Driver
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -42,17 +44,18 @@ class Source:
                 rows.append({"trigger_id": t.id, "owner_id": t.owner_id, "config": t.config})
         return rows
 
-    def reader_of(self, aggregate_id: UUID) -> UUID | None:
-        return getattr(self.ledger.repository.get(aggregate_id), "owner_id", None)
+    def readers_of(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, UUID]:
+        owners = {
+            i: getattr(self.ledger.repository.get(i), "owner_id", None) for i in aggregate_ids
+        }
+        return {i: owner for i, owner in owners.items() if owner is not None}
 
 
 @pytest.fixture
 def driver():
     ledger = Ledger(credentials=CredentialVault("secret", hasher=FAST))
     source = Source(ledger)
-    matcher = TriggerMatcher(
-        ledger, source, lambda e: envelope(e, None), lambda p: EventMatcher(p).matches
-    )
+    matcher = TriggerMatcher(ledger, source, lambda e: envelope(e, None), TriggerPattern)
     found = Driver(ledger, matcher)
     found.source = source  # type: ignore[attr-defined]
     yield found
@@ -60,16 +63,20 @@ def driver():
 
 
 def settle(driver: Driver) -> None:
-    """React to every new event, as the runner does (it asks handles() for each)."""
+    """React to every new event, as the runner does: the batch prepared, then each event the
+    matcher handles (asked again before each, since a trigger event changes the answer)."""
+    matcher = driver.engine
     while True:
         found = driver.ledger.recorder.select_notifications(start=driver.position + 1, limit=100)
         if not found:
             return
-        for n in found:
+        events = [(n.topic, driver.ledger.mapper.to_domain_event(n)) for n in found]
+        matcher.prepare([(topic, e) for topic, e in events if matcher.handles(topic)])
+        for n, (topic, event) in zip(found, events, strict=True):
             driver.position = n.id
-            event = driver.ledger.mapper.to_domain_event(n)
-            key = event_id(event.originator_id, event.originator_version)
-            driver.engine.react(n.topic, event, key).settle()
+            if matcher.handles(topic):
+                key = event_id(event.originator_id, event.originator_version)
+                matcher.react(topic, event, key).settle()
 
 
 def trigger(driver: Driver, **config: Any) -> Trigger:
@@ -140,3 +147,37 @@ def test_a_filter_compares_dotted_envelope_paths():
     assert passes(seen, {"data.to_status": "completed", "type": "task.status_changed"})
     assert not passes(seen, {"data.to_status": "failed"})
     assert not passes(seen, {"data.missing.deeper": None})
+
+
+def test_the_matcher_handles_only_the_types_an_enabled_trigger_can_match(driver):
+    matcher = driver.engine
+    assert matcher.handles("user.created")  # the index is not loaded yet: every type
+    made = trigger(driver, event="task.completed")  # an alias of a status change
+    assert matcher.handles("task.status_changed") and matcher.handles("task.completed")
+    assert not matcher.handles("task.created") and not matcher.handles("user.created")
+    assert matcher.handles("trigger.created") and not matcher.handles("trigger.fired")
+    commands = driver.ledger[TriggerCommands]
+    commands.toggle_trigger(CTX, OWNER, made.id, False)
+    settle(driver)
+    assert not matcher.handles("task.status_changed")
+    commands.toggle_trigger(CTX, OWNER, made.id, True)
+    settle(driver)
+    assert matcher.handles("task.status_changed")
+    commands.update_trigger(CTX, OWNER, made.id, {"config": {"event": "user.*"}})
+    settle(driver)
+    assert matcher.handles("user.created") and not matcher.handles("task.status_changed")
+    commands.delete_trigger(CTX, OWNER, made.id)
+    settle(driver)
+    assert not matcher.handles("user.created")
+
+
+def test_among_many_triggers_an_event_starts_only_those_whose_filter_it_passes(driver):
+    names = [f"n{i}" for i in range(30)]
+    made = [trigger(driver, event="task.created", filter={"data.name": n}) for n in names]
+    narrower = trigger(driver, event="task.created", filter={"data.name": "n7", "data.x": 1})
+    unfiltered = trigger(driver, event="task.*")
+    driver.ledger[TaskCommands].create_task(CTX, OWNER, "n7")
+    settle(driver)
+    started = [r.trigger_id for r in recorded(driver, Run.Created)]
+    assert sorted(started) == sorted([made[7].id, unfiltered.id])
+    assert narrower.id not in started

@@ -116,10 +116,7 @@ def update_schedule(
     if_match: IfMatch = None,
 ) -> ScheduleOut:
     """Change a schedule (only the fields sent); its next fire time follows."""
-    commands = app[TriggerCommands]
-    if commands.get_trigger(writer.user_id, schedule_id, ScheduleNotFound).kind != TIME_BASED:
-        raise ScheduleNotFound(schedule_id)
-    written = commands.update_trigger(
+    written = app[TriggerCommands].update_trigger(
         context,
         writer.user_id,
         schedule_id,
@@ -142,10 +139,7 @@ def delete_schedule(
     if_match: IfMatch = None,
 ) -> Response:
     """Delete a schedule: it never fires again."""
-    commands = app[TriggerCommands]
-    if commands.get_trigger(writer.user_id, schedule_id, ScheduleNotFound).kind != TIME_BASED:
-        raise ScheduleNotFound(schedule_id)
-    written = commands.delete_trigger(
+    written = app[TriggerCommands].delete_trigger(
         context, writer.user_id, schedule_id, expected_version(if_match), ScheduleNotFound
     )
     consistency.wrote(writer.user_id, written.position)
