@@ -254,10 +254,22 @@ class IdempotencyStore:
         return pool
 
     async def close(self) -> None:
-        """Close the pool (it opens again on next use)."""
+        """Close the pool (it opens again on next use), also one still opening: a pool left
+        open keeps psycopg_pool's scheduler task alive, and that task survives the loop's
+        cancellation at shutdown (it retries its actions on ``CancelledError``), so the loop
+        would never finish closing (a test client's shutdown hung on it)."""
         opening, self._pool, self._loop = self._pool, None, None
-        if opening is not None and opening.done() and _opened(opening):
-            await opening.result().close()
+        if opening is None:
+            return
+        try:
+            pool = await asyncio.wait_for(asyncio.shield(opening), timeout=OPEN_WAIT_SECONDS)
+        except Exception:  # it failed to open (nothing to close), or is stuck opening
+            opening.cancel()
+            return
+        await pool.close()
+
+
+OPEN_WAIT_SECONDS = 10.0
 
 
 def _opened(opening: asyncio.Task[AsyncConnectionPool[Any]]) -> bool:

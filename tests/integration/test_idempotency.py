@@ -289,3 +289,21 @@ def test_the_store_closes_its_connections_when_the_app_shuts_down(url):
         assert pool.closed
 
     run(url, scenario)
+
+
+def test_a_store_shut_down_while_still_opening_closes_its_pool(url):
+    """Started and stopped at once (a test client, a short-lived process): the pool that was
+    still opening is closed too, so no psycopg_pool task outlives the loop (its scheduler
+    survives a cancel, and the loop's shutdown would wait for it)."""
+
+    async def scenario() -> None:
+        store = IdempotencyStore(url, EVENTS)
+        store.warm()
+        opening = store._pool
+        assert opening is not None and not opening.done()
+        await store.close()
+        assert opening.result().closed
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        await asyncio.wait_for(asyncio.gather(*others, return_exceptions=True), timeout=10)
+
+    asyncio.run(scenario())
