@@ -37,6 +37,29 @@ TEST_SECRET = "test-secret-key-for-ledgerflow-tests"
 REDIS_DATABASES = 16
 
 
+def _one_tls_context_for_the_default_settings() -> None:
+    """httpx builds an SSL context for every client (loading certifi's CA bundle, some 25 ms of
+    CPU), and ``httpx.get`` & co. make a client per call: the tests make thousands of such
+    plain-HTTP calls. Clients with the default TLS settings share one context here."""
+    from httpx._transports import default
+
+    create = default.create_ssl_context
+    made: dict[tuple[bool, str | None, str | None], Any] = {}
+
+    def shared(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is not True or cert is not None:
+            return create(verify=verify, cert=cert, trust_env=trust_env)
+        key = (trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        if key not in made:
+            made[key] = create(verify=True, trust_env=trust_env)
+        return made[key]
+
+    default.create_ssl_context = shared  # type: ignore[assignment]
+
+
+_one_tls_context_for_the_default_settings()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for kind in ("unit", "integration", "e2e"):
