@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,29 @@ from interfaces.settings import Settings
 
 TEST_SECRET = "test-secret-key-for-ledgerflow-tests"
 REDIS_DATABASES = 16
+
+
+def _one_tls_context_for_the_default_settings() -> None:
+    """httpx builds an SSL context for every client (loading certifi's CA bundle, some 25 ms of
+    CPU), and ``httpx.get`` & co. make a client per call: the tests make thousands of such
+    plain-HTTP calls. Clients with the default TLS settings share one context here."""
+    from httpx._transports import default
+
+    create = default.create_ssl_context
+    made: dict[tuple[bool, str | None, str | None], Any] = {}
+
+    def shared(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is not True or cert is not None:
+            return create(verify=verify, cert=cert, trust_env=trust_env)
+        key = (trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        if key not in made:
+            made[key] = create(verify=True, trust_env=trust_env)
+        return made[key]
+
+    default.create_ssl_context = shared  # type: ignore[assignment]
+
+
+_one_tls_context_for_the_default_settings()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -63,12 +88,68 @@ def one_at_a_time(name: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+class Teardowns:
+    """Teardown work (closing a container, stopping a server, dropping a database) done by one
+    thread, in order, while the next tests run: most of it is waiting for threads and processes
+    to wind down. ``pg_server_url`` waits for all of it before the session ends."""
+
+    def __init__(self) -> None:
+        self._work: queue.Queue[Callable[[], object] | None] = queue.Queue()
+        self._errors: list[BaseException] = []
+        self._thread: threading.Thread | None = None
+
+    def add(self, work: Callable[[], object]) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="test-teardowns", daemon=True)
+            self._thread.start()
+        self._work.put(work)
+
+    def _run(self) -> None:
+        while (work := self._work.get()) is not None:
+            try:
+                work()
+            except BaseException as error:  # reported when the session ends
+                self._errors.append(error)
+            finally:
+                self._work.task_done()
+        self._work.task_done()
+
+    def drain(self) -> None:
+        """Wait until the work added so far is done."""
+        self._work.join()
+
+    def finish(self) -> None:
+        """Wait for the work added so far; raise the first failure."""
+        if self._thread is not None:
+            self._work.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._errors:
+            raise self._errors[0]
+
+
+_teardowns = Teardowns()
+
+
+def in_background(work: Callable[[], object]) -> None:
+    """Do ``work``, a teardown, after the ones before it, while the next tests run."""
+    _teardowns.add(work)
+
+
+@pytest.fixture(autouse=True)
+def _teardowns_done_before_unit_tests(request: pytest.FixtureRequest) -> None:
+    """Unit tests start with no teardown running beside them (one counts the threads)."""
+    if request.node.get_closest_marker("unit"):
+        _teardowns.drain()
+
+
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
     """A PostgreSQL server URL (its ``postgres`` database) for the whole session."""
     given = os.environ.get("LEDGERFLOW_TEST_DATABASE_URL")
     if given:
         yield given
+        _teardowns.finish()
         return
     from interfaces.adapters.embedded_postgres import EmbeddedPostgres
 
@@ -78,8 +159,17 @@ def pg_server_url() -> Iterator[str]:
     server = EmbeddedPostgres(directory)
     with one_at_a_time("ledgerflow-test-embedded-postgres"):
         url = server.start()
+    with psycopg.connect(url, autocommit=True) as conn:
+        # A throwaway server: no flushes to the disk (a crash of PostgreSQL itself loses
+        # nothing; only the machine's would). Every test creates and drops databases.
+        conn.execute("ALTER SYSTEM SET fsync = off")
+        conn.execute("ALTER SYSTEM SET full_page_writes = off")
+        conn.execute("SELECT pg_reload_conf()")
     yield url
-    server.stop()
+    try:
+        _teardowns.finish()
+    finally:
+        server.stop()
     shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -143,22 +233,35 @@ def database_url_for(server_url: str, dbname: str) -> str:
     return make_conninfo(**params)
 
 
+def drop_database(server_url: str, name: str) -> None:
+    """Drop database ``name`` of the server, whoever is still connected."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def create_database(server_url: str) -> str:
+    """The name of a new, empty database on the server."""
+    name = f"lf_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
 @contextmanager
 def fresh_database(pg_server_url: str) -> Iterator[str]:
     """A fresh, empty database, dropped afterwards."""
-    name = f"lf_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    name = create_database(pg_server_url)
     yield database_url_for(pg_server_url, name)
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(pg_server_url, name)
 
 
 @pytest.fixture
 def database_url(pg_server_url: str) -> Iterator[str]:
-    """A fresh, empty database for one test, dropped afterwards."""
-    with fresh_database(pg_server_url) as url:
-        yield url
+    """A fresh, empty database for one test, dropped afterwards (in the background: the next
+    test need not wait)."""
+    name = create_database(pg_server_url)
+    yield database_url_for(pg_server_url, name)
+    in_background(lambda: drop_database(pg_server_url, name))
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
@@ -188,4 +291,4 @@ def container(database_url: str) -> Iterator[Container]:
     built = build(make_settings(database_url))
     built.start()
     yield built
-    built.close()
+    in_background(built.close)  # before the database goes (database_url's teardown)

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +16,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import TEST_SECRET, database_url_for
+from tests.conftest import TEST_SECRET, database_url_for, in_background
+from tests.forked import Forked
 from tests.integration.cli import LEDGERFLOW
 
 
@@ -30,7 +31,7 @@ def free_port() -> int:
 class Server:
     """A running Ledgerflow process."""
 
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | Forked
     base_url: str
     log: Path
 
@@ -44,10 +45,21 @@ class Server:
 
 
 def start_server(env: dict[str, str], log: Path, *args: str, timeout: float = 60) -> Server:
+    """``ledgerflow serve ARGS`` with ``env``, its output appended to ``log``, once healthy.
+
+    Forked from a process that has imported Ledgerflow already (tests/forked.py), except with
+    ``--workers``: uvicorn's worker processes need a parent that may have children of its own.
+    """
     port = free_port()
-    command = [*LEDGERFLOW, "serve", "--port", str(port), *args]
-    with log.open("ab") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    serve = ["serve", "--port", str(port), *args]
+    process: subprocess.Popen[bytes] | Forked
+    if "--workers" in args:
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                [*LEDGERFLOW, *serve], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+    else:
+        process = Forked(serve, env, log)
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -108,11 +120,24 @@ def server_of_its_own(pg_server_url: str, log: Path, **env: str) -> Iterator[Ser
             running.stop()
 
 
+@contextmanager
+def server_stopped_in_background(pg_server_url: str, log: Path, **env: str) -> Iterator[Server]:
+    """``server_of_its_own``, but the server stops and its database goes in the background,
+    while the next tests run (for module fixtures: nothing reads the log or the database
+    afterwards)."""
+    stack = ExitStack()
+    running = stack.enter_context(server_of_its_own(pg_server_url, log, **env))
+    try:
+        yield running
+    finally:
+        in_background(stack.close)
+
+
 @pytest.fixture(scope="module")
 def server(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server per test module, on a database of its own."""
     log = tmp_path_factory.mktemp("server") / "server.log"
-    with server_of_its_own(pg_server_url, log) as running:
+    with server_stopped_in_background(pg_server_url, log) as running:
         yield running
 
 
@@ -129,9 +154,10 @@ ERROR_FIELDS = {"detail", "code", "message", "statusCode", "timestamp", "error"}
 def own_server(
     pg_server_url: str, tmp_path_factory: pytest.TempPathFactory, **env: str
 ) -> Iterator[Server]:
-    """A server on a database of its own, with ``env`` beside the test defaults."""
+    """A server on a database of its own, with ``env`` beside the test defaults (for module
+    fixtures: it stops in the background)."""
     log = tmp_path_factory.mktemp("server") / "server.log"
-    with server_of_its_own(pg_server_url, log, **env) as running:
+    with server_stopped_in_background(pg_server_url, log, **env) as running:
         yield running
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from interfaces.bootstrap import Container, build
-from tests.conftest import make_settings
+from tests.conftest import in_background, make_settings
 from tests.redis_process import RedisProcess
 
 
@@ -26,4 +26,4 @@ def stopped(database_url: str) -> Iterator[Container]:
     built = build(make_settings(database_url))
     built.ensure_read_models()
     yield built
-    built.close()
+    in_background(built.close)  # before the database goes (database_url's teardown)
