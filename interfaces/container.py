@@ -115,7 +115,7 @@ class Container:
             self.sampler.start()
             self._started.append(self.sampler)
         if run:
-            self.start_projections()
+            self.start_projections(ensured=True)
 
     def ensure_read_models(self) -> None:
         """Create the tracking and read-model tables if missing (idempotent), so queries work
@@ -129,12 +129,13 @@ class Container:
             for reactor in self.reactors:
                 reactor.setup(conn)
 
-    def start_projections(self) -> None:
+    def start_projections(self, *, ensured: bool = False) -> None:
         """Create the read-model tables, then follow the log through the one reader of this
         process (one read and one decode of each event): the read models together in one
         thread, the relay, the sealer and each reactor in their own (a bus outage or a failing
         reaction must not hold up the read models)."""
-        self.ensure_read_models()
+        if not ensured:  # start() has just done it (about half a second per start)
+            self.ensure_read_models()
         grouped = [r for r in self.runners if type(r) is ProjectionRunner]
         group = ProjectionGroup(conninfo(self.database_url), grouped, self.reader)
         self.reader.start()
