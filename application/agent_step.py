@@ -23,7 +23,8 @@ from uuid import UUID
 from application.context import CommandContext
 from application.reactor import Reaction, Reactor, reacts_to
 from application.run_engine import RunTaskMissing
-from application.step_types import Outcome, StepStart
+from application.step_types import Outcome, StepKind, StepStart
+from domain.dispatch import check_agent_step
 from domain.run import Run, RunNotFound, task_id_for
 from domain.run_task import RunTask
 from domain.task import Task, TaskNotFound
@@ -52,6 +53,10 @@ class AgentStep:
         task.assign({**dispatch, "max_attempts": 1})
         start.reaction.commit_once(task, RunTask.link(task_id, run.id, step_id, start.attempt))
         return Outcome("waiting", detail={"task_id": str(task_id)})
+
+
+# The agents feature's step type (interfaces/features/agents.py declares it).
+AGENT_STEP = StepKind("agent", check_agent_step, lambda commands: AgentStep())
 
 
 class StepTaskOutcomes(Reactor):

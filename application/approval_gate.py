@@ -1,7 +1,8 @@
 """Approvals in runs, and their expiry: the ``approval`` step type and the approvals reactor.
 
-- ``ApprovalStep`` (registered in the run engine) opens an approval for the step's attempt, id
-  ``uuid5(run_id, "approval:<step_id>:<attempt>")`` (once, even on a replay), and the step waits.
+- ``ApprovalStep`` (the ``approval`` step type, ``APPROVAL_STEP``) opens an approval for the
+  step's attempt, id ``uuid5(run_id, "approval:<step_id>:<attempt>")`` (once, even on a
+  replay), and the step waits.
 - ``ApprovalGate`` schedules each approval's expiry on a durable timer (fired once by the active
   instance; expiring a decided approval records nothing), moves the gated step when the approval
   is decided however it was decided (``/api/v1/approvals/{id}/approve``, the run's own
@@ -20,8 +21,8 @@ from application.approval import ApprovalCommands
 from application.context import CommandContext
 from application.error import ConcurrentChange
 from application.reactor import Reaction, Reactor, Timer, reacts_to
-from application.step_types import Outcome, StepStart
-from domain.approval import Approval, ApprovalNotFound, step_approval_id
+from application.step_types import Outcome, StepKind, StepStart
+from domain.approval import Approval, ApprovalNotFound, check_approval_step, step_approval_id
 from domain.run import Run, RunNotFound
 
 ACTOR = "system:approvals"
@@ -74,6 +75,10 @@ def step_result(event: Any, approval: Approval) -> tuple[bool, dict[str, Any], s
         return True, result, ""
     result |= {"decided_by": [], "comment": "", "expired": True}
     return event.outcome == "approved", result, f"the approval expired ({event.outcome})"
+
+
+# The approvals feature's step type (interfaces/features/approvals.py declares it).
+APPROVAL_STEP = StepKind("approval", check_approval_step, lambda commands: ApprovalStep())
 
 
 class ApprovalGate(Reactor):

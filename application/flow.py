@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 from application.context import CommandContext
 from application.handlers import Handlers
 from application.result import Written
+from application.step_types import FLOW_STEP_KINDS, StepKind
 from domain.error import InvalidValue
 from domain.flow import Flow, FlowNotFound
 from domain.flow_step import SEALED, templated
@@ -32,11 +33,18 @@ class FlowCommands(Handlers):
     """The handlers of the flows feature."""
 
     def __init__(
-        self, ledger: Any, url_guard: UrlGuard | None = None, http: HttpCall | None = None
+        self,
+        ledger: Any,
+        url_guard: UrlGuard | None = None,
+        http: HttpCall | None = None,
+        kinds: Iterable[StepKind] = FLOW_STEP_KINDS,
     ) -> None:
         super().__init__(ledger)
         self.url_guard: UrlGuard = url_guard or (lambda url: None)
         self.http: HttpCall = http or _no_http  # the port the engine's http steps call through
+        # every step type the features declare (Feature.step_types), by name
+        self.kinds: dict[str, StepKind] = {kind.name: kind for kind in kinds}
+        self.checks = {name: kind.check for name, kind in self.kinds.items()}
 
     # --- flows ---------------------------------------------------------------------------
 
@@ -46,7 +54,7 @@ class FlowCommands(Handlers):
         """Define a flow (its steps inline, optionally)."""
         values = dict(fields)
         values["steps"] = self._sealed(values.get("steps") or [])
-        flow = Flow.define(owner_id, **values)
+        flow = Flow.define(owner_id, **values, checks=self.checks)
         return Written(flow, self._commit(context, flow))
 
     def get_flow(self, owner_id: UUID, flow_id: UUID) -> Flow:
@@ -69,7 +77,7 @@ class FlowCommands(Handlers):
         if "steps" in changes:
             changes["steps"] = self._sealed(changes["steps"] or [])
         return self._change_flow(
-            context, owner_id, flow_id, expected_version, lambda f: f.update(changes)
+            context, owner_id, flow_id, expected_version, lambda f: f.update(changes, self.checks)
         )
 
     def delete_flow(
@@ -90,7 +98,11 @@ class FlowCommands(Handlers):
         (sealed,) = self._sealed([raw])
         added: dict[str, Any] = {}
         written = self._change_flow(
-            context, owner_id, flow_id, expected_version, lambda f: added.update(f.add_step(sealed))
+            context,
+            owner_id,
+            flow_id,
+            expected_version,
+            lambda f: added.update(f.add_step(sealed, self.checks)),
         )
         return written, added
 
@@ -115,7 +127,7 @@ class FlowCommands(Handlers):
             owner_id,
             flow_id,
             expected_version,
-            lambda f: changed.update(f.update_step(step_id, changes)),
+            lambda f: changed.update(f.update_step(step_id, changes, self.checks)),
         )
         return written, changed
 

@@ -31,7 +31,7 @@ from application.error import ConcurrentChange
 from application.flow import FlowCommands
 from application.ledger import CONFLICT_RETRIES
 from application.reactor import Reaction, Reactor, Submitted, Timer, reacts_to
-from application.step_types import DelayStep, HttpStep, Outcome, StepStart, StepType, TaskStep
+from application.step_types import Outcome, StepStart, StepType
 from application.template import TemplateError, render
 from domain.error import DomainError, NotFound
 from domain.run import IN_FLIGHT, Run, RunNotFound, StepStatus
@@ -75,16 +75,12 @@ class RunEngine(Reactor):
 
     @property
     def step_types(self) -> dict[str, StepType]:
-        """The executor of each step type (``agent``/``approval`` are registered by their
-        features; a step of a type with no executor fails saying so)."""
+        """The executor of each step type the features declare (``FlowCommands.kinds``; those
+        given to the constructor win); a step of a type with no executor fails saying so."""
         if self._types is None:
             commands = self.ledger[FlowCommands]
-            self._types = {
-                "task": TaskStep(),
-                "delay": DelayStep(),
-                "http": HttpStep(commands.http, self.ledger.credentials),
-                **self._given,
-            }
+            built = {name: kind.executor(commands) for name, kind in commands.kinds.items()}
+            self._types = {**built, **self._given}
         return self._types
 
     # --- reactions -----------------------------------------------------------------------

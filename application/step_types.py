@@ -4,9 +4,14 @@ An executor gets the step's rendered config and answers an ``Outcome``: succeede
 result), failed (with an error) or waiting (for a task, a time, an approval). It may create new
 aggregates with deterministic ids (``start.create``: committed in the same transaction as the run's
 change that records the outcome; or ``reaction.commit_once``, before it) and schedule durable
-timers; it never changes the run (the engine does). Features register the executors of their
-types in ``RunEngine(ledger, step_types={...})``: ``agent`` is ``application/agent_step.py``'s
-``AgentStep``, ``approval`` is ``application/approval_gate.py``'s ``ApprovalStep``.
+timers; it never changes the run (the engine does).
+
+A step type is declared by the feature that owns it, as a ``StepKind`` in its
+``Feature.step_types``: its name, the check of its config when a flow is saved, and how to build
+its executor. The flows feature declares ``task``, ``http`` and ``delay`` (``FLOW_STEP_KINDS``,
+below), the agents feature ``agent`` (``application/agent_step.py``), the approvals feature
+``approval`` (``application/approval_gate.py``). ``FlowCommands`` holds every declared kind; the
+run engine builds their executors from it.
 """
 
 from __future__ import annotations
@@ -15,17 +20,20 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from application.credential import CredentialVault
 from application.reactor import Reaction
-from domain.flow_step import SEALED
+from domain.flow_step import SEALED, StepCheck, check_delay, check_http, check_task
 from domain.run import Run, task_id_for
 from domain.run_task import RunTask
 from domain.task import Task
+
+if TYPE_CHECKING:
+    from application.flow import FlowCommands
 
 BODY_MAX = 65_536
 
@@ -76,6 +84,17 @@ class StepType(Protocol):
     """An executor of one step type."""
 
     def start(self, start: StepStart) -> Outcome: ...
+
+
+@dataclass(frozen=True)
+class StepKind:
+    """A step type, declared by the feature that owns it (``Feature.step_types``): its name, the
+    check of a step's config when a flow is saved, and its executor, built from the flow
+    commands (their HTTP port and credentials) when the run engine first needs it."""
+
+    name: str
+    check: StepCheck
+    executor: Callable[[FlowCommands], StepType]
 
 
 class TaskStep:
@@ -203,3 +222,11 @@ def _time(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value))
+
+
+# The flows feature's own step types (interfaces/features/flows.py declares them).
+FLOW_STEP_KINDS = (
+    StepKind("task", check_task, lambda commands: TaskStep()),
+    StepKind("http", check_http, lambda commands: HttpStep(commands.http, commands.credentials)),
+    StepKind("delay", check_delay, lambda commands: DelayStep()),
+)

@@ -19,6 +19,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.error import Conflict, Forbidden, InvalidValue, NotFound
+from domain.flow_step import DELAY_MAX, InvalidStepConfig, number
 from domain.value import bounded_text
 
 TITLE_MAX = 200
@@ -100,6 +101,14 @@ class AmbiguousApproval(Conflict):
 def step_approval_id(run_id: UUID, step_id: UUID, attempt: int) -> UUID:
     """The id of the approval an attempt of a run's approval step opens (the same on a replay)."""
     return uuid5(run_id, f"approval:{step_id}:{attempt}")
+
+
+def check_approval_step(config: Mapping[str, Any], agent_id: UUID | None = None) -> None:
+    """A flow's ``approval`` step: its quorum, expiry and what an expiry decides."""
+    number(config, "quorum", 1, 100)
+    number(config, "expires_in_seconds", 1, DELAY_MAX)
+    if config.get("on_expiry", "rejected") not in ("rejected", "approved"):
+        raise InvalidStepConfig("config.on_expiry", "must be rejected or approved")
 
 
 def checked_subject(subject: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.error import Conflict, InvalidValue
+from domain.flow_step import InvalidStepConfig, need, templated
 from domain.value import bounded_text
 
 NAME_MAX = 200
@@ -25,6 +26,7 @@ ATTEMPTS_MAX = 100
 DEFAULT_MAX_ATTEMPTS = 3
 LEASE_LOSSES_MAX = 5
 RESULT = ("summary", "output", "pr_url", "result_files")  # what a completion reports
+AGENT_STEP_FIELDS = ("intent", "repo", "branch", "context", "instructions", "required_tools")
 
 
 class TaskFinished(Conflict):
@@ -140,3 +142,19 @@ def can_take(
     if pinned is not None:
         return pinned == str(agent_id)
     return intent is not None and intent in set(capabilities)
+
+
+def check_agent_step(config: Mapping[str, Any], agent_id: UUID | None = None) -> None:
+    """A flow's ``agent`` step: a capability (unless pinned to ``agent_id``) and the dispatch
+    fields the task it creates will be checked against (templates are checked when it runs)."""
+    if agent_id is None:
+        need(config, "capability", "agent (unless agent_id is set)")
+    fields = {"intent" if k == "capability" else k: v for k, v in config.items()}
+    given = {k: v for k, v in fields.items() if k in AGENT_STEP_FIELDS and not templated(v)}
+    if not isinstance(given.get("required_tools", []), list):
+        raise InvalidStepConfig("config.required_tools", "must be a list of strings")
+    try:
+        checked_dispatch(given)
+    except InvalidValue as error:
+        name = "capability" if error.field == "intent" else error.field
+        raise InvalidStepConfig(f"config.{name}", error.reason) from None

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate, event
 
 from domain.error import Conflict, InvalidValue, NotFound
-from domain.flow_step import dependants, normalize_steps
+from domain.flow_step import StepCheck, dependants, normalize_steps
 from domain.value import bounded_text
 
 NAME_MAX = 200
@@ -109,8 +109,11 @@ class Flow(Aggregate):
         config: Mapping[str, Any] | None = None,
         steps: Iterable[Mapping[str, Any]] = (),
         flow_id: UUID | None = None,
+        *,
+        checks: Mapping[str, StepCheck],
     ) -> Flow:
-        """Check the values and the DAG of steps, and define the flow."""
+        """Check the values and the DAG of steps (``checks``: every step type's config check),
+        and define the flow."""
         flow_id = flow_id or uuid4()
         return cls._create(
             cls.Created,
@@ -121,7 +124,7 @@ class Flow(Aggregate):
             is_template=bool(is_template),
             is_active=bool(is_active),
             config=_field("config", config or {}),
-            steps=normalize_steps(flow_id, steps),
+            steps=normalize_steps(flow_id, steps, checks),
         )
 
     @event(Created)
@@ -155,7 +158,7 @@ class Flow(Aggregate):
                 return found
         raise StepNotFound(step_id)
 
-    def update(self, changes: Mapping[str, Any]) -> None:
+    def update(self, changes: Mapping[str, Any], checks: Mapping[str, StepCheck]) -> None:
         """Change fields, the active flag, and (when sent) replace every step."""
         self._ensure_live()
         unknown = set(changes) - {*FIELDS, "is_active", "steps"}
@@ -163,7 +166,7 @@ class Flow(Aggregate):
             raise InvalidValue(sorted(unknown)[0], "is not a field of a flow")
         checked = {k: _field(k, v) for k, v in changes.items() if k in FIELDS}
         if "steps" in changes:
-            checked["steps"] = normalize_steps(self.id, changes["steps"])
+            checked["steps"] = normalize_steps(self.id, changes["steps"], checks)
         differing = {k: v for k, v in checked.items() if getattr(self, k) != v}
         if differing:
             self._update(changes=differing)
@@ -171,22 +174,24 @@ class Flow(Aggregate):
         if active is not None and bool(active) != self.is_active:
             self._activate() if active else self._deactivate()
 
-    def add_step(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+    def add_step(self, raw: Mapping[str, Any], checks: Mapping[str, StepCheck]) -> dict[str, Any]:
         """Append a step (checked with the others); the stored step."""
         self._ensure_live()
         raw = {"order": max((s["order"] for s in self.steps), default=-1) + 1, **raw}
-        steps = normalize_steps(self.id, [*map(_raw, self.steps), raw])
+        steps = normalize_steps(self.id, [*map(_raw, self.steps), raw], checks)
         added = next(s for s in steps if s["key"] not in {t["key"] for t in self.steps})
         self._add_step(step=added, steps=steps)
         return added
 
-    def update_step(self, step_id: UUID, changes: Mapping[str, Any]) -> dict[str, Any]:
+    def update_step(
+        self, step_id: UUID, changes: Mapping[str, Any], checks: Mapping[str, StepCheck]
+    ) -> dict[str, Any]:
         """Change some fields of one step (checked with the others); the stored step."""
         self._ensure_live()
         old = self.step(step_id)
         new = {**_raw(old), **changes, "key": old["key"]}
         steps = normalize_steps(
-            self.id, [new if s["key"] == old["key"] else _raw(s) for s in self.steps]
+            self.id, [new if s["key"] == old["key"] else _raw(s) for s in self.steps], checks
         )
         changed = next(s for s in steps if s["key"] == old["key"])
         if changed != old:

@@ -5,28 +5,35 @@ each step its ``step_id`` (``uuid5(flow_id, key)``), resolves ``depends_on`` (ab
 before it in ``order``; ``[]`` = a root; step keys or step ids otherwise) and refuses a duplicate
 key, an unknown type, a bad config, an unknown dependency or a cycle, each with its own machine
 code (the HTTP table in ``interfaces/api/errors.py`` maps them to 422).
+
+The step types are not listed here: each is declared by the feature that owns it (a ``StepKind``
+in its ``Feature.step_types``), with its config check, and the checks of every declared type
+reach ``normalize_steps`` as ``checks``. This module holds the checks of the flows feature's own
+types (``task``, ``http``, ``delay``); ``agent`` is checked in ``domain/dispatch.py`` and
+``approval`` in ``domain/approval.py``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
 
-from domain.dispatch import checked_dispatch
 from domain.error import InvalidValue
 from domain.value import bounded_text
 
-STEP_TYPES = ("task", "agent", "approval", "http", "delay")
 KEY = re.compile(r"^[a-z0-9_-]{1,64}$")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 PRIORITIES = ("low", "medium", "high", "urgent")
 DELAY_MAX = 2_592_000
 MAX_STEPS = 200
-AGENT_FIELDS = ("intent", "repo", "branch", "context", "instructions", "required_tools")
 SEALED = "sealed:"  # a header value sealed by the application (never in clear in events)
+
+# A step type's check of a step's config (and of its pinned ``agent_id``, for the types that
+# take one): raises ``InvalidStepConfig`` naming the field.
+StepCheck = Callable[[Mapping[str, Any], "UUID | None"], None]
 
 
 class InvalidFlow(InvalidValue):
@@ -46,7 +53,7 @@ class DuplicateStepKey(InvalidFlow):
 
 
 class UnknownStepType(InvalidFlow):
-    """A step type that is not one of ``STEP_TYPES``."""
+    """A step type no feature declares."""
 
     code = "UNKNOWN_STEP_TYPE"
 
@@ -77,13 +84,15 @@ def templated(value: Any) -> bool:
     return isinstance(value, str) and "{{" in value
 
 
-def _need(config: Mapping[str, Any], key: str, kind: str) -> Any:
+def need(config: Mapping[str, Any], key: str, kind: str) -> Any:
+    """The config's ``key``, refused when absent or empty."""
     if config.get(key) in (None, ""):
         raise InvalidStepConfig(f"config.{key}", f"is required for a {kind} step")
     return config[key]
 
 
-def _number(config: Mapping[str, Any], key: str, low: float, high: float) -> None:
+def number(config: Mapping[str, Any], key: str, low: float, high: float) -> None:
+    """Refuse a ``key`` that is given, not a template, and not a number in ``[low, high]``."""
     value = config.get(key)
     if value is None or templated(value):
         return
@@ -91,8 +100,9 @@ def _number(config: Mapping[str, Any], key: str, low: float, high: float) -> Non
         raise InvalidStepConfig(f"config.{key}", f"must be a number from {low:g} to {high:g}")
 
 
-def _check_task(config: Mapping[str, Any]) -> None:
-    name = _need(config, "name", "task")
+def check_task(config: Mapping[str, Any], agent_id: UUID | None = None) -> None:
+    """A task step: a name, an optional priority and ``wait_for_completion``."""
+    name = need(config, "name", "task")
     if not templated(name):
         bounded_text("config.name", name, max_length=200)
     priority = config.get("priority")
@@ -102,29 +112,9 @@ def _check_task(config: Mapping[str, Any]) -> None:
         raise InvalidStepConfig("config.wait_for_completion", "must be true or false")
 
 
-def _check_agent(config: Mapping[str, Any], agent_id: UUID | None) -> None:
-    if agent_id is None:
-        _need(config, "capability", "agent (unless agent_id is set)")
-    fields = {"intent" if k == "capability" else k: v for k, v in config.items()}
-    given = {k: v for k, v in fields.items() if k in AGENT_FIELDS and not templated(v)}
-    if not isinstance(given.get("required_tools", []), list):
-        raise InvalidStepConfig("config.required_tools", "must be a list of strings")
-    try:
-        checked_dispatch(given)  # what the task it creates will be checked against
-    except InvalidValue as error:
-        name = "capability" if error.field == "intent" else error.field
-        raise InvalidStepConfig(f"config.{name}", error.reason) from None
-
-
-def _check_approval(config: Mapping[str, Any]) -> None:
-    _number(config, "quorum", 1, 100)
-    _number(config, "expires_in_seconds", 1, DELAY_MAX)
-    if config.get("on_expiry", "rejected") not in ("rejected", "approved"):
-        raise InvalidStepConfig("config.on_expiry", "must be rejected or approved")
-
-
-def _check_http(config: Mapping[str, Any]) -> None:
-    url = _need(config, "url", "http")
+def check_http(config: Mapping[str, Any], agent_id: UUID | None = None) -> None:
+    """An http step: an http(s) URL, a method, string headers, a timeout, expected statuses."""
+    url = need(config, "url", "http")
     if not templated(url) and not re.match(r"^https?://[^/\s]+", str(url)):
         raise InvalidStepConfig("config.url", "must be an http:// or https:// URL")
     if str(config.get("method", "POST")).upper() not in HTTP_METHODS:
@@ -132,7 +122,7 @@ def _check_http(config: Mapping[str, Any]) -> None:
     headers = config.get("headers", {})
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
         raise InvalidStepConfig("config.headers", "must be an object of strings")
-    _number(config, "timeout_seconds", 1, 60)
+    number(config, "timeout_seconds", 1, 60)
     expected = config.get("expected_status")
     if expected is not None and not (
         isinstance(expected, list) and all(isinstance(c, int) for c in expected)
@@ -140,10 +130,11 @@ def _check_http(config: Mapping[str, Any]) -> None:
         raise InvalidStepConfig("config.expected_status", "must be a list of status codes")
 
 
-def _check_delay(config: Mapping[str, Any]) -> None:
+def check_delay(config: Mapping[str, Any], agent_id: UUID | None = None) -> None:
+    """A delay step: ``seconds`` or an ISO 8601 ``until`` with a time zone."""
     if ("seconds" in config) == ("until" in config):
         raise InvalidStepConfig("config", "a delay step needs exactly one of seconds or until")
-    _number(config, "seconds", 1, DELAY_MAX)
+    number(config, "seconds", 1, DELAY_MAX)
     until = config.get("until")
     if until is not None and not templated(until):
         try:
@@ -154,23 +145,26 @@ def _check_delay(config: Mapping[str, Any]) -> None:
             raise InvalidStepConfig("config.until", "must include a time zone")
 
 
-def check_config(kind: str, config: Mapping[str, Any], agent_id: UUID | None = None) -> None:
-    """Refuse a config that does not fit the step type."""
-    if kind not in STEP_TYPES:
+def check_config(
+    kind: str,
+    config: Mapping[str, Any],
+    agent_id: UUID | None,
+    checks: Mapping[str, StepCheck],
+) -> None:
+    """Refuse a type no feature declares, and a config that does not fit its type."""
+    check = checks.get(kind)
+    if check is None:
         raise UnknownStepType(
-            "type", f"{kind!r} is not a step type; use one of: " + ", ".join(STEP_TYPES)
+            "type", f"{kind!r} is not a step type; use one of: " + ", ".join(checks)
         )
     if not isinstance(config, dict):
         raise InvalidStepConfig("config", "must be an object")
-    if kind == "agent":
-        _check_agent(config, agent_id)
-    else:
-        {"task": _check_task, "approval": _check_approval, "http": _check_http}.get(
-            kind, _check_delay
-        )(config)
+    check(config, agent_id)
 
 
-def _one(flow_id: UUID, raw: Mapping[str, Any], order: int) -> dict[str, Any]:
+def _one(
+    flow_id: UUID, raw: Mapping[str, Any], order: int, checks: Mapping[str, StepCheck]
+) -> dict[str, Any]:
     name = bounded_text("name", raw.get("name", ""), max_length=200)
     key = raw.get("key") or slug(name)
     if not isinstance(key, str) or not KEY.match(key):
@@ -178,7 +172,7 @@ def _one(flow_id: UUID, raw: Mapping[str, Any], order: int) -> dict[str, Any]:
     kind = raw.get("type") or raw.get("step_type") or ""
     agent_id = raw.get("agent_id")
     config = dict(raw.get("config") or {})
-    check_config(kind, config, agent_id)
+    check_config(kind, config, agent_id, checks)
     attempts = raw.get("max_attempts") or 1
     if not 1 <= attempts <= 10:
         raise InvalidValue("max_attempts", "must be from 1 to 10")
@@ -198,9 +192,12 @@ def _one(flow_id: UUID, raw: Mapping[str, Any], order: int) -> dict[str, Any]:
     }
 
 
-def normalize_steps(flow_id: UUID, raws: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The checked, complete form of a flow's steps, sorted by ``order``."""
-    steps = [_one(flow_id, raw, i) for i, raw in enumerate(raws)]
+def normalize_steps(
+    flow_id: UUID, raws: Iterable[Mapping[str, Any]], checks: Mapping[str, StepCheck]
+) -> list[dict[str, Any]]:
+    """The checked, complete form of a flow's steps, sorted by ``order`` (``checks``: the
+    config check of every step type the features declare, by type name)."""
+    steps = [_one(flow_id, raw, i, checks) for i, raw in enumerate(raws)]
     if len(steps) > MAX_STEPS:
         raise InvalidValue("steps", f"at most {MAX_STEPS} steps")
     keys = [s["key"] for s in steps]

@@ -3,9 +3,10 @@
 A feature is one aggregate (or a few that belong together) and what serves it: its command
 handlers (application), its read models and their queries (projections), its routers (api), the
 API-key scopes that guard its paths, its reader rules (who may read its events) and its reactors
-(process managers). ``interfaces/features/__init__.py`` lists the features; the runner set, the
-container's queries, the app's routers, the scope table and the reader rules are derived from that
-list. See docs/architecture.md, "Adding an aggregate".
+(process managers), and the flow step types it owns. ``interfaces/features/__init__.py`` lists the
+features; the runner set, the container's queries, the app's routers, the scope table, the reader
+rules and the step types are derived from that list. See docs/architecture.md, "Adding an
+aggregate".
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from psycopg_pool import ConnectionPool
 from application.handlers import Handlers
 from application.ledger import Ledger
 from application.reactor import Reactor
+from application.step_types import StepKind
 from interfaces.analytics import Analytics, Export
 from interfaces.api.alias import Alias
 from interfaces.metrics import Sampled
@@ -63,6 +65,7 @@ class Wiring:
 
     settings: Settings
     scopes: frozenset[str]
+    step_kinds: tuple[StepKind, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ class Feature:
     # Its numbers in /api/v1/analytics/* and its /api/v1/exports/{format}?type= (analytics.py).
     analytics: tuple[Analytics, ...] = ()
     exports: tuple[Export, ...] = ()
+    # The flow step types it owns: their config checks and executors (application/step_types.py).
+    step_types: tuple[StepKind, ...] = ()
 
 
 def reader_rules(features: Iterable[Feature]) -> ReaderRules:
@@ -104,9 +109,19 @@ def scope_names(features: Iterable[Feature]) -> frozenset[str]:
     return frozenset(name for scope in scope_table(features) for name in scope.names())
 
 
+def step_kinds(features: Iterable[Feature]) -> tuple[StepKind, ...]:
+    """Every feature's step types; two features declaring one name is a wiring error."""
+    kinds = [kind for feature in features for kind in feature.step_types]
+    names = [kind.name for kind in kinds]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"step type {twice[0]!r} is declared by two features")
+    return tuple(kinds)
+
+
 def register_handlers(ledger: Ledger, settings: Settings, features: Sequence[Feature]) -> None:
     """Build every feature's handlers once, with what they need."""
-    wiring = Wiring(settings, scope_names(features))
+    wiring = Wiring(settings, scope_names(features), step_kinds(features))
     for feature in features:
         for kind in feature.handlers:
             ledger.register(kind(ledger))

@@ -11,7 +11,7 @@ from typing import Any
 
 from application.agent import AgentCommands
 from application.agent_reactor import AgentLeases
-from application.agent_step import StepTaskOutcomes
+from application.agent_step import AGENT_STEP, StepTaskOutcomes
 from application.agent_token import AgentTokens
 from application.dispatch import DispatchCommands
 from application.handlers import Handlers
@@ -141,6 +141,7 @@ FEATURE = Feature(
         lambda ledger, query: AgentLeases(ledger, query(DispatchQueries)),
         lambda ledger, query: StepTaskOutcomes(ledger),  # a run's agent steps finish
     ),
+    step_types=(AGENT_STEP,),  # a flow step that dispatches a task to agents
     wire=handlers,
     metrics=(
         Sampled(

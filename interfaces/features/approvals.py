@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from application.approval import ApprovalCommands
-from application.approval_gate import ApprovalGate
+from application.approval_gate import APPROVAL_STEP, ApprovalGate
 from application.notification import NotificationCommands, Notifier
 from domain.approval import Approval
 from domain.notification import Notification
@@ -72,6 +72,7 @@ FEATURE = Feature(
         lambda ledger, query: ApprovalGate(ledger),
         lambda ledger, query: Notifier(ledger, query(ApproverDirectory)),
     ),
+    step_types=(APPROVAL_STEP,),  # a flow step that waits for an approval
     metrics=(
         Sampled(
             "ledgerflow_approvals",

@@ -3,11 +3,10 @@ runs by status in /metrics, the runs section of the analytics overview and the r
 
 from typing import Any
 
-from application.agent_step import AgentStep
-from application.approval_gate import ApprovalStep
 from application.flow import FlowCommands
 from application.ledger import Ledger
 from application.run_engine import RunEngine
+from application.step_types import FLOW_STEP_KINDS
 from domain.flow import Flow
 from domain.run import Run
 from domain.run_task import RunTask
@@ -60,9 +59,11 @@ def _run_rows(lookup: QueryLookup, scope: Window) -> Any:
 
 
 def guarded(ledger: Ledger, wiring: Wiring) -> list[FlowCommands]:
-    """Flow commands whose http steps go through the webhooks' SSRF guard and allow list."""
+    """Flow commands that know every feature's step types, and whose http steps go through the
+    webhooks' SSRF guard and allow list."""
     allowed = list(wiring.settings.webhook_allowed_hosts)
-    return [FlowCommands(ledger, lambda url: check_url(url, allowed), GuardedHttp(allowed))]
+    guard = GuardedHttp(allowed)
+    return [FlowCommands(ledger, lambda url: check_url(url, allowed), guard, wiring.step_kinds)]
 
 
 FLOW = "/api/v1/flows/{flow_id}"
@@ -139,11 +140,9 @@ FEATURE = Feature(
         ReaderRule(Run, lambda created: created.owner_id),
         ReaderRule(RunTask, None),  # internal: the engine's link from a task to its step
     ),
-    reactors=(
-        lambda ledger, query: RunEngine(
-            ledger, step_types={"agent": AgentStep(), "approval": ApprovalStep()}
-        ),
-    ),
+    # its executors come from every feature's step types (FlowCommands.kinds)
+    reactors=(lambda ledger, query: RunEngine(ledger),),
+    step_types=FLOW_STEP_KINDS,  # task, http, delay; agent and approval are their features'
     wire=guarded,
     metrics=(
         Sampled("ledgerflow_runs", "Runs by status", ("status",), count_by("runs", "status")),

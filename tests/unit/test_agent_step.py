@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 import pytest
 from argon2 import PasswordHasher
 
-from application.agent_step import AgentStep, StepTaskOutcomes
+from application.agent_step import AGENT_STEP, StepTaskOutcomes
 from application.context import CommandContext
 from application.credential import CredentialVault
 from application.dispatch import DispatchCommands, Reporter
@@ -19,11 +19,14 @@ from application.flow import FlowCommands
 from application.ledger import Ledger
 from application.reactor import Reaction, Reactor, Timer
 from application.run_engine import RunEngine
+from application.step_types import FLOW_STEP_KINDS
 from application.task import TaskCommands
 from domain.flow_step import InvalidStepConfig, normalize_steps
 from domain.run import Run, task_id_for
 from domain.task import Task, TaskNotFound
 from tests.unit.engine_driver import CTX, OWNER, Driver
+
+KINDS = (*FLOW_STEP_KINDS, AGENT_STEP)  # the step types of the flows and agents features
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -44,7 +47,7 @@ class Both(Reactor):
 
     def __init__(self, ledger: Ledger) -> None:
         self.members: list[Reactor] = [
-            RunEngine(ledger, step_types={"agent": AgentStep()}),
+            RunEngine(ledger),
             StepTaskOutcomes(ledger),
         ]
         super().__init__(ledger)
@@ -70,7 +73,7 @@ class Both(Reactor):
 @pytest.fixture
 def driver():
     ledger = Ledger(credentials=CredentialVault("secret", hasher=FAST))
-    ledger.register(FlowCommands(ledger, http=lambda request: None))
+    ledger.register(FlowCommands(ledger, http=lambda request: None, kinds=KINDS))
     ledger.register(TaskCommands(ledger))
     ledger.register(DispatchCommands(ledger, 300, clock=lambda: NOW))
     yield Driver(ledger, Both(ledger))  # type: ignore[arg-type]
@@ -246,7 +249,7 @@ def test_events_the_outcome_records_carry_the_runs_correlation_id(driver):
 def test_a_bad_agent_config_is_refused_naming_the_field(config, field):
     step = {"key": "a", "name": "a", "type": "agent", "config": config}
     with pytest.raises(InvalidStepConfig, match=field):
-        normalize_steps(uuid4(), [step])
+        normalize_steps(uuid4(), [step], {k.name: k.check for k in KINDS})
 
 
 def test_a_pinned_agent_needs_no_capability_and_its_task_is_pinned(driver):

@@ -10,12 +10,13 @@ import pytest
 from argon2 import PasswordHasher
 
 from application.approval import ApprovalCommands, Voter
-from application.approval_gate import ApprovalGate, ApprovalStep
+from application.approval_gate import APPROVAL_STEP, ApprovalGate
 from application.credential import CredentialVault
 from application.flow import FlowCommands
 from application.ledger import Ledger
 from application.notification import NotificationCommands, Notifier
 from application.run_engine import RunEngine
+from application.step_types import FLOW_STEP_KINDS
 from application.task import TaskCommands
 from domain.approval import AmbiguousApproval, NoPendingApproval, SelfApproval
 from domain.notification import Notification
@@ -36,8 +37,8 @@ class Directory:
 @pytest.fixture
 def driver():
     ledger = Ledger(credentials=CredentialVault("secret", hasher=FAST))
-    ledger.register(FlowCommands(ledger))
-    engine = RunEngine(ledger, {"approval": ApprovalStep()})
+    ledger.register(FlowCommands(ledger, kinds=(*FLOW_STEP_KINDS, APPROVAL_STEP)))
+    engine = RunEngine(ledger)
     yield Driver(ledger, engine, ApprovalGate(ledger), Notifier(ledger, Directory()))
     ledger.close()
 

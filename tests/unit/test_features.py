@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from dataclasses import replace
 
 import pytest
 from eventsourcing.domain import Aggregate
 
 import domain
-from interfaces.feature import reader_rules, scope_names, scope_table
+from application.credential import CredentialVault
+from application.flow import FlowCommands
+from application.ledger import Ledger
+from interfaces.feature import reader_rules, register_handlers, scope_names, scope_table, step_kinds
 from interfaces.features import FEATURES
+from interfaces.settings import Settings
 from projections.readers import UncoveredEvent, event_classes
 
 
@@ -71,3 +76,26 @@ def test_leaving_a_feature_out_leaves_its_events_uncovered():
     without_tasks = [feature for feature in FEATURES if feature.name != "tasks"]
     assert not reader_rules(without_tasks).covers(Task.Created)
     assert reader_rules(FEATURES).covers(Task.Created)
+
+
+def test_step_types_come_from_the_features_that_own_them_and_flows_know_them_all():
+    owners = {kind.name: f.name for f in FEATURES for kind in f.step_types}
+    assert owners == {
+        "task": "flows",
+        "http": "flows",
+        "delay": "flows",
+        "agent": "agents",
+        "approval": "approvals",
+    }
+    settings = Settings()
+    ledger = Ledger(credentials=CredentialVault("secret"))
+    register_handlers(ledger, settings, FEATURES)
+    assert set(ledger[FlowCommands].kinds) == set(owners)
+    ledger.close()
+
+
+def test_two_features_declaring_one_step_type_is_a_wiring_error():
+    flows = next(f for f in FEATURES if f.name == "flows")
+    again = replace(flows, name="copy")
+    with pytest.raises(ValueError, match=r"step type 'delay' is declared by two features"):
+        step_kinds([flows, again])

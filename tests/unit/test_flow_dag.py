@@ -6,6 +6,9 @@ from uuid import uuid4, uuid5
 
 import pytest
 
+from application.agent_step import AGENT_STEP
+from application.approval_gate import APPROVAL_STEP
+from application.step_types import FLOW_STEP_KINDS
 from domain.flow import Flow, StepHasDependents
 from domain.flow_step import (
     DependencyCycle,
@@ -17,6 +20,8 @@ from domain.flow_step import (
 )
 
 FLOW = uuid4()
+# every step type, as the features declare them (interfaces/features: flows, agents, approvals)
+CHECKS = {kind.name: kind.check for kind in (*FLOW_STEP_KINDS, AGENT_STEP, APPROVAL_STEP)}
 
 
 def task(key, depends_on=None, **extra):
@@ -26,21 +31,23 @@ def task(key, depends_on=None, **extra):
 
 
 def test_steps_without_depends_on_run_one_after_the_other():
-    steps = normalize_steps(FLOW, [task("a"), task("b"), task("c")])
+    steps = normalize_steps(FLOW, [task("a"), task("b"), task("c")], CHECKS)
     assert [s["depends_on"] for s in steps] == [[], ["a"], ["b"]]
     assert steps[1]["step_id"] == uuid5(FLOW, "b")
 
 
 def test_an_empty_depends_on_is_a_root_and_ids_are_accepted_for_keys():
     steps = normalize_steps(
-        FLOW, [task("a"), task("b", []), task("c", [str(uuid5(FLOW, "a")), "b"])]
+        FLOW, [task("a"), task("b", []), task("c", [str(uuid5(FLOW, "a")), "b"])], CHECKS
     )
     assert [s["depends_on"] for s in steps] == [[], [], ["a", "b"]]
 
 
 def test_a_cycle_is_refused_naming_the_cycle():
     with pytest.raises(DependencyCycle) as caught:
-        normalize_steps(FLOW, [task("a", ["c"]), task("b", ["a"]), task("c", ["b"]), task("d", [])])
+        normalize_steps(
+            FLOW, [task("a", ["c"]), task("b", ["a"]), task("c", ["b"]), task("d", [])], CHECKS
+        )
     assert caught.value.code == "DEPENDENCY_CYCLE"
     assert "a -> c -> b -> a" in str(caught.value)
     assert caught.value.cycle == ["a", "c", "b", "a"]
@@ -48,7 +55,7 @@ def test_a_cycle_is_refused_naming_the_cycle():
 
 def test_a_step_depending_on_itself_is_a_cycle():
     with pytest.raises(DependencyCycle):
-        normalize_steps(FLOW, [task("a", ["a"])])
+        normalize_steps(FLOW, [task("a", ["a"])], CHECKS)
 
 
 @pytest.mark.parametrize(
@@ -79,7 +86,7 @@ def test_a_step_depending_on_itself_is_a_cycle():
 )
 def test_bad_steps_are_refused_with_a_machine_code(steps, error, code):
     with pytest.raises(error) as caught:
-        normalize_steps(FLOW, steps)
+        normalize_steps(FLOW, steps, CHECKS)
     assert caught.value.code == code
 
 
@@ -93,19 +100,20 @@ def test_every_type_accepts_a_good_config_and_templates_are_checked_when_the_ste
             {"name": "h", "type": "http", "config": {"url": "{{ inputs.url }}"}},
             {"name": "d", "step_type": "delay", "config": {"until": "2030-01-01T00:00:00Z"}},
         ],
+        CHECKS,
     )
     assert [s["type"] for s in steps] == ["task", "agent", "approval", "http", "delay"]
     assert [s["key"] for s in steps] == ["t", "a", "p", "h", "d"]
 
 
 def test_adding_removing_and_updating_steps_keep_the_dag_valid():
-    flow = Flow.define(uuid4(), "f", steps=[task("a")])
-    added = flow.add_step(task("b"))
+    flow = Flow.define(uuid4(), "f", steps=[task("a")], checks=CHECKS)
+    added = flow.add_step(task("b"), CHECKS)
     assert added["depends_on"] == ["a"]
     with pytest.raises(StepHasDependents):
         flow.remove_step(uuid5(flow.id, "a"))
     with pytest.raises(DependencyCycle):
-        flow.update_step(uuid5(flow.id, "a"), {"depends_on": ["b"]})
+        flow.update_step(uuid5(flow.id, "a"), {"depends_on": ["b"]}, CHECKS)
     flow.remove_step(added["step_id"])
     assert [s["key"] for s in flow.steps] == ["a"]
     topics = [type(e).TOPIC for e in flow.collect_events()]
