@@ -41,16 +41,22 @@ _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOAD)
 
 
-def _main(args: list[str], env: dict[str, str], log: str) -> None:
-    """In the fork: become ``ledgerflow ARGS`` with ``env`` and its output appended to ``log``."""
+def _main(args: list[str], env: dict[str, str], out: str, err: str, stdin: str) -> None:
+    """In the fork: become ``ledgerflow ARGS`` with ``env``, its standard streams the files (or
+    the terminal) at those paths (output appended)."""
     # As the LEDGERFLOW command line does (tests/integration/cli.py): Ctrl-C raises again.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.clear()
     os.environ.update(env)
-    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    os.close(out)
+    for fd, path, flags in (
+        (0, stdin, os.O_RDONLY),
+        (1, out, os.O_WRONLY | os.O_CREAT | os.O_APPEND),
+        (2, err, os.O_WRONLY | os.O_CREAT | os.O_APPEND),
+    ):
+        opened = os.open(path, flags, 0o644)
+        os.dup2(opened, fd)
+        os.close(opened)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 (multiprocessing gave it /dev/null)
     sys.argv = ["ledgerflow", *args]
     from interfaces.cli import main
 
@@ -60,11 +66,21 @@ def _main(args: list[str], env: dict[str, str], log: str) -> None:
 class Forked:
     """A forked ``ledgerflow`` process, with the parts of ``subprocess.Popen`` the tests use."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        log: Path,
+        stderr: Path | None = None,
+        stdin: Path | None = None,
+    ) -> None:
+        """Start ``ledgerflow ARGS``: its output appended to ``log`` (its errors too, unless
+        ``stderr`` names another file), its input read from ``stdin`` (default: nothing)."""
         self.args = ["ledgerflow", *args]
+        streams = (str(log), str(stderr or log), str(stdin or os.devnull))
         # Daemonic: a server left running when the pytest worker exits is terminated.
         self._process: BaseProcess = _context.Process(
-            target=_main, args=(args, env, str(log)), daemon=True, name="ledgerflow"
+            target=_main, args=(args, env, *streams), daemon=True, name="ledgerflow"
         )
         self._process.start()
 

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import signal
-import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,31 +18,32 @@ import pytest
 from interfaces.adapters.embedded_postgres import HANDLES, postmasters_of
 from tests.conftest import throwaway_directory
 from tests.e2e.conftest import free_port, server_env
-from tests.integration.cli import LEDGERFLOW
+from tests.forked import Forked
+from tests.integration.cli import run_forked
 from tests.integration.helpers import wait_for
 
 SIGNALS = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]
 
 
 class Command:
-    """A ``ledgerflow`` child on the embedded default, its stderr read line by line."""
+    """A ``ledgerflow`` process on the embedded default (forked: ``tests/forked.py``), its
+    stderr read line by line through a named pipe."""
 
     def __init__(self, data_dir: Path, *args: str) -> None:
-        self.process = subprocess.Popen(
-            [*LEDGERFLOW, *args],
-            env=server_env(LEDGERFLOW_DATA_DIR=str(data_dir), LEDGERFLOW_LOG_LEVEL="warning"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        pipe = Path(tempfile.mkdtemp(prefix="ledgerflow-stderr-"), "stderr")
+        os.mkfifo(pipe)
+        env = server_env(LEDGERFLOW_DATA_DIR=str(data_dir), LEDGERFLOW_LOG_LEVEL="warning")
+        self.process = Forked(list(args), env, Path(os.devnull), stderr=pipe)
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read, args=(pipe,), daemon=True).start()
 
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.put(line)
+    def _read(self, pipe: Path) -> None:
+        with pipe.open(errors="replace") as stderr:  # opens once the process has opened it
+            pipe.unlink()
+            pipe.parent.rmdir()
+            for line in stderr:
+                self.lines.put(line)
 
     def wait_for_line(self, text: str, timeout: float = 60) -> None:
         """Return once the command printed a line containing ``text`` on stderr."""
@@ -117,14 +119,7 @@ def test_a_killed_command_is_forgotten_and_the_next_one_stops_the_server(data_di
     assert killed.stop(signal.SIGKILL) == -signal.SIGKILL
     assert postmasters_of(data_dir / "pg"), "nobody was left to stop it"
     assert handles(data_dir) == [killed.process.pid]
-    verify = subprocess.run(
-        [*LEDGERFLOW, "verify", "--data-dir", str(data_dir)],
-        env=server_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    verify = run_forked(server_env(), "verify", "--data-dir", str(data_dir))
     assert verify.returncode == 0, verify.stderr
     assert f"using the embedded PostgreSQL in {data_dir / 'pg'}" in verify.stderr
     assert postmasters_of(data_dir / "pg") == []
@@ -133,14 +128,7 @@ def test_a_killed_command_is_forgotten_and_the_next_one_stops_the_server(data_di
 
 def test_starting_again_on_an_existing_schema_logs_no_error_in_postgresql(embedded_data_dir):
     for _ in range(2):
-        done = subprocess.run(
-            [*LEDGERFLOW, "migrate", "--data-dir", str(embedded_data_dir)],
-            env=server_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = run_forked(server_env(), "migrate", "--data-dir", str(embedded_data_dir))
         assert done.returncode == 0, done.stderr
     log = (embedded_data_dir / "pg" / "log").read_text()
     assert "database system is ready" in log

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from tests.conftest import TEST_SECRET
+from tests.forked import Forked
 
 # The command line of a ``ledgerflow`` child. A process started with SIGINT ignored (a CI runner
 # under nohup, a shell's background job) passes that on to its children, and Python then never
@@ -49,40 +53,55 @@ def ledgerflow_process(
 def ledgerflow(
     database_url: str, *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``ledgerflow ARGS`` in a child process (stdout is a pipe: plain output)."""
-    return subprocess.run(
-        [*LEDGERFLOW, *args],
-        env=cli_env(database_url),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    """Run ``ledgerflow ARGS`` on ``database_url`` to its end (plain output)."""
+    return run_forked(cli_env(database_url), *args, stdin=stdin)
+
+
+def run_forked(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``ledgerflow ARGS`` with ``env`` to its end (stdout and stderr are files: plain
+    output). The process is forked from one that has imported Ledgerflow already
+    (``tests/forked.py``): the same ``main()`` in a process of its own, without an interpreter's
+    start each time."""
+    with tempfile.TemporaryDirectory(prefix="ledgerflow-cli-") as folder:
+        out, err, given = (Path(folder, name) for name in ("out", "err", "in"))
+        given.write_text(stdin or "")
+        process = Forked(list(args), env, out, stderr=err, stdin=given)
+        try:
+            status = process.wait(timeout=300)
+        finally:
+            process.kill()
+        return subprocess.CompletedProcess([*LEDGERFLOW, *args], status, _read(out), _read(err))
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
 
 
 def ledgerflow_on_terminal(database_url: str, *args: str) -> tuple[int, str]:
-    """Run ``ledgerflow ARGS`` with a pseudo-terminal as stdin, stdout and stderr, as a person
-    at a terminal would; return its status and everything it wrote."""
+    """Run ``ledgerflow ARGS`` (forked, as ``ledgerflow`` does) with a pseudo-terminal as stdin,
+    stdout and stderr, as a person at a terminal would; return its status and all it wrote."""
     leader, follower = pty.openpty()
+    terminal = Path(os.ttyname(follower))
     env = {**cli_env(database_url), "TERM": "xterm-256color", "COLUMNS": "120"}
     env.pop("NO_COLOR", None)
-    process = subprocess.Popen(
-        [*LEDGERFLOW, *args],
-        env=env,
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-    )
-    os.close(follower)
+    process = Forked(list(args), env, terminal, stderr=terminal, stdin=terminal)
     output = bytearray()
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        output.extend(chunk)
-    os.close(leader)
-    return process.wait(timeout=300), output.decode(errors="replace")
+    try:
+        while True:
+            ready, _, _ = select.select([leader], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # EIO: no process holds the terminal any more
+                    break
+                output.extend(chunk)
+            elif process.poll() is not None:
+                break
+        status = process.wait(timeout=300)
+    finally:
+        process.kill()
+        os.close(follower)
+        os.close(leader)
+    return status, output.decode(errors="replace")

@@ -15,7 +15,7 @@ import typer.main
 from interfaces.cli.app import cli
 from interfaces.settings import DEFAULT_SECRET
 from tests.e2e.conftest import server_env
-from tests.integration.cli import LEDGERFLOW, ledgerflow
+from tests.integration.cli import LEDGERFLOW, ledgerflow, run_forked
 
 ROOT = Path(__file__).resolve().parents[2]
 # Commands that never open a database.
@@ -23,7 +23,10 @@ WITHOUT_DATABASE: set[str] = set()
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """``ledgerflow ARGS`` with no database configured (the embedded default) plus ``env``."""
+    """``ledgerflow ARGS`` with no database configured (the embedded default) plus ``env``
+    (forked; in a fresh interpreter when ``env`` changes the import path)."""
+    if "PYTHONPATH" not in env:
+        return run_forked(server_env(**env), *args)
     return subprocess.run(
         [*LEDGERFLOW, *args],
         env=server_env(**env),
