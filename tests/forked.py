@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
@@ -77,6 +78,7 @@ class Forked:
         """Start ``ledgerflow ARGS``: its output appended to ``log`` (its errors too, unless
         ``stderr`` names another file), its input read from ``stdin`` (default: nothing)."""
         self.args = ["ledgerflow", *args]
+        self.log = log
         streams = (str(log), str(stderr or log), str(stdin or os.devnull))
         # Daemonic: a server left running when the pytest worker exits is terminated.
         self._process: BaseProcess = _context.Process(
@@ -113,3 +115,11 @@ class Forked:
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
+
+
+def forked_worker(env: dict[str, str]) -> Forked:
+    """``ledgerflow worker`` with ``env`` (its whole environment), forked; its output goes to a
+    file of its own in the temporary directory (named in the process's ``log``)."""
+    handle, log = tempfile.mkstemp(prefix="ledgerflow-worker-", suffix=".log")
+    os.close(handle)
+    return Forked(["worker"], env, Path(log))

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -27,6 +25,7 @@ from tests.e2e.live_client import (
     subscribe,
     ws_url,
 )
+from tests.forked import forked_worker
 from tests.redis_process import RedisProcess
 
 
@@ -55,7 +54,7 @@ def base_url(pg_server_url, redis_server, tmp_path_factory):
     # One after the other: two processes creating the event store's tables at once can collide
     # (CREATE TYPE is not IF NOT EXISTS-safe under concurrency).
     api = start_server(env, log)
-    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
+    worker = forked_worker(env)
     yield api.base_url
     api.stop()
     worker.terminate()

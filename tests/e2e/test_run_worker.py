@@ -5,8 +5,6 @@ no step ran twice."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 from tests.conftest import fresh_database
 from tests.e2e.conftest import Server, server_env, start_server
 from tests.e2e.flow_helpers import account, finished, until
+from tests.forked import Forked, forked_worker
 
 
 @pytest.fixture
@@ -30,9 +29,9 @@ def split(pg_server_url: str, tmp_path: Path) -> Iterator[tuple[Server, dict[str
             server.stop()
 
 
-def worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+def worker(env: dict[str, str]) -> Forked:
     """``ledgerflow worker``: the projections and the run engine."""
-    return subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
+    return forked_worker(env)
 
 
 def test_a_killed_worker_leaves_the_run_to_the_next_one_and_no_step_runs_twice(split):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -13,6 +11,7 @@ import psycopg
 
 from interfaces.bootstrap import conninfo
 from tests.conftest import TEST_SECRET
+from tests.forked import forked_worker
 
 
 def tracked(database_url: str, name: str) -> int:
@@ -56,7 +55,7 @@ def worker_killed_when(database_url: str, work: Any, ready: Any, timeout: float 
         "LEDGERFLOW_SECRET_KEY": TEST_SECRET,
         "LEDGERFLOW_LOG_LEVEL": "warning",
     }
-    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
+    worker = forked_worker(env)
     try:
         work()
         wait_for(ready, timeout=timeout)

@@ -2,8 +2,6 @@
 
 import os
 import signal
-import subprocess
-import sys
 from uuid import uuid4
 
 import psycopg
@@ -16,6 +14,7 @@ from interfaces.bootstrap import build, conninfo
 from projections.runner import ProjectionRunner
 from projections.task import TaskProjection, TaskQueries
 from tests.conftest import TEST_SECRET, make_settings
+from tests.forked import forked_worker
 from tests.integration.helpers import table_digest, tracked, wait_for
 
 CTX = CommandContext(actor="system:test")
@@ -84,7 +83,7 @@ def test_a_runner_killed_mid_batch_applies_every_event_exactly_once(stopped, dat
         "LEDGERFLOW_SECRET_KEY": TEST_SECRET,
         "LEDGERFLOW_LOG_LEVEL": "warning",
     }
-    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
+    worker = forked_worker(env)
     try:
         wait_for(lambda: tracked(database_url, "tasks") > 0)
         worker.send_signal(signal.SIGKILL)

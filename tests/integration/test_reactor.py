@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -30,6 +28,7 @@ from interfaces.adapters.reactor_runner import ReactorRunner
 from interfaces.bootstrap import conninfo
 from projections.schema import stuck_followers
 from tests.conftest import TEST_SECRET
+from tests.forked import forked_worker
 from tests.integration.helpers import tracked, wait_for
 
 CTX = CommandContext(actor="system:test")
@@ -179,7 +178,7 @@ def test_a_worker_killed_mid_reaction_neither_loses_nor_repeats_an_effect(stoppe
         "LEDGERFLOW_SECRET_KEY": TEST_SECRET,
         "LEDGERFLOW_LOG_LEVEL": "warning",
     }
-    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
+    worker = forked_worker(env)
     try:
         wait_for(lambda: len(revocations(url)) >= 30, timeout=120)
         worker.send_signal(signal.SIGKILL)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 from uuid import uuid4
 
@@ -22,6 +20,7 @@ from interfaces.adapters.bus import CHANNEL
 from interfaces.adapters.relay import RELAY
 from interfaces.bootstrap import build
 from tests.conftest import TEST_SECRET, make_settings
+from tests.forked import forked_worker
 from tests.integration.helpers import tracked, wait_for
 
 CTX = CommandContext(actor="system:test")
@@ -133,7 +132,7 @@ def test_a_relay_killed_mid_batch_publishes_every_event_after_restart(database_u
         "LEDGERFLOW_SECRET_KEY": TEST_SECRET,
         "LEDGERFLOW_LOG_LEVEL": "warning",
     }
-    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
+    worker = forked_worker(env)
     try:
         wait_for(lambda: len(collector.messages) > 0)
         worker.send_signal(signal.SIGKILL)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,6 +24,7 @@ from projections.envelope import event_id
 from projections.webhook_delivery import WEBHOOK_DELIVERIES, delivery_id
 from projections.webhook_outbox import DeliveryOutbox
 from tests.conftest import TEST_SECRET, make_settings
+from tests.forked import forked_worker
 from tests.integration.helpers import tracked, wait_for
 from tests.webhook_receiver import Receiver
 
@@ -280,7 +279,7 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing(
         "LEDGERFLOW_WEBHOOK_TIMEOUT_SECONDS": "1",
         "LEDGERFLOW_LOG_LEVEL": "warning",
     }
-    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "worker"], env=env)
+    worker = forked_worker(env)
     try:
         for n in range(100):
             container.ledger[TaskCommands].create_task(CTX, owner, f"t{n}")
