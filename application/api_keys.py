@@ -7,12 +7,13 @@ import hmac
 import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from application.context import CommandContext
 from application.error import InvalidToken
 from application.handlers import Handlers
 from domain.api_key import ApiKey, ApiKeyNotFound
+from domain.ids import new_id
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
@@ -66,7 +67,7 @@ class ApiKeyCommands(Handlers):
     ) -> tuple[ApiKey, str, int]:
         """A new key for the user (with its own ``rate_limit``, e.g. ``10/minute``, spent
         besides the user's); returns it, its full text (shown once) and the position."""
-        key_id, secret = uuid4(), secrets.token_urlsafe(32)
+        key_id, secret = new_id(), secrets.token_urlsafe(32)
         text = f"{KEY_PREFIX}{key_id.hex}_{secret}"
         key = ApiKey.issue(
             key_id,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Protocol
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from application.chat_intent import (
     HELP_TEXT,
@@ -38,6 +38,7 @@ from domain.conversation import (
     Role,
     conversation_id_of,
 )
+from domain.ids import new_id
 from domain.task import Task
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ class ChatCommands(Handlers):
         self, context: CommandContext, owner_id: UUID, session_id: str | None, title: str = ""
     ) -> Written[Conversation]:
         """Start a conversation (a new session id when none is given); 409 if it exists."""
-        session = session_id or str(uuid4())
+        session = session_id or str(new_id())
         conversation = Conversation.start(owner_id, session, title)
         try:
             self._load(Conversation, conversation.id, ConversationNotFound)
@@ -166,7 +167,7 @@ class ChatCommands(Handlers):
         conversation = self._open(owner_id, session_id)
         intent = self._intent(message, today)
         outcome = self._carry_out(context, owner_id, intent, conversation.last_listing, tasks)
-        asked, answered = uuid4(), uuid4()
+        asked, answered = new_id(), new_id()
         kind = _name_of(intent)
         task_ids = [t.task_id for t in outcome.tasks]
         conversation.post(asked, Role.USER, message, kind)
@@ -184,7 +185,7 @@ class ChatCommands(Handlers):
 
     def _open(self, owner_id: UUID, session_id: str | None) -> Conversation:
         if session_id is None:
-            return Conversation.start(owner_id, str(uuid4()))
+            return Conversation.start(owner_id, str(new_id()))
         try:
             return self.conversation(owner_id, session_id)
         except ConversationNotFound:

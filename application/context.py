@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
+
+from domain.ids import new_id
 
 META = "meta"
 
@@ -15,14 +17,14 @@ class CommandContext:
     """The actor and the ids that tie a command's events to a request and its cause."""
 
     actor: str
-    correlation_id: str = field(default_factory=lambda: str(uuid4()))
+    correlation_id: str = field(default_factory=lambda: str(new_id()))
     causation_id: str | None = None
     request_id: str | None = None
 
     @classmethod
     def for_user(cls, user_id: UUID, request_id: str | None = None) -> CommandContext:
         """A context for a command a user sent through the API."""
-        rid = request_id or str(uuid4())
+        rid = request_id or str(new_id())
         return cls(actor=f"user:{user_id}", correlation_id=rid, request_id=rid)
 
     @classmethod

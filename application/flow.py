@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from application.context import CommandContext
 from application.handlers import Handlers
@@ -20,6 +20,7 @@ from application.step_types import FLOW_STEP_KINDS, StepKind
 from domain.error import InvalidValue
 from domain.flow import Flow, FlowNotFound
 from domain.flow_step import SEALED, templated
+from domain.ids import new_id
 from domain.run import Run, RunNotFound
 
 if TYPE_CHECKING:
@@ -180,7 +181,7 @@ class FlowCommands(Handlers):
             raise InvalidValue("inputs", f"must be at most {INPUTS_MAX} bytes of JSON")
         run: Run = Run._create(
             Run.Created,
-            id=run_id or uuid4(),
+            id=run_id or new_id(),
             owner_id=owner_id,
             flow_id=flow.id,
             flow_name=flow.name,

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.error import Conflict, InvalidValue, NotFound
 from domain.flow_step import StepCheck, dependants, normalize_steps
+from domain.ids import new_id
 from domain.value import bounded_text
 
 NAME_MAX = 200
@@ -114,7 +115,7 @@ class Flow(Aggregate):
     ) -> Flow:
         """Check the values and the DAG of steps (``checks``: every step type's config check),
         and define the flow."""
-        flow_id = flow_id or uuid4()
+        flow_id = flow_id or new_id()
         return cls._create(
             cls.Created,
             id=flow_id,

@@ -22,6 +22,7 @@ from domain.dispatch import (
     checked_dispatch,
 )
 from domain.error import InvalidValue
+from domain.ids import new_id
 from domain.task_value import (
     FINISHED,
     NAME_MAX,
@@ -175,7 +176,7 @@ class Task(Aggregate):
         values = {"name": name, "description": description, "priority": priority}
         checked = {k: VALIDATORS[k](v) for k, v in values.items()}
         checked.update(owner_id=owner_id, due_date=due_date_of(due_date), tags=tags_of(tags))
-        return cls._create(cls.Created, id=task_id, **checked)
+        return cls._create(cls.Created, id=task_id or new_id(), **checked)
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply a partial change of fields and status; fields that do not change emit nothing."""

@@ -19,13 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid5
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from domain.ids import new_id
 from projections.envelope import envelope, event_type
 from projections.event_alias import EventMatcher
 from projections.readers import Owners, ReaderRules
@@ -271,7 +272,7 @@ class WebhookDeliveries:
 
     def send_test(self, webhook: UUID, actor: str, at: datetime) -> UUID:
         """Queue a ``webhook.test`` delivery (not an event of the log); its id."""
-        delivery, event = uuid4(), uuid4()
+        delivery, event = new_id(), new_id()
         body = {
             "event_id": str(event),
             "type": TEST_EVENT,

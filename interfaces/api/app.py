@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from application.agent import AgentCommands
 from application.agent_token import AgentTokens
 from application.api_keys import KEY_PREFIX, parse_key
+from domain.ids import new_id
 from interfaces.api import alias, availability, errors, fastapi_speedups, route_index
 from interfaces.api.access_log import AccessLog
 from interfaces.api.alias_openapi import with_aliases
@@ -86,7 +87,7 @@ class RequestId:
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:128]
         # It goes into every event's metadata: visible ASCII only, else a new one.
-        request_id = given if VISIBLE_ASCII.fullmatch(given) else str(uuid.uuid4())
+        request_id = given if VISIBLE_ASCII.fullmatch(given) else str(new_id())
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:

@@ -12,8 +12,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from uuid import uuid4
 
+from domain.ids import new_id
 from interfaces.adapters.bus import EventBus
 from projections.event_alias import EventMatcher
 
@@ -34,7 +34,7 @@ class Subscription:
     session: LiveSession
     patterns: tuple[str, ...]
     last_sent: int
-    id: str = field(default_factory=lambda: uuid4().hex)
+    id: str = field(default_factory=lambda: new_id().hex)
     catching_up: bool = True
     resynced: bool = False
     buffer: deque[dict[str, Any]] = field(default_factory=deque)
