@@ -163,6 +163,8 @@ def fill_runs(db: str, owner_id: str, flow_id: str, total: int) -> tuple[float, 
     started = time.monotonic()
     seed_runs(db, UUID(owner_id), UUID(flow_id), total - int(have[0]))
     seeded = time.monotonic() - started
+    if int(have[0]) > total:
+        print(f"(the runs table already holds {int(have[0]):,} runs: measured at that size)")
     caught_up = wait_caught_up(db)
     with psycopg.connect(conninfo(db), autocommit=True) as conn:
         # What autovacuum does on its own (these machines' PostgreSQL runs without it): the
