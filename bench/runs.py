@@ -22,19 +22,19 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
 import httpx
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
-from application.context import CommandContext
-from application.flow import FlowCommands
 from bench.events import serve
 from bench.load import percentile
 from bench.run import SECRET, fresh_database, postgres, redis_server
-from interfaces.bootstrap import build, conninfo
-from interfaces.settings import Settings
+from bench.run_seed import seed_runs, wait_caught_up
+from interfaces.bootstrap import conninfo
 
 PASSWORD = "bench-password-123"
 STEPS = [{"key": k, "name": k, "type": "task", "config": {"name": k}} for k in ("a", "b", "c")]
@@ -122,88 +122,82 @@ def latencies(db: str, ids: list[str]) -> dict[str, float]:
 
 
 def get_times(
-    base: str, headers: dict[str, str], run_id: str, flow_id: str, samples: int = 100
+    base: str, headers: dict[str, str], run_id: str, flow_id: str, seed_flow: str
 ) -> dict[str, float]:
-    """Median times (ms) of GET one run and of the runs list, unfiltered and per filter."""
+    """Median times (ms) of GET one run and of the runs list, unfiltered and per filter (the
+    time range: two hours either side of the current hour, on hours' edges: a range with an
+    edge inside an hour also counts the runs between that edge and the hour's, see
+    ``projections/run_counts.py``)."""
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    since = (hour - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    until = (hour + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     paths = {
         "get_run": f"/api/v1/runs/{run_id}",
         "list_runs": "/api/v1/runs",
         "list_runs_flow": f"/api/v1/runs?flow_id={flow_id}",
+        "list_runs_seed_flow": f"/api/v1/runs?flow_id={seed_flow}",
         "list_runs_status": "/api/v1/runs?status=succeeded",
         "list_runs_trigger": "/api/v1/runs?trigger=manual",
         "list_runs_since": "/api/v1/runs?since=2000-01-01T00:00:00Z",
+        "list_runs_until": "/api/v1/runs?until=2100-01-01T00:00:00Z",
+        "list_runs_range": f"/api/v1/runs?since={since}&until={until}",
     }
-    out = {}
+    times: dict[str, list[float]] = {name: [] for name in paths}
     with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
-        for name, path in paths.items():
+        for path in paths.values():
             http.get(path).raise_for_status()  # warm
-            times = []
-            for _ in range(samples):
+        for _ in range(100):  # round-robin: a burst of load elsewhere hits every path alike
+            for name, path in paths.items():
                 started = time.perf_counter()
                 http.get(path).raise_for_status()
-                times.append((time.perf_counter() - started) * 1000)
-            out[name] = percentile(times, 50)
-    return out
+                times[name].append((time.perf_counter() - started) * 1000)
+    return {name: percentile(values, 50) for name, values in times.items()}
 
 
-def seed_runs(db: str, owner_id: UUID, flow_id: UUID, count: int, chunk: int = 500) -> None:
-    """Record ``count`` runs of the flow straight into the event store through the application
-    layer (``chunk`` new runs per commit instead of one POST each); the server's engine then
-    runs them as it runs every other run."""
-    container = build(Settings(database_url=db, secret_key=SECRET, run_projections=False))
-    try:
-        commands = container.ledger[FlowCommands]
-        user = CommandContext(actor=f"user:{owner_id}")
-        for start in range(0, count, chunk):
-            runs = [
-                commands.new_run(user, owner_id, flow_id) for _ in range(min(chunk, count - start))
-            ]
-            container.ledger.commit(user, *runs)  # run.created, as POST .../runs records it
-    finally:
-        container.close()
-
-
-def wait_caught_up(db: str, timeout: float = 1800) -> float:
-    """Wait until every follower of the log (projections, relay, reactors) reached its head;
-    how long it took (s)."""
-    started = time.monotonic()
-    with psycopg.connect(conninfo(db), autocommit=True) as conn:
-        while time.monotonic() - started < timeout:
-            row = conn.execute(
-                "SELECT (SELECT max(notification_id) FROM ledgerflow_events),"
-                " (SELECT min(position) FROM ledgerflow_tracking)"
-            ).fetchone()
-            assert row is not None
-            if row[1] is not None and row[1] >= row[0]:
-                return time.monotonic() - started
-            time.sleep(0.5)
-    raise RuntimeError("the followers did not catch up in time")
-
-
-def fill_runs(
-    base: str, headers: dict[str, str], ids: tuple[str, str], db: str, total: int
-) -> tuple[str, float, float]:
-    """Seed runs until ``total`` exist, wait for every follower; a run id, the seconds the
-    seeding took and the seconds the followers took to catch up."""
-    flow_id, owner_id = ids
+def fill_runs(db: str, owner_id: str, flow_id: str, total: int) -> tuple[float, float]:
+    """Seed runs of ``flow_id`` until ``total`` runs exist, wait for every follower; the seconds
+    the seeding took and the seconds the followers took to catch up after it."""
     with psycopg.connect(conninfo(db)) as conn:
         have = conn.execute("SELECT count(*) FROM runs").fetchone()
     assert have is not None
     started = time.monotonic()
     seed_runs(db, UUID(owner_id), UUID(flow_id), total - int(have[0]))
     seeded = time.monotonic() - started
+    if int(have[0]) > total:
+        print(f"(the runs table already holds {int(have[0]):,} runs: measured at that size)")
     caught_up = wait_caught_up(db)
     with psycopg.connect(conninfo(db), autocommit=True) as conn:
         # What autovacuum does on its own (these machines' PostgreSQL runs without it): the
         # planner's statistics and the dead row versions of the rows updated per event.
         conn.execute("VACUUM ANALYZE runs, runs_steps, runs_counts")
-        row = conn.execute(
-            "SELECT run_id::text FROM runs WHERE status = 'succeeded' ORDER BY created_at DESC"
-            " LIMIT 1 OFFSET %s",
-            (total // 2,),
+    return seeded, caught_up
+
+
+def list_times(base: str, headers: dict[str, str], db: str, flow_id: str, sizes: int) -> None:
+    """The GETs at 1k runs and at ``sizes`` runs, and their ratios. The runs seeded are of a
+    one-step flow of their own (5 events a run instead of 9: the seeding takes about half as
+    long), so ``?flow_id=`` of the benchmark's flow selects its few hundred runs among them;
+    GET /api/v1/runs/{id} reads the same run of the benchmark's flow at both sizes."""
+    owner = httpx.get(f"{base}/me", headers=headers).json()["user_id"]
+    seed = {"name": "seed", "steps": STEPS[:1]}
+    seed_flow = httpx.post(f"{base}/api/v1/flows", headers=headers, json=seed).json()["flow_id"]
+    with psycopg.connect(conninfo(db)) as conn:
+        found = conn.execute(
+            "SELECT run_id::text FROM runs WHERE flow_id = %s AND status = 'succeeded'"
+            " ORDER BY created_at LIMIT 1",
+            (flow_id,),
         ).fetchone()
-    assert row is not None
-    return row[0], seeded, caught_up
+    assert found is not None
+    figures = []
+    for size in (1000, sizes):
+        seeded, caught_up = fill_runs(db, owner, seed_flow, size)
+        print(f"{size:,} runs: seeded in {seeded:.0f} s, followers caught up in {caught_up:.0f} s")
+        figures.append(get_times(base, headers, found[0], flow_id, seed_flow))
+    print(f"| median of 100 (ms) | 1k runs | {sizes / 1000:g}k runs | ratio |")
+    print("|---|---|---|---|")
+    for name, small in figures[0].items():
+        large = figures[1][name]
+        print(f"| {name} | {small:.2f} | {large:.2f} | {large / small:.2f} |")
 
 
 def main() -> None:
@@ -228,6 +222,9 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=30)
+            name = conninfo_to_dict(db)["dbname"]
+            with psycopg.connect(server_url, autocommit=True) as conn:  # a given server keeps none
+                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def report(base: str, db: str, args: argparse.Namespace) -> None:
@@ -255,15 +252,7 @@ def report(base: str, db: str, args: argparse.Namespace) -> None:
     for name, value in latencies(db, paced_runs).items():
         print(f"  at {args.paced_rate:g} runs/s {name}: {value:.1f}")
     if args.list_runs:
-        me = httpx.get(f"{base}/me", headers=headers).json()
-        ids = (flow.json()["flow_id"], me["user_id"])
-        for size in (1000, args.list_runs):
-            run_id, seeded, caught_up = fill_runs(base, headers, ids, db, size)
-            print(
-                f"{size:,} runs: seeded in {seeded:.0f} s, followers caught up in {caught_up:.0f} s"
-            )
-            for name, value in get_times(base, headers, run_id, ids[0]).items():
-                print(f"  {name}: {value:.2f} ms")
+        list_times(base, headers, db, flow.json()["flow_id"], args.list_runs)
 
 
 if __name__ == "__main__":

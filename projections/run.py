@@ -17,6 +17,7 @@ from psycopg_pool import ConnectionPool
 
 from domain.run import Run
 from projections.envelope import jsonable
+from projections.run_counts import create_counts, drop_counts, total_query
 
 Handler = Callable[[psycopg.Cursor[Any], Any, int], None]
 RUNS = (
@@ -34,32 +35,6 @@ STEPS = (
     " attempt integer NOT NULL DEFAULT 0, started_at timestamptz, completed_at timestamptz,"
     " duration_ms bigint, result jsonb, error text, task_id uuid, approval_id uuid,"
     " PRIMARY KEY (run_id, step_id)"
-)
-# How many runs each owner has per flow, trigger and status, kept by a trigger on the runs table
-# (every change of a run's status, whichever handler makes it): the list's total without a time
-# filter is a sum over a few rows instead of a count over every run (flat at 100k runs).
-COUNTS = (
-    "owner_id uuid NOT NULL, flow_id uuid NOT NULL, trigger text NOT NULL, status text NOT NULL,"
-    " n bigint NOT NULL, PRIMARY KEY (owner_id, flow_id, trigger, status)"
-)
-_COUNT_FUNCTION = """CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP = 'UPDATE' THEN
-    IF OLD.status IS NOT DISTINCT FROM NEW.status THEN RETURN NULL; END IF;
-    UPDATE {counts} SET n = n - 1 WHERE owner_id = OLD.owner_id AND flow_id = OLD.flow_id
-      AND trigger = OLD.trigger AND status = OLD.status;
-  END IF;
-  INSERT INTO {counts} AS c VALUES (NEW.owner_id, NEW.flow_id, NEW.trigger, NEW.status, 1)
-    ON CONFLICT (owner_id, flow_id, trigger, status) DO UPDATE SET n = c.n + 1;
-  RETURN NULL;
-END $$"""
-_COUNT_TRIGGER = (
-    "CREATE OR REPLACE TRIGGER {trigger} AFTER INSERT OR UPDATE OF status ON {runs}"
-    " FOR EACH ROW EXECUTE FUNCTION {function}()"
-)
-_COUNT_FILL = (
-    "INSERT INTO {counts} SELECT owner_id, flow_id, trigger, status, count(*) FROM {runs}"
-    " GROUP BY owner_id, flow_id, trigger, status"
 )
 # The run is "waiting" while every step in flight waits, "running" otherwise (until it ends).
 _STATUS = (
@@ -87,7 +62,6 @@ class RunProjection:
         self.name = name or table
         self._t = sql.Identifier(table)
         self._s = sql.Identifier(f"{table}_steps")
-        self._n = sql.Identifier(f"{table}_counts")
         self._handlers: dict[type, Handler] = {
             Run.Created: self._created,
             Run.Started: self._started,
@@ -105,47 +79,34 @@ class RunProjection:
         """Create both tables and the indexes behind every filter of the runs list."""
         cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (" + RUNS + ")").format(self._t))
         cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (" + STEPS + ")").format(self._s))
-        self._create_counts(cur)
+        create_counts(cur, self.table)
+        # Each filter's index ends with the list's order (newest first, then run_id): a page
+        # is the first rows of one index range, with no sort (the indexes before ended at
+        # created_at and left an Incremental Sort on run_id; dropped when found).
         for suffix, cols in (
             ("owner", "owner_id, created_at DESC, run_id"),
-            ("flow", "owner_id, flow_id, created_at DESC"),
-            ("status", "owner_id, status, created_at DESC"),
-            ("trigger", "owner_id, trigger, created_at DESC"),
+            ("flow_order", "owner_id, flow_id, created_at DESC, run_id"),
+            ("status_order", "owner_id, status, created_at DESC, run_id"),
+            ("trigger_order", "owner_id, trigger, created_at DESC, run_id"),
         ):
             cur.execute(
                 sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (" + cols + ")").format(
                     sql.Identifier(f"{self.table}_{suffix}_idx"), self._t
                 )
             )
+        for suffix in ("flow", "status", "trigger"):
+            index = sql.Identifier(f"{self.table}_{suffix}_idx")
+            cur.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(index))
         cur.execute(
             sql.SQL(
                 "CREATE INDEX IF NOT EXISTS {} ON {} (task_id) WHERE task_id IS NOT NULL"
             ).format(sql.Identifier(f"{self.table}_steps_task_idx"), self._s)
         )
 
-    def _create_counts(self, cur: psycopg.Cursor[Any]) -> None:
-        """The counts table and its trigger, when missing; filled from the runs already
-        projected (a read model from before it), in the transaction that creates it (under the
-        schema lock the runner's setup holds)."""
-        found = cur.execute("SELECT to_regclass(%s)", (f"{self.table}_counts",)).fetchone()
-        if found is not None and found[0] is not None:
-            return
-        cur.execute(sql.SQL("CREATE TABLE {} (" + COUNTS + ")").format(self._n))
-        names = {
-            "function": sql.Identifier(f"{self.table}_count_status"),
-            "trigger": sql.Identifier(f"{self.table}_count_status"),
-            "counts": self._n,
-            "runs": self._t,
-        }
-        cur.execute(sql.SQL(_COUNT_FUNCTION).format(**names))
-        cur.execute(sql.SQL(_COUNT_TRIGGER).format(**names))
-        cur.execute(sql.SQL(_COUNT_FILL).format(**names))
-
     def drop_tables(self, cur: psycopg.Cursor[Any]) -> None:
         """Drop both tables (used when a rebuild is thrown away)."""
-        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}, {}, {}").format(self._t, self._s, self._n))
-        function = sql.Identifier(f"{self.table}_count_status")
-        cur.execute(sql.SQL("DROP FUNCTION IF EXISTS {}()").format(function))
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}, {}").format(self._t, self._s))
+        drop_counts(cur, self.table)
 
     def apply(self, cur: psycopg.Cursor[Any], domain_event: Any, position: int) -> None:
         """Apply one run event."""
@@ -320,23 +281,20 @@ class RunQueries:
             if filters.get(column) is not None:
                 where.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
                 params.append(filters[column])
+        base, base_params = sql.SQL(" AND ").join(where), list(params)
         for key, op in (("since", ">="), ("until", "<")):
             if filters.get(key) is not None:
                 where.append(sql.SQL("created_at " + op + " %s"))
                 params.append(filters[key])
-        condition = sql.SQL(" AND ").join(where)
         query = sql.SQL(
             "SELECT * FROM {} WHERE {} ORDER BY created_at DESC, run_id LIMIT %s OFFSET %s"
-        ).format(self._t, condition)
-        counted = not any(filters.get(k) is not None for k in ("since", "until"))
-        count = sql.SQL(
-            "SELECT coalesce(sum(n), 0) FROM {} WHERE {}"
-            if counted
-            else "SELECT count(*) FROM {} WHERE {}"
-        ).format(self._n if counted else self._t, condition)
+        ).format(self._t, sql.SQL(" AND ").join(where))
+        count, count_params = total_query(
+            self._n, self._t, base, base_params, filters.get("since"), filters.get("until")
+        )
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(query, (*params, limit, offset)).fetchall()
-            found = cur.execute(count, params).fetchone()
+            found = cur.execute(count, count_params).fetchone()
         total = int(next(iter(found.values()))) if found else 0
         return RunPage(rows, total)
 
