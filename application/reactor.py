@@ -172,6 +172,12 @@ class Reactor:
         it will react to (none for a batch of timers): read ahead in one query what the
         reactions will need, forget what the previous batch read. Nothing by default."""
 
+    def prepare_timers(self, timers: Sequence[Timer]) -> None:
+        """Called by the runner before it fires a batch of due timers, with those timers: read
+        ahead what their reactions need (the scheduler loads every schedule of the batch in
+        one query). By default what ``prepare`` does for a batch without events."""
+        self.prepare([])
+
     def reaction_to(self, topic: str) -> Callable[[Any, Reaction], None]:
         """The method that reacts to ``topic``."""
         return self._reactions[topic]

@@ -107,6 +107,25 @@ class LedgerflowRecorder(PostgresApplicationRecorder):
             curs.execute(self._insert_locked, (events,), prepare=True)
             return [next(iter(row.values())) for row in curs.fetchall()]
 
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every event of these aggregates, in one query, in order of aggregate and version
+        (``Ledger.load_many``: a reactor's batch reads its aggregates in one round trip)."""
+        query = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table}"
+            " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(query, (list(originator_ids),), prepare=True)
+            return [
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
+
     def positions_of(self, originator_id: UUID) -> dict[int, int]:
         """The position (notification id) of each version of one aggregate."""
         query = SQL(

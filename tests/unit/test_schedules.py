@@ -17,7 +17,14 @@ from application.flow import FlowCommands
 from application.ledger import Ledger
 from application.scheduler import Scheduler
 from application.trigger import TriggerCommands
-from domain.cron import InvalidCron, UnknownTimezone, cron_expression, fire_times_between
+from domain.cron import (
+    InvalidCron,
+    UnknownTimezone,
+    cron_expression,
+    fire_times_between,
+    fire_times_until,
+    next_fire,
+)
 from domain.run import Run
 from domain.trigger import ScheduleNotFound, scheduled_run_id
 from domain.trigger_outcome import TriggerOutcome
@@ -81,6 +88,29 @@ def test_a_0130_job_runs_once_on_the_fall_back_day():
     assert times == [at("2026-11-01T05:30"), at("2026-11-02T06:30")]  # the first 01:30 only
     hourly = fire_times_between("30 * * * *", NY, at("2026-11-01T04:00"), at("2026-11-01T09:00"))
     assert len(hourly) == len(set(hourly)) == 4  # 00:30, 01:30 (once), 02:30, 03:30
+
+
+@pytest.mark.parametrize(
+    ("cron", "after", "until"),
+    [
+        ("30 2 * * *", "2026-03-07T12:00", "2026-03-10T00:00"),  # spring forward
+        ("30 * * * *", "2026-11-01T04:00", "2026-11-01T09:00"),  # fall back, hourly
+        ("*/5 * * * *", "2026-12-01T08:00", "2026-12-01T08:00"),  # nothing between
+        ("0 9 * * *", "2026-12-01T10:00", "2026-12-01T08:00"),  # until before after
+    ],
+)
+def test_one_walk_finds_the_missed_fire_times_and_the_next_as_two_walks_do(cron, after, until):
+    between, following = fire_times_until(cron, NY, at(after), at(until))
+    assert between == fire_times_between(cron, NY, at(after), at(until))
+    assert following == next_fire(cron, NY, max(at(after), at(until)))
+
+
+def test_a_catch_up_keeps_the_latest_fire_times_up_to_the_limit():
+    between, following = fire_times_until(
+        "* * * * *", "UTC", at("2026-12-01T00:00"), at("2026-12-01T01:00"), limit=5
+    )
+    assert between == [at(f"2026-12-01T00:{m}") for m in range(56, 60)] + [at("2026-12-01T01:00")]
+    assert following == at("2026-12-01T01:01")
 
 
 @pytest.mark.parametrize("bad", ["", "* * * *", "0 9 * * * *", "61 * * * *", "every day", 5])
