@@ -327,3 +327,25 @@ def test_a_replay_after_the_engine_restarts_records_nothing_new(driver, http):
     driver.settle()
     assert driver.ledger.recorder.max_notification_id() == before
     assert statuses(driver.get(run.id)) == {"a": "succeeded", "b": "waiting"}
+
+
+def test_the_runs_a_batch_starts_are_read_in_one_query_before_its_reactions(driver, monkeypatch):
+    commands = driver.ledger[FlowCommands]
+    flow = commands.define_flow(CTX, OWNER, {"name": "f", "steps": [task("a")]}).aggregate
+    runs = [commands.new_run(CTX, OWNER, flow.id, {}, flow=flow) for _ in range(3)]
+    created = [(Run.Created.TOPIC, r.pending_events[0]) for r in runs]
+    driver.ledger.commit(CTX, *runs)
+    reads: list[list[UUID]] = []
+    load_many = driver.ledger.load_many
+
+    def counted(kind, ids):
+        reads.append(list(ids))
+        return load_many(kind, ids)
+
+    monkeypatch.setattr(driver.ledger, "load_many", counted)
+    driver.engine.prepare(created)
+    monkeypatch.setattr(driver.ledger, "load", lambda *a, **k: pytest.fail("a run loaded"))
+    for _, event in created:
+        driver.engine.react(Run.Created.TOPIC, event, uuid4()).settle()
+    assert reads == [[r.id for r in runs]]
+    assert all(driver.get(r.id).status != "pending" for r in runs)  # each one started
