@@ -120,8 +120,10 @@ class Ledger(Application[UUID]):
         if select is None:  # a store without it (the in-memory one of the unit tests)
             found: dict[UUID, A] = {}
             for aggregate_id in wanted:
-                with contextlib.suppress(NotFound):
-                    found[aggregate_id] = self.load(kind, aggregate_id, NotFound)
+                with contextlib.suppress(AggregateNotFoundError):
+                    aggregate: Aggregate = self.repository.get(aggregate_id)
+                    if isinstance(aggregate, kind):
+                        found[aggregate_id] = aggregate
             return found
         events: dict[UUID, list[Any]] = {}
         for stored in select(wanted) if wanted else ():

@@ -181,3 +181,26 @@ def test_among_many_triggers_an_event_starts_only_those_whose_filter_it_passes(d
     started = [r.trigger_id for r in recorded(driver, Run.Created)]
     assert sorted(started) == sorted([made[7].id, unfiltered.id])
     assert narrower.id not in started
+
+
+def test_the_triggers_a_batch_selects_are_read_in_one_query_before_its_reactions(
+    driver, monkeypatch
+):
+    made = [trigger(driver, event="task.created", filter={"data.name": f"n{i}"}) for i in range(5)]
+    trigger(driver, event="task.created", filter={"data.name": "never"})
+    reads: list[tuple[str, set[UUID]]] = []
+    load_many = driver.ledger.load_many
+
+    def counted(kind, ids):
+        reads.append((kind.__name__, set(ids)))
+        return load_many(kind, ids)
+
+    monkeypatch.setattr(driver.ledger, "load_many", counted)
+    for i in (0, 2, 4, 2):
+        driver.ledger[TaskCommands].create_task(CTX, OWNER, f"n{i}")
+    monkeypatch.setattr(driver.ledger, "load", lambda *a, **k: pytest.fail("a trigger loaded"))
+    settle(driver)  # the four events in one batch
+    assert reads[0] == ("Trigger", {made[i].id for i in (0, 2, 4)})  # the selected ones only
+    assert [kind for kind, _ in reads] == ["Trigger", "Flow"]
+    started = [r.trigger_id for r in recorded(driver, Run.Created)]
+    assert sorted(started) == sorted(made[i].id for i in (0, 2, 4, 2))
