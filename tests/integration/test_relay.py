@@ -204,7 +204,12 @@ def test_a_batch_is_relayed_with_its_readers_read_in_two_statements(database_url
             CountingCursor.sent = 0
             relay.apply_batch(cur, list(enumerate(events, start=1)))
             relay.flush()
-        assert CountingCursor.sent == 2  # the owners known, then the ones the batch names
+            assert CountingCursor.sent == 2  # the owners known, then the ones the batch names
+            CountingCursor.sent = 0
+            created = [Task.create(owner, "new").collect_events()[0] for _ in range(3)]
+            relay.apply_batch(cur, list(enumerate(created, start=len(events) + 1)))
+            assert CountingCursor.sent == 1  # each names its reader: nothing to look up
+            relay._pending.clear()
         positions = [m["event"]["position"] for m in relay.bus.messages]
         assert positions == list(range(1, len(events) + 1))
         readers = [m["reader_id"] for m in relay.bus.messages]
