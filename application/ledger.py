@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 
 from application.context import CommandContext, stamp
@@ -128,8 +128,14 @@ class Ledger(Application[UUID]):
         events: dict[UUID, list[Any]] = {}
         for stored in select(wanted) if wanted else ():
             events.setdefault(stored.originator_id, []).append(self.mapper.to_domain_event(stored))
-        loaded: dict[UUID, Any] = {i: project_aggregate(None, e) for i, e in events.items()}
-        return {i: a for i, a in loaded.items() if isinstance(a, kind)}
+        loaded: dict[UUID, A] = {}
+        for aggregate_id, stream in events.items():
+            state: Any = None
+            for event in stream:  # ``project_aggregate`` without its Protocol check per event
+                state = event.mutate(state)
+            if isinstance(state, kind):
+                loaded[aggregate_id] = state
+        return loaded
 
     def commit(self, context: CommandContext, *aggregates: Aggregate) -> int:
         """Record the aggregates' pending events together; the position of the last one."""
