@@ -167,6 +167,12 @@ class Reactor:
         reactor that looks at every event, like the trigger matcher, overrides it)."""
         return topic in self._reactions
 
+    def waits_for(self, topic: str, domain_event: Any) -> bool:
+        """Whether the reaction to this event reads the read models in ``needs`` (the runner
+        then holds it, and every event after it, until they have reached it). Yes by default;
+        a reactor whose reaction to some events needs nothing but the event overrides it."""
+        return True
+
     def prepare(self, events: Sequence[tuple[str, Any]]) -> None:
         """Called by the runner before the reactions of a batch, with the (topic, event) pairs
         it will react to (none for a batch of timers): read ahead in one query what the

@@ -65,8 +65,10 @@ class TriggerMatcher(Reactor):
         source: TriggerSource,
         envelope: Callable[[Any], dict[str, Any]],
         pattern: Callable[[str], Pattern],
+        named_by: Callable[[Any], UUID | None] | None = None,
     ) -> None:
         super().__init__(ledger)
+        self._named_by = named_by  # the reader an event names itself (a creating event's)
         self._source = source
         self._envelope = envelope
         self._pattern = pattern
@@ -94,6 +96,15 @@ class TriggerMatcher(Reactor):
             return self.when_trigger_changed_update_index
         return partial(self.when_event_recorded_start_runs, topic)
 
+    def waits_for(self, topic: str, domain_event: Any) -> bool:
+        """Trigger events wait for the triggers read model (the index is refreshed from it),
+        and so does everything until the index is loaded; an event that names its reader (a
+        task created, say) needs no read model, so it is matched without waiting for the
+        projections to catch up; any other event waits for the event feed's owners."""
+        if topic.startswith("trigger.") or self._index is None:
+            return True
+        return self._named(domain_event) is None
+
     def prepare(self, events: Sequence[tuple[str, Any]]) -> None:
         """Before a batch: load the index, read the readers of the events it may concern in
         one query, forget the flows loaded for the batch before, and read in one query each
@@ -102,9 +113,14 @@ class TriggerMatcher(Reactor):
         self._flows.clear()
         self._envelopes.clear()
         index = self._load()
-        wanted = list(dict.fromkeys(e.originator_id for t, e in events if index.for_type(t)))
+        concerned = [e for t, e in events if index.for_type(t)]
+        self._readers = {}
+        for event in concerned:
+            if (named := self._named(event)) is not None:
+                self._readers.setdefault(event.originator_id, named)
+        wanted = list(dict.fromkeys(e.originator_id for e in concerned) - self._readers.keys())
         found = self._source.readers_of(wanted) if wanted else {}
-        self._readers = {aggregate_id: found.get(aggregate_id) for aggregate_id in wanted}
+        self._readers.update({aggregate_id: found.get(aggregate_id) for aggregate_id in wanted})
         selected: set[UUID] = set()
         for topic, event in events:
             candidates = self._candidates(topic, event)
@@ -144,6 +160,9 @@ class TriggerMatcher(Reactor):
 
     # --- helpers -------------------------------------------------------------------------
 
+    def _named(self, event: Any) -> UUID | None:
+        return self._named_by(event) if self._named_by is not None else None
+
     def _candidates(self, topic: str, event: Any) -> Candidates | None:
         """The triggers of the event's reader whose pattern its type matches (None: none)."""
         owners = self._load().for_type(topic)
@@ -152,7 +171,9 @@ class TriggerMatcher(Reactor):
         if event.originator_id in self._readers:
             reader = self._readers[event.originator_id]
         else:  # not read ahead (the index changed within the batch)
-            reader = self._source.readers_of([event.originator_id]).get(event.originator_id)
+            reader = self._named(event)
+            if reader is None:
+                reader = self._source.readers_of([event.originator_id]).get(event.originator_id)
             self._readers[event.originator_id] = reader
         return owners.get(reader) if reader is not None else None
 

@@ -79,6 +79,11 @@ class ReaderRules:
             return None
         return UUID(str(rule.named_by(domain_event)))
 
+    def reader_named_by(self, domain_event: Any) -> UUID | None:
+        """``named_by``, or None for an event no rule covers (for a reader that only uses a
+        named reader to avoid a look-up: the trigger matcher)."""
+        return self.named_by(domain_event) if self.covers(type(domain_event)) else None
+
 
 class Owners:
     """The owner of every aggregate seen so far, in table ``<table>``."""

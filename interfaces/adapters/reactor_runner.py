@@ -280,10 +280,14 @@ class ReactorRunner(LogFollower):
         self._persisted, self._persisted_at = self.position, now
 
     def _ready(self, cur: psycopg.Cursor[Any], logged: list[Any]) -> list[Any]:
-        """The events before the first one this reactor reacts to that a read model it
-        queries has not reached yet (the read models are asked only when it matters)."""
-        handles = self.reactor.handles
-        if not self.reactor.needs or not any(handles(e.topic) for e in logged):
+        """The events before the first one whose reaction reads a read model (``needs``,
+        ``waits_for``) that has not reached it yet (the read models are asked only when it
+        matters): the events after it wait too, so reactions keep the log's order."""
+
+        def waiting(e: Any) -> bool:
+            return self.reactor.handles(e.topic) and self.reactor.waits_for(e.topic, e.event)
+
+        if not self.reactor.needs or not any(waiting(e) for e in logged):
             return logged
         rows = cur.execute(
             "SELECT name, position FROM ledgerflow_tracking WHERE name = ANY(%s)",
@@ -292,7 +296,7 @@ class ReactorRunner(LogFollower):
         reached = dict(rows)
         limit = min(reached.get(name, 0) for name in self.reactor.needs)
         for index, e in enumerate(logged):
-            if e.position > limit and handles(e.topic):
+            if e.position > limit and waiting(e):
                 self._behind = True
                 return logged[:index]
         return logged
