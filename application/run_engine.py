@@ -89,14 +89,19 @@ class RunEngine(Reactor):
         return self._types
 
     def prepare(self, events: Sequence[tuple[str, Any]]) -> None:
-        """Before a batch: read in ONE query the runs its ``run.created`` and
-        ``run.step_started`` reactions would each load (a burst of scheduled runs: one round
-        trip, not one per run). A run known here at least as recent is not read again."""
-        wanted = [
-            e.originator_id
-            for topic, e in events
-            if topic in _READ_AHEAD and not self._known(e.originator_id, e.originator_version)
-        ]
+        """Before a batch: the runs its reactions would each load. A new run (``run.created``,
+        version 1) is taken from that event, without a read (its creator commits nothing
+        else with it: if it has changed since, as on a replay, the commit collides and the
+        reaction is redone on a fresh load); the runs of its ``run.step_started`` are read in
+        ONE query. A run known here at least as recent is not read again."""
+        wanted = []
+        for topic, e in events:
+            if topic not in _READ_AHEAD or self._known(e.originator_id, e.originator_version):
+                continue
+            if topic == Run.Created.TOPIC and e.originator_version == 1:
+                self._runs[e.originator_id] = (e.mutate(None), None)
+            else:
+                wanted.append(e.originator_id)
         if wanted:
             for run_id, run in self.ledger.load_many(Run, wanted).items():
                 if not self._known(run_id, run.version):
