@@ -122,7 +122,8 @@ class LedgerflowRecorder(PostgresApplicationRecorder):
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table}"
             " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        # In binary: the states come as they are stored, not hex-escaped to be unescaped.
+        with self.datastore.get_connection() as conn, conn.cursor(binary=True) as curs:
             curs.execute(query, (list(originator_ids),), prepare=True)
             return [
                 StoredEvent(
