@@ -21,6 +21,7 @@ from eventsourcing.domain import AggregateCreated, AggregateEvent
 from psycopg import sql
 
 Named = Callable[[Any], Any]
+_UNSEEN = object()
 
 
 def event_classes(aggregate: type) -> list[type]:
@@ -65,6 +66,7 @@ class ReaderRules:
         self._by_topic: dict[str, ReaderRule] = {
             topic: rule for rule in self.rules for topic in rule.topics()
         }
+        self._naming: dict[type, Any] = {}  # event class -> its rule's named_by, or None
 
     def covers(self, event_class: type) -> bool:
         """Whether a rule says who reads events of this class."""
@@ -72,12 +74,18 @@ class ReaderRules:
 
     def named_by(self, domain_event: Any) -> UUID | None:
         """The reader a creating event names (None for later events and unread aggregates)."""
-        rule = self._by_topic.get(topic_of(type(domain_event)))
-        if rule is None:
-            raise UncoveredEvent(f"no reader rule covers {type(domain_event).__qualname__}")
-        if rule.named_by is None or not isinstance(domain_event, AggregateCreated):
+        kind = type(domain_event)
+        naming = self._naming.get(kind, _UNSEEN)
+        if naming is _UNSEEN:  # decided once per event class (asked for every event, thrice)
+            rule = self._by_topic.get(topic_of(kind))
+            if rule is None:
+                raise UncoveredEvent(f"no reader rule covers {kind.__qualname__}")
+            creating = issubclass(kind, AggregateCreated)
+            naming = self._naming[kind] = rule.named_by if creating else None
+        if naming is None:
             return None
-        return UUID(str(rule.named_by(domain_event)))
+        named = naming(domain_event)
+        return named if isinstance(named, UUID) else UUID(str(named))
 
     def reader_named_by(self, domain_event: Any) -> UUID | None:
         """``named_by``, or None for an event no rule covers (for a reader that only uses a
