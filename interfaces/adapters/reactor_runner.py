@@ -182,6 +182,8 @@ class ReactorRunner(LogFollower):
                 reactions = [self.reactor.fire(timer) for timer in timers]
                 cur.execute(_FIRED, (self._clock(), self.reactor.name, [t.key for t in timers]))
                 self._keep(cur, reactions)
+            for reaction in reactions:  # the commits they held, queued together
+                reaction.flush()
             for reaction in reactions:  # their commands, before the timers are marked fired
                 reaction.settle()
             earliest = cur.execute(_EARLIEST, (self.reactor.name,)).fetchone()

@@ -132,7 +132,7 @@ def test_a_schedule_starts_one_run_per_fire_time_with_its_deterministic_id(drive
     timer = next(iter(driver.timers.values()))
     with freeze_time(at("2026-12-01T09:00:00.300")):
         driver.fire_due(at("2026-12-01T09:00:01"))
-        driver.engine.fire(timer)  # fired again (a second scheduler, a replay): nothing more
+        driver.engine.fire(timer).settle()  # fired again (a second scheduler, a replay)
     runs = recorded(driver, Run.Created)
     assert [r.originator_id for r in runs] == [scheduled_run_id(sid, at("2026-12-01T09:00"))]
     assert runs[0].trigger == "schedule" and runs[0].inputs == {"a": 1}
@@ -264,3 +264,21 @@ def test_a_new_schedule_is_armed_from_its_created_event_without_loading_it(drive
     driver.settle()
     (timer,) = driver.timers.values()
     assert timer.payload["trigger_id"] == str(made.id) and timer.payload["generation"] == 1
+
+
+@freeze_time(START)
+def test_a_batch_of_fires_is_decided_first_then_committed_together(driver):
+    made = [schedule(driver).id for _ in range(3)]
+    timers = list(driver.timers.values())
+    scheduler = driver.engine
+    with freeze_time(at("2026-12-01T09:00:00.100")):
+        scheduler.prepare_timers(timers)
+        reactions = [scheduler.fire(timer) for timer in timers]
+        assert recorded(driver, TriggerOutcome.Fired) == []  # decided, held
+        for reaction in reactions:
+            reaction.flush()
+        for reaction in reactions:
+            reaction.settle()
+    fired = recorded(driver, TriggerOutcome.Fired)
+    assert sorted(e.trigger_id for e in fired) == sorted(made)
+    assert len(recorded(driver, Run.Created)) == 3
