@@ -150,7 +150,10 @@ class GroupCommitter:
 
     def _save(self, batch: list[_Job]) -> None:
         events = [e for job in batch for e in job.events]
-        recordings = self._app.save(*events)
+        # Straight to the event store: ``Application.save`` given events (never aggregates, so
+        # there is nothing to cache or snapshot) only wraps this, after an ``isinstance`` of
+        # each event against a runtime-checkable Protocol (~13 % of this thread's time).
+        recordings = self._app.events.put(events)
         positions = iter(r.notification.id for r in recordings)
         for job in batch:
             position = 0

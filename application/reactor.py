@@ -92,6 +92,10 @@ class Reaction:
     scheduled: list[Timer] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     pending: list[Submitted] = field(default_factory=list)
+    # Hold what ``submit_once`` queues until ``flush`` (the scheduler's timers: a second's fires
+    # are all decided before the first is committed, then committed together).
+    defer: bool = False
+    held: list[tuple[Aggregate, ...]] = field(default_factory=list)
 
     def id_for(self, *parts: object) -> UUID:
         """A deterministic id for something this reaction creates (the same on a replay)."""
@@ -107,8 +111,18 @@ class Reaction:
     def submit_once(self, *aggregates: Aggregate) -> None:
         """Queue new aggregates with deterministic ids for the group commit without waiting
         for it: the runner waits for every reaction of a batch (``settle``) before it moves
-        its position, so a batch of reactions commits in a few group commits, not one each."""
-        self.pending.append(Submitted(self.ledger.submit(self.context, *aggregates)))
+        its position, so a batch of reactions commits in a few group commits, not one each.
+        With ``defer``, held until ``flush``."""
+        if self.defer:
+            self.held.append(aggregates)
+        else:
+            self.pending.append(Submitted(self.ledger.submit(self.context, *aggregates)))
+
+    def flush(self) -> None:
+        """Queue for the group commit what ``submit_once`` held (``defer``), without waiting."""
+        for aggregates in self.held:
+            self.pending.append(Submitted(self.ledger.submit(self.context, *aggregates)))
+        self.held.clear()
 
     def submit(
         self,
@@ -125,7 +139,8 @@ class Reaction:
         return submitted
 
     def settle(self) -> None:
-        """Wait for what ``submit_once`` and ``submit`` queued, in order."""
+        """Wait for what ``submit_once`` and ``submit`` queued, in order (held ones queued)."""
+        self.flush()
         for submitted in self.pending:
             submitted.settle()
         self.pending.clear()
@@ -148,6 +163,7 @@ class Reactor:
 
     name: ClassVar[str]
     needs: ClassVar[tuple[str, ...]] = ()
+    defers_timer_commits: ClassVar[bool] = False  # its timers' reactions hold their commits
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
@@ -167,10 +183,22 @@ class Reactor:
         reactor that looks at every event, like the trigger matcher, overrides it)."""
         return topic in self._reactions
 
+    def waits_for(self, topic: str, domain_event: Any) -> bool:
+        """Whether the reaction to this event reads the read models in ``needs`` (the runner
+        then holds it, and every event after it, until they have reached it). Yes by default;
+        a reactor whose reaction to some events needs nothing but the event overrides it."""
+        return True
+
     def prepare(self, events: Sequence[tuple[str, Any]]) -> None:
         """Called by the runner before the reactions of a batch, with the (topic, event) pairs
         it will react to (none for a batch of timers): read ahead in one query what the
         reactions will need, forget what the previous batch read. Nothing by default."""
+
+    def prepare_timers(self, timers: Sequence[Timer]) -> None:
+        """Called by the runner before it fires a batch of due timers, with those timers: read
+        ahead what their reactions need (the scheduler loads every schedule of the batch in
+        one query). By default what ``prepare`` does for a batch without events."""
+        self.prepare([])
 
     def reaction_to(self, topic: str) -> Callable[[Any, Reaction], None]:
         """The method that reacts to ``topic``."""
@@ -200,6 +228,7 @@ class Reactor:
             CommandContext(actor=f"system:{self.name}", causation_id=cause),
             cause,
             self.name,
+            defer=self.defers_timer_commits,
         )
         self.on_timer(timer, reaction)
         return reaction

@@ -17,7 +17,7 @@ with an ``Idempotency-Key`` that is the same on every repeat of one attempt.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -45,6 +45,7 @@ TIMED_OUT = "timed out"
 INLINE = frozenset({"task", "delay"})
 MEMORY = 10_000  # queued commits remembered before settled ones are dropped
 Change = Callable[["Run"], "list[Aggregate] | None"]
+_READ_AHEAD = frozenset({Run.Created.TOPIC, Run.StepStarted.TOPIC})
 
 
 class RunTaskMissing(NotFound):
@@ -82,6 +83,25 @@ class RunEngine(Reactor):
             built = {name: kind.executor(commands) for name, kind in commands.kinds.items()}
             self._types = {**built, **self._given}
         return self._types
+
+    def prepare(self, events: Sequence[tuple[str, Any]]) -> None:
+        """Before a batch: the runs its reactions would each load. A new run (``run.created``,
+        version 1) is taken from that event, without a read (its creator commits nothing
+        else with it: if it has changed since, as on a replay, the commit collides and the
+        reaction is redone on a fresh load); the runs of its ``run.step_started`` are read in
+        ONE query. A run known here at least as recent is not read again."""
+        wanted = []
+        for topic, e in events:
+            if topic not in _READ_AHEAD or self._known(e.originator_id, e.originator_version):
+                continue
+            if topic == Run.Created.TOPIC and e.originator_version == 1:
+                self._runs[e.originator_id] = (e.mutate(None), None)
+            else:
+                wanted.append(e.originator_id)
+        if wanted:
+            for run_id, run in self.ledger.load_many(Run, wanted).items():
+                if not self._known(run_id, run.version):
+                    self._runs[run_id] = (run, None)
 
     # --- reactions -----------------------------------------------------------------------
 
@@ -255,6 +275,12 @@ class RunEngine(Reactor):
         # second try asks for fails the batch, which is then tried again as a whole.
         if any(t.key not in timers for t in reaction.scheduled):
             raise TimersChanged(run_id)
+
+    def _known(self, run_id: UUID, version: int) -> bool:
+        """Whether the copy of the run kept here is at least at ``version`` (or is being
+        changed by a commit queued here: the reaction then settles it and loads afresh)."""
+        kept = self._runs.get(run_id)
+        return kept is not None and (kept[0].version >= version or kept[1] is not None)
 
     def _settle(self, run_id: UUID) -> None:
         """An earlier reaction of this batch to the same run has its commit done (or redone)

@@ -3,7 +3,7 @@ a firing (the run and its outcome in one commit) for the scheduler and the trigg
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -167,6 +167,12 @@ class BatchFlows:
     def clear(self) -> None:
         """A new batch: forget the flows loaded."""
         self._flows.clear()
+
+    def preload(self, flow_ids: Iterable[UUID]) -> None:
+        """Read these flows in one query (those not loaded yet; a flow gone stays unknown)."""
+        wanted = [i for i in dict.fromkeys(flow_ids) if i not in self._flows]
+        if wanted:
+            self._flows.update(self._ledger.load_many(Flow, wanted))
 
     def of(self, trigger: Trigger) -> Flow | None:
         """The trigger's flow, or None when it is gone (``TriggerCommands.fire`` skips it)."""

@@ -65,8 +65,10 @@ class TriggerMatcher(Reactor):
         source: TriggerSource,
         envelope: Callable[[Any], dict[str, Any]],
         pattern: Callable[[str], Pattern],
+        named_by: Callable[[Any], UUID | None] | None = None,
     ) -> None:
         super().__init__(ledger)
+        self._named_by = named_by  # the reader an event names itself (a creating event's)
         self._source = source
         self._envelope = envelope
         self._pattern = pattern
@@ -75,6 +77,7 @@ class TriggerMatcher(Reactor):
         self._triggers: dict[UUID, Trigger] = {}  # loaded; dropped when a trigger event comes
         self._flows = BatchFlows(ledger)
         self._readers: dict[UUID, UUID | None] = {}  # of the batch's events (None: nobody)
+        self._envelopes: dict[tuple[UUID, int], dict[str, Any]] = {}  # built by ``prepare``
 
     def handles(self, topic: str) -> bool:
         """Trigger events, and the types some enabled trigger's pattern can match (every
@@ -93,14 +96,41 @@ class TriggerMatcher(Reactor):
             return self.when_trigger_changed_update_index
         return partial(self.when_event_recorded_start_runs, topic)
 
+    def waits_for(self, topic: str, domain_event: Any) -> bool:
+        """Trigger events wait for the triggers read model (the index is refreshed from it),
+        and so does everything until the index is loaded; an event that names its reader (a
+        task created, say) needs no read model, so it is matched without waiting for the
+        projections to catch up; any other event waits for the event feed's owners."""
+        if topic.startswith("trigger.") or self._index is None:
+            return True
+        return self._named(domain_event) is None
+
     def prepare(self, events: Sequence[tuple[str, Any]]) -> None:
         """Before a batch: load the index, read the readers of the events it may concern in
-        one query, and forget the flows loaded for the batch before."""
+        one query, forget the flows loaded for the batch before, and read in one query each
+        the triggers the batch's events select that were not loaded yet, and their flows
+        (1,000 triggers seen for the first time: two round trips, not a thousand)."""
         self._flows.clear()
+        self._envelopes.clear()
         index = self._load()
-        wanted = list(dict.fromkeys(e.originator_id for t, e in events if index.for_type(t)))
+        concerned = [e for t, e in events if index.for_type(t)]
+        self._readers = {}
+        for event in concerned:
+            if (named := self._named(event)) is not None:
+                self._readers.setdefault(event.originator_id, named)
+        wanted = list(dict.fromkeys(e.originator_id for e in concerned) - self._readers.keys())
         found = self._source.readers_of(wanted) if wanted else {}
-        self._readers = {aggregate_id: found.get(aggregate_id) for aggregate_id in wanted}
+        self._readers.update({aggregate_id: found.get(aggregate_id) for aggregate_id in wanted})
+        selected: set[UUID] = set()
+        for topic, event in events:
+            candidates = self._candidates(topic, event)
+            if candidates is not None:
+                envelope = self._envelope(event)
+                self._envelopes[(event.originator_id, event.originator_version)] = envelope
+                selected.update(entry.id for entry in candidates.selected(envelope))
+        if missing := selected - self._triggers.keys():
+            self._triggers.update(self.ledger.load_many(Trigger, missing))
+        self._flows.preload(self._triggers[i].flow_id for i in selected if i in self._triggers)
 
     def when_trigger_changed_update_index(self, event: Any, reaction: Reaction) -> None:
         """Keep the index current: a trigger created, changed, toggled or deleted."""
@@ -113,17 +143,11 @@ class TriggerMatcher(Reactor):
 
     def when_event_recorded_start_runs(self, topic: str, event: Any, reaction: Reaction) -> None:
         """Start the run of every trigger of the event's reader that it matches."""
-        owners = self._load().for_type(topic)
-        if not owners:
-            return
-        if event.originator_id in self._readers:
-            reader = self._readers[event.originator_id]
-        else:  # not read ahead (the index changed within the batch)
-            reader = self._source.readers_of([event.originator_id]).get(event.originator_id)
-        candidates = owners.get(reader) if reader is not None else None
+        candidates = self._candidates(topic, event)
         if candidates is None:
             return
-        envelope = self._envelope(event)
+        key = (event.originator_id, event.originator_version)
+        envelope = self._envelopes.pop(key, None) or self._envelope(event)
         for entry in candidates.selected(envelope):
             self._fire(entry, reaction)
         self._note_filtered(candidates, envelope, event.timestamp, reaction)
@@ -135,6 +159,23 @@ class TriggerMatcher(Reactor):
         return found.selected(envelope) if found is not None else []
 
     # --- helpers -------------------------------------------------------------------------
+
+    def _named(self, event: Any) -> UUID | None:
+        return self._named_by(event) if self._named_by is not None else None
+
+    def _candidates(self, topic: str, event: Any) -> Candidates | None:
+        """The triggers of the event's reader whose pattern its type matches (None: none)."""
+        owners = self._load().for_type(topic)
+        if not owners:
+            return None
+        if event.originator_id in self._readers:
+            reader = self._readers[event.originator_id]
+        else:  # not read ahead (the index changed within the batch)
+            reader = self._named(event)
+            if reader is None:
+                reader = self._source.readers_of([event.originator_id]).get(event.originator_id)
+            self._readers[event.originator_id] = reader
+        return owners.get(reader) if reader is not None else None
 
     def _note_filtered(
         self, candidates: Candidates, envelope: Mapping[str, Any], at: datetime, reaction: Reaction

@@ -37,6 +37,7 @@ from interfaces.metrics import MetricsSampler
 from interfaces.settings import Settings
 from projections.audit import AuditLog
 from projections.event_feed import EventFeed, EventFeedProjection
+from projections.readers import ReaderRules
 from projections.runner import Projection, ProjectionRunner, reader_for
 from projections.watch import PositionWatch
 from projections.webhook_outbox import DeliveryOutbox
@@ -97,7 +98,7 @@ def build(settings: Settings | None = None, features: Sequence[Feature] = FEATUR
     runners.append(ChainSealer(info, *log_of, reader=reader))
     events_table = ledger.recorder.events_table_name  # type: ignore[attr-defined]
     feed = EventFeed(pool, EVENT_FEED)  # the platform's read model: every event and its reader
-    found = {**queries(features, pool), EventFeed: feed}
+    found = {**queries(features, pool), EventFeed: feed, ReaderRules: rules}
     reactors = [
         ReactorRunner(info, make(ledger, found.__getitem__), reader)
         for feature in features

@@ -21,6 +21,7 @@ from eventsourcing.domain import AggregateCreated, AggregateEvent
 from psycopg import sql
 
 Named = Callable[[Any], Any]
+_UNSEEN = object()
 
 
 def event_classes(aggregate: type) -> list[type]:
@@ -65,6 +66,7 @@ class ReaderRules:
         self._by_topic: dict[str, ReaderRule] = {
             topic: rule for rule in self.rules for topic in rule.topics()
         }
+        self._naming: dict[type, Any] = {}  # event class -> its rule's named_by, or None
 
     def covers(self, event_class: type) -> bool:
         """Whether a rule says who reads events of this class."""
@@ -72,12 +74,23 @@ class ReaderRules:
 
     def named_by(self, domain_event: Any) -> UUID | None:
         """The reader a creating event names (None for later events and unread aggregates)."""
-        rule = self._by_topic.get(topic_of(type(domain_event)))
-        if rule is None:
-            raise UncoveredEvent(f"no reader rule covers {type(domain_event).__qualname__}")
-        if rule.named_by is None or not isinstance(domain_event, AggregateCreated):
+        kind = type(domain_event)
+        naming = self._naming.get(kind, _UNSEEN)
+        if naming is _UNSEEN:  # decided once per event class (asked for every event, thrice)
+            rule = self._by_topic.get(topic_of(kind))
+            if rule is None:
+                raise UncoveredEvent(f"no reader rule covers {kind.__qualname__}")
+            creating = issubclass(kind, AggregateCreated)
+            naming = self._naming[kind] = rule.named_by if creating else None
+        if naming is None:
             return None
-        return UUID(str(rule.named_by(domain_event)))
+        named = naming(domain_event)
+        return named if isinstance(named, UUID) else UUID(str(named))
+
+    def reader_named_by(self, domain_event: Any) -> UUID | None:
+        """``named_by``, or None for an event no rule covers (for a reader that only uses a
+        named reader to avoid a look-up: the trigger matcher)."""
+        return self.named_by(domain_event) if self.covers(type(domain_event)) else None
 
 
 class Owners:
@@ -114,28 +127,37 @@ class Owners:
     def readers_of(
         self, cur: psycopg.Cursor[Any], domain_events: Sequence[Any]
     ) -> list[UUID | None]:
-        """``reader_of`` for a batch, in order: one SELECT for the owners already known and one
-        ``executemany`` for the owners the batch names."""
-        ids = list({e.originator_id for e in domain_events})
-        known: dict[UUID, UUID] = dict(
-            cur.execute(
+        """``reader_of`` for a batch, in order: one SELECT for the owners of the aggregates
+        whose events name none (and whose creating event is not in the batch), one INSERT of
+        the owners the batch names. An event that names its reader (a creating event: most of
+        a busy log) needs no look-up: that SELECT and its rows were the relay's largest cost."""
+        named = [self.rules.named_by(event) for event in domain_events]
+        known: dict[UUID, UUID] = {}
+        for event, owner in zip(domain_events, named, strict=True):
+            if owner is not None:
+                known.setdefault(event.originator_id, owner)  # the first owner stays
+        named_now = dict(known)
+        unknown = list(
+            {e.originator_id for e, o in zip(domain_events, named, strict=True) if o is None}
+            - known.keys()
+        )
+        if unknown:
+            found = cur.execute(
                 sql.SQL(
                     "SELECT aggregate_id, owner_id FROM {} WHERE aggregate_id = ANY(%s)"
                 ).format(self._t),
-                (ids,),
+                (unknown,),
             ).fetchall()
-        )
-        named_now: list[tuple[UUID, UUID]] = []
-        readers: list[UUID | None] = []
-        for event in domain_events:
-            named = self.rules.named_by(event)
-            if named is not None and event.originator_id not in known:
-                known[event.originator_id] = named  # the first owner stays (ON CONFLICT DO NOTHING)
-                named_now.append((event.originator_id, named))
-            readers.append(named if named is not None else known.get(event.originator_id))
+            known.update(found)
         if named_now:
-            cur.executemany(
-                sql.SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(self._t),
-                named_now,
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO {} SELECT * FROM unnest(%s::uuid[], %s::uuid[])"
+                    " ON CONFLICT DO NOTHING"
+                ).format(self._t),
+                (list(named_now), list(named_now.values())),
             )
-        return readers
+        return [
+            owner if owner is not None else known.get(event.originator_id)
+            for event, owner in zip(domain_events, named, strict=True)
+        ]

@@ -58,6 +58,21 @@ class TriggerProjection:
         self.name = name or table
         self._t = sql.Identifier(table)
         self._h = sql.Identifier(f"{table}_history")
+        started = ", last_fired_at = %s, last_run_id = %s, fire_count = fire_count + 1"
+        update = "UPDATE {} SET next_fire_at = COALESCE(%s, next_fire_at){} WHERE trigger_id = %s"
+        # An outcome's statements, composed once (composing them for every outcome was a tenth
+        # of the read-model group's time at 500 fires/s).
+        self._statements = {
+            "history": sql.SQL(
+                "INSERT INTO {} (outcome_id, trigger_id, owner_id, " + HISTORY + ", position)"  # noqa: S608
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (outcome_id) DO NOTHING"
+            )
+            .format(self._h)
+            .as_string(),
+            "started": sql.SQL(update).format(self._t, sql.SQL(started)).as_string(),
+            "next": sql.SQL(update).format(self._t, sql.SQL("")).as_string(),
+        }
         self._handlers: dict[type, Handler] = {
             Trigger.Created: self._created,
             Trigger.Updated: self._updated,
@@ -166,23 +181,14 @@ class TriggerProjection:
         fire_time = _instant(getattr(e, "fire_time", None))
         run_id = getattr(e, "run_id", None)
         cur.execute(
-            sql.SQL(
-                "INSERT INTO {} (outcome_id, trigger_id, owner_id, " + HISTORY + ", position)"  # noqa: S608
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (outcome_id) DO NOTHING"
-            ).format(self._h),
+            self._statements["history"],
             (
                 *(e.originator_id, e.trigger_id, e.owner_id, e.timestamp, outcome, fire_time),
                 *(getattr(e, "event_id", None), run_id, Jsonb(detail), position),
             ),
         )
-        started = ", last_fired_at = %s, last_run_id = %s, fire_count = fire_count + 1"
         cur.execute(
-            sql.SQL(
-                "UPDATE {} SET next_fire_at = COALESCE(%s, next_fire_at)"  # noqa: S608
-                + (started if outcome == "started" else "")
-                + " WHERE trigger_id = %s"
-            ).format(self._t),
+            self._statements["started" if outcome == "started" else "next"],
             (
                 _instant(e.next_fire_at),
                 *((e.timestamp, run_id) if outcome == "started" else ()),
@@ -216,6 +222,21 @@ class TriggerQueries:
         self._pool = pool
         self._t = sql.Identifier(table)
         self._h = sql.Identifier(f"{table}_history")
+        started = ", last_fired_at = %s, last_run_id = %s, fire_count = fire_count + 1"
+        update = "UPDATE {} SET next_fire_at = COALESCE(%s, next_fire_at){} WHERE trigger_id = %s"
+        # An outcome's statements, composed once (composing them for every outcome was a tenth
+        # of the read-model group's time at 500 fires/s).
+        self._statements = {
+            "history": sql.SQL(
+                "INSERT INTO {} (outcome_id, trigger_id, owner_id, " + HISTORY + ", position)"  # noqa: S608
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (outcome_id) DO NOTHING"
+            )
+            .format(self._h)
+            .as_string(),
+            "started": sql.SQL(update).format(self._t, sql.SQL(started)).as_string(),
+            "next": sql.SQL(update).format(self._t, sql.SQL("")).as_string(),
+        }
         self.name = table
 
     def list(

@@ -58,6 +58,12 @@ PASS_OVER_PERSIST_SECONDS = 1.0
 NEEDS_RECHECK_SECONDS = 0.02  # how soon to look again when a needed read model was behind
 _EARLIEST = "SELECT min(due_at) FROM ledgerflow_timers WHERE reactor = %s AND fired_at IS NULL"
 _UNKNOWN = datetime.min.replace(tzinfo=UTC)  # read the timers table at the next pass
+_FIRED = "UPDATE ledgerflow_timers SET fired_at = %s WHERE reactor = %s AND key = ANY(%s)"
+_ARM = (
+    "INSERT INTO ledgerflow_timers (reactor, key, due_at, payload)"
+    " SELECT %s, * FROM unnest(%s::text[], %s::timestamptz[], %s::jsonb[]) ON CONFLICT DO NOTHING"
+)
+_CANCEL = "DELETE FROM ledgerflow_timers WHERE reactor = %s AND key = ANY(%s) AND fired_at IS NULL"
 _DUE = (
     "SELECT key, due_at, payload FROM ledgerflow_timers WHERE reactor = %s AND fired_at IS NULL"
     " AND due_at <= %s ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED"
@@ -169,17 +175,15 @@ class ReactorRunner(LogFollower):
             return 0
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             due = cur.execute(_DUE, (self.reactor.name, now, self._batch_size)).fetchall()
-            if due:
-                self.reactor.prepare([])
+            timers = [Timer(row["key"], row["due_at"], row["payload"]) for row in due]
             reactions = []
-            for row in due:
-                reaction = self.reactor.fire(Timer(row["key"], row["due_at"], row["payload"]))
-                cur.execute(
-                    "UPDATE ledgerflow_timers SET fired_at = %s WHERE reactor = %s AND key = %s",
-                    (self._clock(), self.reactor.name, row["key"]),
-                )
-                self._keep(cur, reaction)
-                reactions.append(reaction)
+            if timers:
+                self.reactor.prepare_timers(timers)
+                reactions = [self.reactor.fire(timer) for timer in timers]
+                cur.execute(_FIRED, (self._clock(), self.reactor.name, [t.key for t in timers]))
+                self._keep(cur, reactions)
+            for reaction in reactions:  # the commits they held, queued together
+                reaction.flush()
             for reaction in reactions:  # their commands, before the timers are marked fired
                 reaction.settle()
             earliest = cur.execute(_EARLIEST, (self.reactor.name,)).fetchone()
@@ -250,9 +254,9 @@ class ReactorRunner(LogFollower):
                             break
                         log.warning("%s: skipping position %d as told", self.name, e.position)
                     else:
-                        self._keep(cur, reaction)
                         reactions.append(reaction)
                 done = e.position
+            self._keep(cur, reactions)
             for reaction in reactions:  # their commands, before the position moves past them
                 reaction.settle()
             if done != position or stuck is not None or done != self._persisted:
@@ -278,10 +282,14 @@ class ReactorRunner(LogFollower):
         self._persisted, self._persisted_at = self.position, now
 
     def _ready(self, cur: psycopg.Cursor[Any], logged: list[Any]) -> list[Any]:
-        """The events before the first one this reactor reacts to that a read model it
-        queries has not reached yet (the read models are asked only when it matters)."""
-        handles = self.reactor.handles
-        if not self.reactor.needs or not any(handles(e.topic) for e in logged):
+        """The events before the first one whose reaction reads a read model (``needs``,
+        ``waits_for``) that has not reached it yet (the read models are asked only when it
+        matters): the events after it wait too, so reactions keep the log's order."""
+
+        def waiting(e: Any) -> bool:
+            return self.reactor.handles(e.topic) and self.reactor.waits_for(e.topic, e.event)
+
+        if not self.reactor.needs or not any(waiting(e) for e in logged):
             return logged
         rows = cur.execute(
             "SELECT name, position FROM ledgerflow_tracking WHERE name = ANY(%s)",
@@ -290,24 +298,34 @@ class ReactorRunner(LogFollower):
         reached = dict(rows)
         limit = min(reached.get(name, 0) for name in self.reactor.needs)
         for index, e in enumerate(logged):
-            if e.position > limit and handles(e.topic):
+            if e.position > limit and waiting(e):
                 self._behind = True
                 return logged[:index]
         return logged
 
-    def _keep(self, cur: psycopg.Cursor[Any], reaction: Reaction) -> None:
-        """Store the timers a reaction scheduled and drop the ones it cancelled."""
-        for timer in reaction.scheduled:
-            if self._next_due is None or timer.due_at < self._next_due:
-                self._next_due = timer.due_at  # early if the pass rolls back: only a read
+    def _keep(self, cur: psycopg.Cursor[Any], reactions: list[Reaction]) -> None:
+        """Store the timers the reactions scheduled and drop the ones they cancelled, in their
+        order, the timers of consecutive reactions in one statement (not one each)."""
+        armed: list[Timer] = []
+        for reaction in reactions:
+            for timer in reaction.scheduled:
+                if self._next_due is None or timer.due_at < self._next_due:
+                    self._next_due = timer.due_at  # early if the pass rolls back: only a read
+            armed += reaction.scheduled
+            if reaction.cancelled:
+                self._arm(cur, armed)
+                armed = []
+                cur.execute(_CANCEL, (self.reactor.name, reaction.cancelled))
+        self._arm(cur, armed)
+
+    def _arm(self, cur: psycopg.Cursor[Any], timers: list[Timer]) -> None:
+        if timers:
             cur.execute(
-                "INSERT INTO ledgerflow_timers (reactor, key, due_at, payload)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (self.reactor.name, timer.key, timer.due_at, Jsonb(dict(timer.payload))),
-            )
-        for key in reaction.cancelled:
-            cur.execute(
-                "DELETE FROM ledgerflow_timers"
-                " WHERE reactor = %s AND key = %s AND fired_at IS NULL",
-                (self.reactor.name, key),
+                _ARM,
+                (
+                    self.reactor.name,
+                    [t.key for t in timers],
+                    [t.due_at for t in timers],
+                    [Jsonb(dict(t.payload)) for t in timers],
+                ),
             )

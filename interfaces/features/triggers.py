@@ -16,7 +16,7 @@ from interfaces.feature import Feature, QueryLookup, ReadModel, Scope
 from projections.envelope import envelope
 from projections.event_alias import EventMatcher
 from projections.event_feed import type_matcher
-from projections.readers import ReaderRule
+from projections.readers import ReaderRule, ReaderRules
 from projections.trigger import TriggerProjection, TriggerQueries
 
 FLOWS = ("flows:read", "flows:write")
@@ -40,7 +40,11 @@ class TriggerPattern(EventMatcher):
 def matcher(ledger: Any, query: QueryLookup) -> TriggerMatcher:
     """The trigger matcher over the triggers read model, with the feed's envelope and patterns."""
     return TriggerMatcher(
-        ledger, query(TriggerQueries), lambda event: envelope(event, None), TriggerPattern
+        ledger,
+        query(TriggerQueries),
+        lambda event: envelope(event, None),
+        TriggerPattern,
+        named_by=query(ReaderRules).reader_named_by,
     )
 
 

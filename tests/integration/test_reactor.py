@@ -10,6 +10,7 @@ from typing import Any
 from uuid import uuid4
 
 import psycopg
+import pytest
 
 from application.accounts import AccountCommands
 from application.context import CommandContext
@@ -262,26 +263,36 @@ class RecordingCursor(psycopg.Cursor[Any]):
         return super().execute(query, *args, **kwargs)
 
 
+YEARLY = "0 0 1 1 *"
+
+
+def yearly_schedules(stopped: Any, count: int) -> tuple[ReactorRunner, list[datetime], str]:
+    """``count`` schedules of one flow firing once a year, and a scheduler's runner on a clock
+    the test moves (the clock, and the connection string)."""
+    owner = uuid4()
+    flow = stopped.ledger[FlowCommands].define_flow(CTX, owner, {"name": "f", "steps": []})
+    schedules = [
+        Trigger.define(owner, "time_based", flow.aggregate.id, {"cron": YEARLY})
+        for _ in range(count)
+    ]
+    stopped.ledger.commit(CTX, *schedules)
+    clock = [datetime.now(UTC)]
+    url = conninfo(stopped.database_url)
+    runner = ReactorRunner(url, Scheduler(stopped.ledger), stopped.reader, clock=lambda: clock[0])
+    return runner, clock, url
+
+
 def test_idle_schedules_cost_no_statement_between_fire_times_and_wake_the_runner_when_due(
     stopped,
 ):
     """Many enabled schedules whose next fire is far: passes over a long idle interval never
     read the timers table (no polling per schedule); the runner sleeps until the earliest
     timer (never later than it), and all of them fire when it is due."""
-    owner = uuid4()
-    flow = stopped.ledger[FlowCommands].define_flow(CTX, owner, {"name": "f", "steps": []})
-    schedules = [
-        Trigger.define(owner, "time_based", flow.aggregate.id, {"cron": "0 0 1 1 *"})
-        for _ in range(100)
-    ]
-    stopped.ledger.commit(CTX, *schedules)
-    start = datetime.now(UTC)
-    clock = [start]
-    url = conninfo(stopped.database_url)
-    runner = ReactorRunner(url, Scheduler(stopped.ledger), stopped.reader, clock=lambda: clock[0])
+    runner, clock, url = yearly_schedules(stopped, 100)
+    start = clock[0]
     with psycopg.connect(url, autocommit=True, cursor_factory=RecordingCursor) as conn:
         runner.catch_up(conn)  # arms one timer per schedule
-        due = next_fire("0 0 1 1 *", "UTC", start)
+        due = next_fire(YEARLY, "UTC", start)
         RecordingCursor.sent = []
         for hour in range(1, 200):  # passes over 200 idle hours (or up to the fire time)
             clock[0] = min(start + timedelta(hours=hour), due - timedelta(seconds=1))
@@ -294,4 +305,40 @@ def test_idle_schedules_cost_no_statement_between_fire_times_and_wake_the_runner
     fired = stopped.ledger.recorder.select_notifications(
         start=1, limit=1000, topics=["trigger.fired"]
     )
-    assert len(fired) == len(schedules)
+    assert len(fired) == 100
+
+
+def test_a_batch_of_due_schedules_is_read_in_one_query_and_its_timers_kept_in_one_statement(
+    stopped, monkeypatch
+):
+    """The fires of one second: the schedules and their flow read together, the fired timers
+    marked and the next ones armed each in one statement, whatever the batch holds."""
+    count = 30
+    runner, clock, url = yearly_schedules(stopped, count)
+    recorder = stopped.ledger.recorder
+    batches: list[int] = []
+    select_many = recorder.select_events_of
+
+    def counted(ids: Any) -> Any:
+        batches.append(len(ids))
+        return select_many(ids)
+
+    with psycopg.connect(url, autocommit=True, cursor_factory=RecordingCursor) as conn:
+        runner.catch_up(conn)  # arms one timer per schedule
+        monkeypatch.setattr(recorder, "select_events_of", counted)
+        monkeypatch.setattr(recorder, "select_events", lambda *a, **k: pytest.fail("a load"))
+        RecordingCursor.sent = []
+        clock[0] = next_fire(YEARLY, "UTC", clock[0])
+        assert runner._fire_due(conn) == count
+    assert batches == [count, 1]  # the schedules, then their one flow
+    timers = [q for q in RecordingCursor.sent if "ledgerflow_timers" in q]
+    assert len(timers) == 4  # claim the due ones, mark them fired, arm the next, the earliest
+    with psycopg.connect(url) as conn:
+        armed = conn.execute(
+            "SELECT count(*) FROM ledgerflow_timers WHERE reactor = 'scheduler'"
+            " AND fired_at IS NULL AND due_at > %s",
+            (clock[0],),
+        ).fetchone()
+    assert armed == (count,)
+    fired = recorder.select_notifications(start=1, limit=1000, topics=["trigger.fired"])
+    assert len(fired) == count

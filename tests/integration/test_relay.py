@@ -9,6 +9,7 @@ import signal
 import threading
 from uuid import uuid4
 
+import psycopg
 import pytest
 import redis
 
@@ -157,3 +158,60 @@ def test_a_relay_killed_mid_batch_publishes_every_event_after_restart(database_u
     finally:
         collector.close()
         stopped.close()
+
+
+class Published:
+    """A bus that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict] = []
+
+    def publish_many(self, messages: list[str]) -> None:
+        self.messages += [json.loads(m) for m in messages]
+
+
+class CountingCursor(psycopg.Cursor):
+    """Counts the statements sent through it."""
+
+    sent = 0
+
+    def execute(self, *args, **kwargs):
+        type(self).sent += 1
+        return super().execute(*args, **kwargs)
+
+    def executemany(self, *args, **kwargs):
+        type(self).sent += 1
+        return super().executemany(*args, **kwargs)
+
+
+def test_a_batch_is_relayed_with_its_readers_read_in_two_statements(database_url):
+    container = build(make_settings(database_url))
+    try:
+        relay = relay_of(container).projection
+        relay.bus = Published()
+        owner, earlier = uuid4(), uuid4()
+        tasks = [Task.create(owner, f"t{i}") for i in range(4)]
+        older = Task.create(earlier, "created in an earlier batch")
+        older.collect_events()
+        for task in (tasks[0], older):
+            task.update({"status": "completed"})
+        events = [e for t in (*tasks, older) for e in t.collect_events()]
+        with psycopg.connect(database_url, cursor_factory=CountingCursor) as conn:
+            cur = conn.cursor()
+            relay.create_tables(cur)
+            cur.execute("INSERT INTO relay_owners VALUES (%s, %s)", (older.id, earlier))
+            CountingCursor.sent = 0
+            relay.apply_batch(cur, list(enumerate(events, start=1)))
+            relay.flush()
+            assert CountingCursor.sent == 2  # the owners known, then the ones the batch names
+            CountingCursor.sent = 0
+            created = [Task.create(owner, "new").collect_events()[0] for _ in range(3)]
+            relay.apply_batch(cur, list(enumerate(created, start=len(events) + 1)))
+            assert CountingCursor.sent == 1  # each names its reader: nothing to look up
+            relay._pending.clear()
+        positions = [m["event"]["position"] for m in relay.bus.messages]
+        assert positions == list(range(1, len(events) + 1))
+        readers = [m["reader_id"] for m in relay.bus.messages]
+        assert readers == [str(owner)] * (len(events) - 1) + [str(earlier)]
+    finally:
+        container.close()

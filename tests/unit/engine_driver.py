@@ -56,7 +56,7 @@ class Driver:
         for timer in due:
             del self.timers[timer.key]
             reactor = self._owner.pop(timer.key)
-            reactor.prepare([])
+            reactor.prepare_timers([timer])
             self._keep(reactor, reactor.fire(timer))
             self.settle()
         return [t.key for t in due]

@@ -12,7 +12,7 @@ from application.credential import CredentialVault
 from application.error import ConcurrentChange, InvalidCredentials, StaleVersion, WeakPassword
 from application.ledger import Ledger
 from application.task import TaskCommands
-from domain.task import TaskNotFound
+from domain.task import Task, TaskNotFound
 from domain.user import UsernameTaken
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -192,3 +192,14 @@ def test_a_conflicting_write_with_if_match_is_reported_not_retried(ledger, ctx, 
     with pytest.raises(ConcurrentChange):
         ledger[TaskCommands].update_task(ctx, owner, task.id, {"name": "mine"}, expected_version=1)
     assert ledger[TaskCommands].get_task(owner, task.id).name == "sneaked in"
+
+
+def test_load_many_gives_the_aggregates_of_that_kind_that_exist(ledger, ctx):
+    owner = uuid4()
+    tasks = [ledger[TaskCommands].create_task(ctx, owner, f"t{i}").aggregate for i in range(3)]
+    user = register(ledger, ctx)
+    wanted = [tasks[0].id, tasks[2].id, uuid4(), user.id, tasks[0].id]
+    found = ledger.load_many(Task, wanted)
+    assert set(found) == {tasks[0].id, tasks[2].id}  # unknown ids and users left out
+    assert found[tasks[2].id].name == "t2"
+    assert ledger.load_many(Task, []) == {}

@@ -374,3 +374,36 @@ def test_a_replay_after_the_engine_restarts_records_nothing_new(driver, http):
     driver.settle()
     assert driver.ledger.recorder.max_notification_id() == before
     assert statuses(driver.get(run.id)) == {"a": "succeeded", "b": "waiting"}
+
+
+def test_the_runs_a_batch_creates_are_started_without_a_read(driver, monkeypatch):
+    commands = driver.ledger[FlowCommands]
+    flow = commands.define_flow(CTX, OWNER, {"name": "f", "steps": [task("a")]}).aggregate
+    runs = [commands.new_run(CTX, OWNER, flow.id, {}, flow=flow) for _ in range(3)]
+    created = [(Run.Created.TOPIC, r.pending_events[0]) for r in runs]
+    driver.ledger.commit(CTX, *runs)
+    monkeypatch.setattr(driver.ledger, "load_many", lambda *a: pytest.fail("runs read"))
+    monkeypatch.setattr(driver.ledger, "load", lambda *a, **k: pytest.fail("a run loaded"))
+    driver.engine.prepare(created)
+    for _, event in created:
+        driver.engine.react(Run.Created.TOPIC, event, uuid4()).settle()
+    assert all(driver.get(r.id).status != "pending" for r in runs)  # each one started
+
+
+def created_tasks(driver: Driver) -> int:
+    return len(driver.ledger.recorder.select_notifications(1, 1000, topics=["task.created"]))
+
+
+def test_a_replayed_run_created_of_a_run_started_since_starts_nothing_twice(driver):
+    run = driver.run([task("a"), task("b", depends_on=["a"])])
+    tasks = created_tasks(driver)
+    before = [type(e).__name__ for e in driver.ledger.repository.event_store.get(run.id)]
+    created = next(iter(driver.ledger.repository.event_store.get(run.id)))
+    engine = RunEngine(driver.ledger)  # a restarted engine: the run is not in its memory
+    engine.prepare([(Run.Created.TOPIC, created)])
+    engine.react(Run.Created.TOPIC, created, uuid4()).settle()  # collides, redone on a load
+    after = [type(e).__name__ for e in driver.ledger.repository.event_store.get(run.id)]
+    assert after == before
+    assert (
+        len(driver.ledger.recorder.select_notifications(1, 1000, topics=["task.created"])) == tasks
+    )

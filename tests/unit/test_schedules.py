@@ -17,7 +17,14 @@ from application.flow import FlowCommands
 from application.ledger import Ledger
 from application.scheduler import Scheduler
 from application.trigger import TriggerCommands
-from domain.cron import InvalidCron, UnknownTimezone, cron_expression, fire_times_between
+from domain.cron import (
+    InvalidCron,
+    UnknownTimezone,
+    cron_expression,
+    fire_times_between,
+    fire_times_until,
+    next_fire,
+)
 from domain.run import Run
 from domain.trigger import ScheduleNotFound, scheduled_run_id
 from domain.trigger_outcome import TriggerOutcome
@@ -83,6 +90,29 @@ def test_a_0130_job_runs_once_on_the_fall_back_day():
     assert len(hourly) == len(set(hourly)) == 4  # 00:30, 01:30 (once), 02:30, 03:30
 
 
+@pytest.mark.parametrize(
+    ("cron", "after", "until"),
+    [
+        ("30 2 * * *", "2026-03-07T12:00", "2026-03-10T00:00"),  # spring forward
+        ("30 * * * *", "2026-11-01T04:00", "2026-11-01T09:00"),  # fall back, hourly
+        ("*/5 * * * *", "2026-12-01T08:00", "2026-12-01T08:00"),  # nothing between
+        ("0 9 * * *", "2026-12-01T10:00", "2026-12-01T08:00"),  # until before after
+    ],
+)
+def test_one_walk_finds_the_missed_fire_times_and_the_next_as_two_walks_do(cron, after, until):
+    between, following = fire_times_until(cron, NY, at(after), at(until))
+    assert between == fire_times_between(cron, NY, at(after), at(until))
+    assert following == next_fire(cron, NY, max(at(after), at(until)))
+
+
+def test_a_catch_up_keeps_the_latest_fire_times_up_to_the_limit():
+    between, following = fire_times_until(
+        "* * * * *", "UTC", at("2026-12-01T00:00"), at("2026-12-01T01:00"), limit=5
+    )
+    assert between == [at(f"2026-12-01T00:{m}") for m in range(56, 60)] + [at("2026-12-01T01:00")]
+    assert following == at("2026-12-01T01:01")
+
+
 @pytest.mark.parametrize("bad", ["", "* * * *", "0 9 * * * *", "61 * * * *", "every day", 5])
 def test_an_invalid_cron_is_refused_with_its_code(bad):
     with pytest.raises(InvalidCron) as refused:
@@ -102,7 +132,7 @@ def test_a_schedule_starts_one_run_per_fire_time_with_its_deterministic_id(drive
     timer = next(iter(driver.timers.values()))
     with freeze_time(at("2026-12-01T09:00:00.300")):
         driver.fire_due(at("2026-12-01T09:00:01"))
-        driver.engine.fire(timer)  # fired again (a second scheduler, a replay): nothing more
+        driver.engine.fire(timer).settle()  # fired again (a second scheduler, a replay)
     runs = recorded(driver, Run.Created)
     assert [r.originator_id for r in runs] == [scheduled_run_id(sid, at("2026-12-01T09:00"))]
     assert runs[0].trigger == "schedule" and runs[0].inputs == {"a": 1}
@@ -234,3 +264,21 @@ def test_a_new_schedule_is_armed_from_its_created_event_without_loading_it(drive
     driver.settle()
     (timer,) = driver.timers.values()
     assert timer.payload["trigger_id"] == str(made.id) and timer.payload["generation"] == 1
+
+
+@freeze_time(START)
+def test_a_batch_of_fires_is_decided_first_then_committed_together(driver):
+    made = [schedule(driver).id for _ in range(3)]
+    timers = list(driver.timers.values())
+    scheduler = driver.engine
+    with freeze_time(at("2026-12-01T09:00:00.100")):
+        scheduler.prepare_timers(timers)
+        reactions = [scheduler.fire(timer) for timer in timers]
+        assert recorded(driver, TriggerOutcome.Fired) == []  # decided, held
+        for reaction in reactions:
+            reaction.flush()
+        for reaction in reactions:
+            reaction.settle()
+    fired = recorded(driver, TriggerOutcome.Fired)
+    assert sorted(e.trigger_id for e in fired) == sorted(made)
+    assert len(recorded(driver, Run.Created)) == 3

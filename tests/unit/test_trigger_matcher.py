@@ -181,3 +181,52 @@ def test_among_many_triggers_an_event_starts_only_those_whose_filter_it_passes(d
     started = [r.trigger_id for r in recorded(driver, Run.Created)]
     assert sorted(started) == sorted([made[7].id, unfiltered.id])
     assert narrower.id not in started
+
+
+def test_the_triggers_a_batch_selects_are_read_in_one_query_before_its_reactions(
+    driver, monkeypatch
+):
+    made = [trigger(driver, event="task.created", filter={"data.name": f"n{i}"}) for i in range(5)]
+    trigger(driver, event="task.created", filter={"data.name": "never"})
+    reads: list[tuple[str, set[UUID]]] = []
+    load_many = driver.ledger.load_many
+
+    def counted(kind, ids):
+        reads.append((kind.__name__, set(ids)))
+        return load_many(kind, ids)
+
+    monkeypatch.setattr(driver.ledger, "load_many", counted)
+    for i in (0, 2, 4, 2):
+        driver.ledger[TaskCommands].create_task(CTX, OWNER, f"n{i}")
+    monkeypatch.setattr(driver.ledger, "load", lambda *a, **k: pytest.fail("a trigger loaded"))
+    settle(driver)  # the four events in one batch
+    assert reads[0] == ("Trigger", {made[i].id for i in (0, 2, 4)})  # the selected ones only
+    assert [kind for kind, _ in reads] == ["Trigger", "Flow"]
+    started = [r.trigger_id for r in recorded(driver, Run.Created)]
+    assert sorted(started) == sorted(made[i].id for i in (0, 2, 4, 2))
+
+
+def test_only_events_that_do_not_name_their_reader_wait_for_the_read_models(driver):
+    named = {"task.created": OWNER}
+    matcher = TriggerMatcher(
+        driver.ledger,
+        driver.source,  # type: ignore[attr-defined]
+        lambda e: envelope(e, None),
+        TriggerPattern,
+        named_by=lambda e: named.get(e.TOPIC),
+    )
+    made = trigger(driver, event="task.*")
+    task = complete_a_task(driver)
+    created, changed = driver.ledger.repository.event_store.get(task.id)
+    (defined,) = driver.ledger.repository.event_store.get(made.id)
+    assert matcher.waits_for("task.created", created)  # the index is not loaded yet
+    matcher.prepare([])
+    assert not matcher.waits_for("task.created", created)  # its reader is the event's
+    assert matcher.waits_for("task.status_changed", changed)  # its reader is in the feed
+    assert matcher.waits_for("trigger.created", defined)  # the index reads the triggers
+    matcher.prepare([("task.created", created)])
+    reaction = matcher.react("task.created", created, event_id(task.id, 1))
+    reaction.settle()
+    # Its reader read from the event: the run the driver's matcher started for it, no other
+    # (one for the task created, one for its status change).
+    assert [r.trigger_id for r in recorded(driver, Run.Created)].count(made.id) == 2
