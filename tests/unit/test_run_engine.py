@@ -12,9 +12,8 @@ from application.credential import CredentialVault
 from application.flow import FlowCommands
 from application.ledger import Ledger
 from application.run_engine import RunEngine
-from application.step_types import FLOW_STEP_KINDS, HttpAnswer, HttpRequest, Outcome, StepKind
+from application.step_types import HttpAnswer, HttpRequest
 from application.task import TaskCommands
-from domain.flow_step import InvalidStepConfig, UnknownStepType
 from domain.run import Run, RunFinished, RunNotFound, task_id_for
 from domain.task import Task
 from tests.unit.engine_driver import CTX, OWNER, Driver
@@ -233,58 +232,6 @@ def test_replaying_a_step_started_event_creates_nothing_twice(driver):
     events = list(driver.ledger.events.get(run.id))
     assert [type(e).__name__ for e in events].count("StepStarted") == 1
     assert isinstance(driver.get(run.id).steps[0]["step_id"], UUID)
-
-
-def check_echo(config, agent_id=None):
-    if not isinstance(config.get("say"), str):
-        raise InvalidStepConfig("config.say", "must be a string")
-
-
-class Echo:
-    """A step type of a feature that does not exist: it answers what its config says."""
-
-    def start(self, start):
-        return Outcome("succeeded", {"said": start.config["say"]})
-
-
-ECHO = StepKind("echo", check_echo, lambda commands: Echo())
-
-
-def test_a_step_type_no_feature_declares_is_refused_when_the_flow_is_saved(driver):
-    with pytest.raises(UnknownStepType, match="use one of: task, http, delay"):
-        driver.run([{"key": "ask", "name": "ask", "type": "approval", "config": {}}])
-
-
-def test_a_feature_declares_its_step_type_once_and_flows_check_it_and_the_engine_runs_it():
-    ledger = Ledger(credentials=CredentialVault("secret", hasher=FAST))
-    ledger.register(FlowCommands(ledger, kinds=(*FLOW_STEP_KINDS, ECHO)))
-    driver = Driver(ledger, RunEngine(ledger))  # no executor given to the engine
-    with pytest.raises(InvalidStepConfig, match=r"config\.say"):
-        driver.run([{"key": "e", "name": "e", "type": "echo", "config": {"say": 5}}])
-    run = driver.run(
-        [{"key": "e", "name": "e", "type": "echo", "config": {"say": "{{ inputs.word }}"}}],
-        {"word": "hello"},
-    )
-    assert run.status == "succeeded"
-    assert run.results()["e"] == {"result": {"said": "hello"}, "status": "succeeded"}
-    ledger.close()
-
-
-def test_a_stored_step_whose_type_is_no_longer_declared_fails_its_run_saying_so():
-    ledger = Ledger(credentials=CredentialVault("secret", hasher=FAST))
-    commands = FlowCommands(ledger, kinds=(*FLOW_STEP_KINDS, ECHO))
-    ledger.register(commands)
-    flow = commands.define_flow(
-        CTX, OWNER, {"name": "f", "steps": [{"name": "e", "type": "echo", "config": {"say": "x"}}]}
-    ).aggregate
-    run_id = commands.start_run(CTX, OWNER, flow.id).aggregate.id
-    del commands.kinds["echo"]  # the feature that declared it is gone from this server
-    driver = Driver(ledger, RunEngine(ledger))
-    driver.settle()
-    run = driver.get(run_id)
-    assert run.status == "failed"
-    assert "steps of type echo cannot run yet" in (run.error or "")
-    ledger.close()
 
 
 def test_a_run_keeps_the_flow_version_it_started_with(driver):
