@@ -113,6 +113,9 @@ class LogReader:
             "SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
             " WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
         ).format(sql.Identifier(events_table))
+        self._last = sql.SQL("SELECT max(notification_id) FROM {}").format(
+            sql.Identifier(events_table)
+        )
         self._lock = threading.Lock()
         # The window: every event with low < position <= high, in order.
         self._events: list[Logged] = []
@@ -148,6 +151,14 @@ class LogReader:
             elif self._high < 0:  # nothing yet: the window starts here, empty
                 self._low = self._high = position
             return fresh
+
+    def open_at_head(self, conn: psycopg.Connection[Any]) -> None:
+        """Start the window at the log's head if no follower has started it (a process whose
+        followers do not run, or stand by, that wants the news from now on)."""
+        with self._lock:
+            if self._high < 0:
+                row = conn.execute(self._last).fetchone()
+                self._low = self._high = int(row[0] or 0) if row else 0
 
     def _fetch(self, conn: psycopg.Connection[Any], position: int, limit: int) -> list[Logged]:
         self.reads += 1

@@ -90,7 +90,7 @@ def _broker(request: Request) -> LeaseBroker:
             lambda: container.watch.position(queries.name),
             consistency.wrote,
         )
-        broker.follow(container.reader)
+        broker.follow(container.follow_log())  # news of tasks from every process's commits
         container.watch.add_listener(broker.changed)
     return broker
 

@@ -1,6 +1,7 @@
-"""The lease brokers of two API processes on real PostgreSQL, fed only by their log readers' news
-(no read model runs, so the queue query finds nothing): each new task is leased from the news
-that crosses processes through LISTEN/NOTIFY, and no task is leased twice."""
+"""The lease brokers of two API processes on real PostgreSQL that run no follower (as the HTTP
+workers of ``serve --workers N``): each starts its process's log reader, and since no read model
+runs, the queue query finds nothing: each new task is leased from the news that crosses processes
+through LISTEN/NOTIFY, and no task is leased twice."""
 
 from __future__ import annotations
 
@@ -9,14 +10,13 @@ import threading
 from typing import Any
 from uuid import UUID, uuid4
 
-import psycopg
 import pytest
 
 from application.agent import AgentCommands
 from application.context import CommandContext
 from application.dispatch import DispatchCommands
 from interfaces.api.agent_broker import LeaseBroker
-from interfaces.bootstrap import build, conninfo
+from interfaces.bootstrap import build
 from projections.log_reader import Logged, Tap
 from projections.task_dispatch import DispatchQueries
 from tests.conftest import make_settings
@@ -34,12 +34,11 @@ def two_processes(database_url):
     built[0].ensure_read_models()
     yield built
     for container in built:
-        container.reader.stop()
-        container.close()
+        container.close()  # stops the readers follow_log started
 
 
 def listening_broker(container: Any) -> LeaseBroker:
-    """The broker of an API process, its reader's window starting at the log's head."""
+    """The broker of an API process that runs no follower: it starts the process's reader."""
     queries = container.query(DispatchQueries)
     broker = LeaseBroker(
         container.ledger[DispatchCommands],
@@ -47,15 +46,13 @@ def listening_broker(container: Any) -> LeaseBroker:
         lambda: container.watch.position(queries.name),
         lambda who, at: None,
     )
-    broker.follow(container.reader)
-    head = container.ledger.recorder.max_notification_id() or 0
-    with psycopg.connect(conninfo(container.database_url), autocommit=True) as conn:
-        container.reader.read_after(conn, head, 1)  # the window starts here, empty
-    container.reader.start()
+    broker.follow(container.follow_log())
     return broker
 
 
-def test_the_readers_tap_hands_over_the_events_it_wants_in_log_order(two_processes):
+def test_the_readers_tap_hands_over_the_events_it_wants_in_log_order_from_any_process(
+    two_processes,
+):
     container = two_processes[0]
     seen: list[Logged] = []
     arrived = threading.Event()
@@ -65,10 +62,9 @@ def test_the_readers_tap_hands_over_the_events_it_wants_in_log_order(two_process
         if sum(e.topic == "task.assigned" for e in seen) == 3:
             arrived.set()
 
+    queue(container.ledger, uuid4(), 2)  # before the window opens: not handed over
     container.reader.add_tap(Tap(lambda topic: topic == "task.assigned", deliver))
-    with psycopg.connect(conninfo(container.database_url), autocommit=True) as conn:
-        container.reader.read_after(conn, container.ledger.recorder.max_notification_id() or 0, 1)
-    container.reader.start()
+    assert container.follow_log() is container.reader  # its window opens at the log's head
     ids = queue(two_processes[1].ledger, uuid4(), 3)  # committed by the other process
     assert arrived.wait(10)
     assert [e.originator_id for e in seen] == ids
