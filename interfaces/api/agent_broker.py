@@ -13,8 +13,9 @@ names by id: it loads their aggregates (the truth, not the read model) and offer
 queued. A pass started otherwise reads the queue: ONE query of the tasks any waiting agent may
 take, oldest first. Either way, tasks are matched to waiters in memory (``can_take``: the
 least-served waiter first, then the longest-waiting) and leased through the aggregates, their
-commits sharing one group commit. The read model's notification stays the safety net: what the
-reader's news missed (no reader listening in this process, a pass cut short) the queue has.
+commits sharing one group commit. The read model's notification stays the safety net: it reads
+the queue when the read model applied what the reader has not read, or news no pass offered to a
+poll (none waited, none could take the task) once a poll has arrived since (``_recheck``).
 
 Passes never overlap in a process, so this process's polls never race for the same task; polls
 of other processes may, and the event store's optimistic concurrency lets one win (the loser's
@@ -97,14 +98,14 @@ class LeaseBroker:
         self._applied = applied  # the tasks read model's position
         self._wrote = wrote  # read-your-writes: (principal, position)
         self._head: Callable[[], int] | None = None  # how far the log reader has read
-        self._news = 0  # the position of the last event handed to ``logged``
+        self._unoffered = 0  # the last position of news no pass offered to its polls
         self._recheck = 0  # read the queue again once the read model has applied this position
         self._waiters: list[Waiter] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running: asyncio.Task[None] | None = None
         self._dirty = False
         self._query = False  # the next pass reads the queue (else: only the reader's news)
-        self._fresh: dict[UUID, None] = {}  # tasks the reader named since the last pass, in order
+        self._fresh: dict[UUID, int] = {}  # tasks the reader named since the last pass -> position
         self._fresh_lock = threading.Lock()
         # task id -> (position of our lease, or None for a refusal; monotonic time)
         self.recent: dict[UUID, tuple[int | None, float]] = {}
@@ -115,7 +116,13 @@ class LeaseBroker:
         reads them. What it read before is the queue's: as if named before any poll waited."""
         reader.add_tap(Tap(NEWS.__contains__, self.logged))
         self._head = lambda: reader.head
-        self._news = max(self._news, reader.head)
+        self._not_offered(reader.head)
+
+    def _not_offered(self, position: int) -> None:
+        """News up to ``position`` may name a queued task no pass offered to its polls: a poll
+        arriving before the read model has applied it reads the queue again once it has."""
+        with self._fresh_lock:
+            self._unoffered = max(self._unoffered, position)
 
     def changed(self, names: set[str]) -> None:
         """A position-watch listener (in the watch thread): the tasks read model changed. The
@@ -128,33 +135,34 @@ class LeaseBroker:
     def _unnamed(self) -> bool:
         """Whether the read model may have queued a task no pass has seen: the reader's tap did
         not see what the read model applied (no reader here, or it lags), or a poll arrived
-        while the read model lagged behind the news (``_recheck``)."""
+        while the read model lagged behind news offered to no poll (``_recheck``)."""
         applied = self._applied()
         return self._head is None or self._head() < applied or 0 < self._recheck <= applied
 
     def logged(self, events: list[Logged]) -> None:
         """The log reader's tap (in the thread that read ``events``, of the types in ``NEWS``):
-        name the tasks that may have been queued to the next pass, and start it."""
-        self._news = events[-1].position
+        name the tasks that may have been queued to the next pass, and start it. A task no poll
+        here may take (none waits, or none of its owner's) is left to the queue."""
+        named = {e.originator_id: e.position for e in events if e.topic in QUEUES}
         loop = self._loop
         waiting = list(self._waiters)
-        if loop is None or not waiting:
-            return  # a poll arriving reads the queue
         owners = {w.agent.owner_id for w in waiting}
         foreign = {
             e.originator_id
             for e in events
             if e.topic == "task.created" and getattr(e.event, "owner_id", None) not in owners
         }
-        named = [e.originator_id for e in events if e.topic in QUEUES]
-        named = [task_id for task_id in named if task_id not in foreign]
-        if not named:
-            return
+        kept = False
         with self._fresh_lock:
-            full = len(self._fresh) >= FRESH_MAX  # then the queue has them
-            if not full:
-                self._fresh.update(dict.fromkeys(named))
-        loop.call_soon_threadsafe(self._kick, full)
+            room = bool(waiting) and len(self._fresh) < FRESH_MAX
+            for task_id, position in named.items():
+                if room and task_id not in foreign:
+                    self._fresh[task_id] = position
+                    kept = True
+                else:
+                    self._unoffered = max(self._unoffered, position)
+        if loop is not None and waiting and (kept or not room):
+            loop.call_soon_threadsafe(self._kick, not room)
 
     async def take(
         self, agent: Agent, context: CommandContext, limit: int, wait: float
@@ -208,18 +216,28 @@ class LeaseBroker:
         self.passes += 1
         PASSES.inc()
         with self._fresh_lock:
-            fresh, self._fresh = list(self._fresh), {}
+            fresh, self._fresh = self._fresh, {}
+        try:
+            return self._serve(waiting, query, fresh)
+        except Exception:
+            self._not_offered(max(fresh.values(), default=0))
+            raise
+
+    def _serve(self, waiting: list[Waiter], query: bool, fresh: dict[UUID, int]) -> bool:
         self._forget()
         wanted = sum(w.limit for w in waiting)
         limit = wanted * WIDEN + len(self.recent)
         rows = self._queued(waiting, limit) if query else []
         listed = {row["task_id"] for row in rows}
-        fresh = [t for t in fresh if t not in listed]
-        loaded = {task.id: task for task in self._dispatch.queued_tasks(fresh[:limit])}
+        named = [t for t in fresh if t not in listed]
+        loaded = {task.id: task for task in self._dispatch.queued_tasks(named[:limit])}
         for task_id in loaded:  # the aggregate says it is queued now: a refusal is outdated
             self.recent.pop(task_id, None)
-        rows += [_row(loaded[t]) for t in fresh[:limit] if t in loaded]
+        rows += [_row(loaded[t]) for t in named[:limit] if t in loaded]
         offers = self._match(waiting, rows)
+        offered = {task_id for _, task_id in offers}
+        left = [t for t in loaded if t not in offered] + named[limit:]
+        self._not_offered(max((fresh[t] for t in left), default=0))
         won = self._dispatch.lease_each([(w.context, w.agent, t) for w, t in offers], loaded)
         now = time.monotonic()
         for _, task_id in offers:
@@ -230,17 +248,18 @@ class LeaseBroker:
             self.recent[task.id] = (position, now)
             self._wrote(waiter.agent.id, position)
             self._wrote(waiter.agent.owner_id, position)  # the owner reads the lease at once
-        cut = (query and len(listed) >= limit) or len(fresh) > limit
+        cut = (query and len(listed) >= limit) or len(named) > limit
         return cut or len(won) < len(offers)
 
     def _queued(self, waiting: list[Waiter], limit: int) -> list[dict[str, Any]]:
         """The queue's rows any of ``waiting`` may take, oldest first: ONE query. When the
         reader has named tasks the read model has not applied yet (some perhaps before these
         polls arrived, so not offered to them), the queue is read again once it has."""
-        news = self._news
+        with self._fresh_lock:
+            unoffered = self._unoffered
         applied = self._applied()  # the query sees at least this
         # set before the query: a notification during it must not be lost
-        self._recheck = news if news > applied else 0
+        self._recheck = unoffered if unoffered > applied else 0
         agents = [w.agent for w in waiting]
         return self._queries.queued_among(
             sorted({a.owner_id for a in agents}),
