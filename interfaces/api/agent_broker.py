@@ -10,12 +10,13 @@ changes, a waiting poll costs no query.
 The log reader hears of a new task before the tasks read model has applied it (the read model's
 batch is most of the way from a POST to its lease), so a pass it started leases the tasks it
 names by id: it loads their aggregates (the truth, not the read model) and offers those still
-queued. A pass started otherwise reads the queue: ONE query of the tasks any waiting agent may
-take, oldest first. Either way, tasks are matched to waiters in memory (``can_take``: the
-least-served waiter first, then the longest-waiting) and leased through the aggregates, their
-commits sharing one group commit. The read model's notification stays the safety net: it reads
-the queue when the read model applied what the reader has not read, or news no pass offered to a
-poll (none waited, none could take the task) once a poll has arrived since (``_recheck``).
+queued (news read while no poll waits is kept for the next one). A pass started otherwise also
+reads the queue: ONE query of the tasks any waiting agent may take, oldest first. Either way,
+tasks are matched to waiters in memory (``can_take``: the least-served waiter first, then the
+longest-waiting) and leased through the aggregates, their commits sharing one group commit.
+The read model's notification stays the safety net: it reads the queue when the read model
+applied what the reader has not read, or news no pass offered to a poll (none could take the
+task, or too many were named) once a poll has arrived since (``_recheck``).
 
 Passes never overlap in a process, so this process's polls never race for the same task; polls
 of other processes may, and the event store's optimistic concurrency lets one win (the loser's
@@ -105,7 +106,8 @@ class LeaseBroker:
         self._running: asyncio.Task[None] | None = None
         self._dirty = False
         self._query = False  # the next pass reads the queue (else: only the reader's news)
-        self._fresh: dict[UUID, int] = {}  # tasks the reader named since the last pass -> position
+        # tasks the reader named since the last pass -> (position, owner if the news said)
+        self._fresh: dict[UUID, tuple[int, UUID | None]] = {}
         self._fresh_lock = threading.Lock()
         # task id -> (position of our lease, or None for a refusal; monotonic time)
         self.recent: dict[UUID, tuple[int | None, float]] = {}
@@ -141,23 +143,25 @@ class LeaseBroker:
 
     def logged(self, events: list[Logged]) -> None:
         """The log reader's tap (in the thread that read ``events``, of the types in ``NEWS``):
-        name the tasks that may have been queued to the next pass, and start it. A task no poll
-        here may take (none waits, or none of its owner's) is left to the queue."""
+        name the tasks that may have been queued to the next pass, and start it (while no poll
+        waits, they are kept for the next one to arrive). A new task of an owner none of whose
+        agents waits here is left to the queue."""
         named = {e.originator_id: e.position for e in events if e.topic in QUEUES}
         loop = self._loop
         waiting = list(self._waiters)
         owners = {w.agent.owner_id for w in waiting}
-        foreign = {
-            e.originator_id
+        owner_of = {
+            e.originator_id: getattr(e.event, "owner_id", None)
             for e in events
-            if e.topic == "task.created" and getattr(e.event, "owner_id", None) not in owners
+            if e.topic == "task.created"
         }
+        foreign = {t for t, owner in owner_of.items() if waiting and owner not in owners}
         kept = False
         with self._fresh_lock:
-            room = bool(waiting) and len(self._fresh) < FRESH_MAX
+            room = len(self._fresh) < FRESH_MAX
             for task_id, position in named.items():
                 if room and task_id not in foreign:
-                    self._fresh[task_id] = position
+                    self._fresh[task_id] = (position, owner_of.get(task_id))
                     kept = True
                 else:
                     self._unoffered = max(self._unoffered, position)
@@ -220,24 +224,29 @@ class LeaseBroker:
         try:
             return self._serve(waiting, query, fresh)
         except Exception:
-            self._not_offered(max(fresh.values(), default=0))
+            self._not_offered(max((at for at, _ in fresh.values()), default=0))
             raise
 
-    def _serve(self, waiting: list[Waiter], query: bool, fresh: dict[UUID, int]) -> bool:
+    def _serve(
+        self, waiting: list[Waiter], query: bool, fresh: dict[UUID, tuple[int, UUID | None]]
+    ) -> bool:
         self._forget()
         wanted = sum(w.limit for w in waiting)
         limit = wanted * WIDEN + len(self.recent)
-        rows = self._queued(waiting, limit) if query else []
+        rows, applied = self._queued(waiting, limit) if query else ([], 0)
         listed = {row["task_id"] for row in rows}
-        named = [t for t in fresh if t not in listed]
+        owners = {w.agent.owner_id for w in waiting}
+        named = [t for t, (at, _) in fresh.items() if t not in listed and at > applied]  # or read
+        foreign = [t for t in named if fresh[t][1] not in (None, *owners)]  # not loaded
+        named = [t for t in named if t not in foreign]
         loaded = {task.id: task for task in self._dispatch.queued_tasks(named[:limit])}
         for task_id in loaded:  # the aggregate says it is queued now: a refusal is outdated
             self.recent.pop(task_id, None)
         rows += [_row(loaded[t]) for t in named[:limit] if t in loaded]
         offers = self._match(waiting, rows)
         offered = {task_id for _, task_id in offers}
-        left = [t for t in loaded if t not in offered] + named[limit:]
-        self._not_offered(max((fresh[t] for t in left), default=0))
+        left = [t for t in loaded if t not in offered] + named[limit:] + foreign
+        self._not_offered(max((fresh[t][0] for t in left), default=0))
         won = self._dispatch.lease_each([(w.context, w.agent, t) for w, t in offers], loaded)
         now = time.monotonic()
         for _, task_id in offers:
@@ -251,22 +260,23 @@ class LeaseBroker:
         cut = (query and len(listed) >= limit) or len(named) > limit
         return cut or len(won) < len(offers)
 
-    def _queued(self, waiting: list[Waiter], limit: int) -> list[dict[str, Any]]:
-        """The queue's rows any of ``waiting`` may take, oldest first: ONE query. When the
-        reader has named tasks the read model has not applied yet (some perhaps before these
-        polls arrived, so not offered to them), the queue is read again once it has."""
+    def _queued(self, waiting: list[Waiter], limit: int) -> tuple[list[dict[str, Any]], int]:
+        """The queue's rows any of ``waiting`` may take, oldest first (ONE query), and the
+        read model's position the query sees at least. When news offered to no poll is ahead
+        of the read model, the queue is read again once it has applied it."""
         with self._fresh_lock:
             unoffered = self._unoffered
         applied = self._applied()  # the query sees at least this
         # set before the query: a notification during it must not be lost
         self._recheck = unoffered if unoffered > applied else 0
         agents = [w.agent for w in waiting]
-        return self._queries.queued_among(
+        rows = self._queries.queued_among(
             sorted({a.owner_id for a in agents}),
             sorted({a.id for a in agents}),
             sorted({c for a in agents for c in a.capabilities}),
             limit,
         )
+        return rows, applied
 
     def _match(
         self, waiting: list[Waiter], rows: list[dict[str, Any]]
