@@ -30,6 +30,7 @@ stays there a few seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -166,7 +167,8 @@ class LeaseBroker:
                 else:
                     self._unoffered = max(self._unoffered, position)
         if loop is not None and waiting and (kept or not room):
-            loop.call_soon_threadsafe(self._kick, not room)
+            with contextlib.suppress(RuntimeError):  # the loop closed: the process is stopping
+                loop.call_soon_threadsafe(self._kick, not room)
 
     async def take(
         self, agent: Agent, context: CommandContext, limit: int, wait: float
