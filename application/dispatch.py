@@ -23,7 +23,7 @@ from application.ledger import Ledger
 from application.result import Written
 from application.run_engine import RunTaskMissing
 from domain.agent import Agent
-from domain.dispatch import TaskNotQueued, can_take
+from domain.dispatch import TaskNotQueued, can_take, queued
 from domain.run_task import RunTask
 from domain.task import Task, TaskNotFound
 
@@ -71,16 +71,33 @@ class DispatchCommands(Handlers):
             leased.append(task)
         return leased, position
 
+    def queued_tasks(self, task_ids: Iterable[UUID]) -> list[Task]:
+        """The aggregates of these tasks that wait for an agent now (the others are left out)."""
+        found = []
+        for task_id in task_ids:
+            try:
+                task = self._load(Task, task_id, TaskNotFound)
+            except TaskNotFound:
+                continue
+            if queued(task):
+                found.append(task)
+        return found
+
     def lease_each(
-        self, offers: Sequence[tuple[CommandContext, Agent, UUID]]
+        self,
+        offers: Sequence[tuple[CommandContext, Agent, UUID]],
+        loaded: Mapping[UUID, Task] | None = None,
     ) -> list[tuple[int, Task, int]]:
         """Lease each offered task to its agent, the commits sharing one group commit; for each
-        lease won: the offer's index, the task and its position. An offer is skipped when the
-        task is no longer queued or another poller (another process) took it first."""
+        lease won: the offer's index, the task and its position. ``loaded``: aggregates just
+        loaded, used instead of loading them again (a stale one loses its commit like any
+        concurrent change). An offer is skipped when the task is no longer queued or another
+        poller (another process) took it first."""
         pending = []
         for index, (context, agent, task_id) in enumerate(offers):
             try:
-                task = self._load(Task, task_id, TaskNotFound)
+                found = None if loaded is None else loaded.get(task_id)
+                task = self._load(Task, task_id, TaskNotFound) if found is None else found
                 if not self._may_take(agent, task):
                     continue
                 task.lease(agent.id, self.clock(), self.lease_seconds)

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from domain.error import Conflict, InvalidValue
 from domain.flow_step import InvalidStepConfig, need, templated
+from domain.task_value import TaskStatus
 from domain.value import bounded_text
 
 NAME_MAX = 200
@@ -123,6 +124,14 @@ def check_progress(progress: float | None) -> float | None:
 def capped_logs(logs: str | None) -> str | None:
     """Logs cut to their last ``LOGS_MAX`` characters."""
     return None if logs is None else logs[-LOGS_MAX:]
+
+
+def queued(task: Any) -> bool:
+    """Whether a task (a ``Task``) waits for an agent: dispatchable (an intent or a pin), not
+    started, not leased, not deleted and not in the dead-letter queue."""
+    waiting = task.status == TaskStatus.NOT_STARTED.value and task.lease_agent_id is None
+    dispatchable = task.intent is not None or task.agent_id is not None
+    return waiting and dispatchable and not task.deleted and not task.dead_lettered
 
 
 def can_take(

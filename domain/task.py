@@ -20,6 +20,7 @@ from domain.dispatch import (
     capped_logs,
     check_progress,
     checked_dispatch,
+    queued,
 )
 from domain.error import InvalidValue
 from domain.ids import new_id
@@ -208,9 +209,7 @@ class Task(Aggregate):
 
     def lease(self, agent_id: UUID, now: datetime, seconds: float) -> None:
         """Hand the queued task to ``agent_id`` until ``now + seconds``."""
-        queued = self.status == TaskStatus.NOT_STARTED.value and self.lease_agent_id is None
-        dispatchable = self.intent is not None or self.agent_id is not None  # domain/dispatch.py
-        if self.deleted or not dispatchable or not queued or self.dead_lettered:
+        if not queued(self):
             raise TaskNotQueued()
         expires = now + timedelta(seconds=seconds)
         self._lease(agent_id=str(agent_id), lease_expires_at=expires, attempt=self.attempts + 1)

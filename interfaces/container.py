@@ -138,14 +138,26 @@ class Container:
             self.ensure_read_models()
         grouped = [r for r in self.runners if type(r) is ProjectionRunner]
         group = ProjectionGroup(conninfo(self.database_url), grouped, self.reader)
-        self.reader.start()
-        self._started.append(self.reader)
+        if self.reader not in self._started:  # follow_log may have started it
+            self.reader.start()
+            self._started.append(self.reader)
         followers = [group, *(r for r in self.runners if r not in grouped), *self.reactors]
         for follower in followers:
             follower.start()
             self._started.append(follower)
         if self.settings.webhook_dispatcher:
             self.start_dispatcher()
+
+    def follow_log(self) -> LogReader:
+        """The process's log reader, listening, its window open: started here when no follower
+        of this process started it (``serve --workers N``: the HTTP workers run none). It then
+        reads and decodes every new event, once, and polls once a second for a lost NOTIFY."""
+        with psycopg.connect(conninfo(self.database_url), autocommit=True) as conn:
+            self.reader.open_at_head(conn)
+        if self.reader not in self._started:
+            self.reader.start()
+            self._started.append(self.reader)
+        return self.reader
 
     def start_dispatcher(self) -> WebhookDispatcher:
         """Deliver webhooks from this process (beside the projections, or alone)."""

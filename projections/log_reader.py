@@ -13,6 +13,10 @@ did not want at its own poll (``LogFollower``), from memory. Before, every event
 follower thread: twenty threads fighting for the interpreter on each commit. A poll on a
 timeout covers a lost notification.
 
+A ``Tap`` sees the events themselves as they enter the window (whichever thread read them),
+before any follower applies them: the agents' lease broker learns of a queued task there, without
+waiting for the tasks read model.
+
 Commit order equals position order (the writers' table lock), so when a read returns events up to
 position ``p``, every event at or below ``p`` that will ever exist has been seen.
 """
@@ -78,6 +82,16 @@ class Waker:
             return self.generation
 
 
+@dataclass(frozen=True)
+class Tap:
+    """Who is handed the events of the types it ``wants`` as they enter the window, in log
+    order, from the thread that read them (under the reader's lock: ``deliver`` must be quick and
+    must not call the reader)."""
+
+    wants: Callable[[str], bool]
+    deliver: Callable[[list[Logged]], None]
+
+
 class LogReader:
     """Reads the log for several followers at once; see the module docstring."""
 
@@ -99,6 +113,9 @@ class LogReader:
             "SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
             " WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
         ).format(sql.Identifier(events_table))
+        self._last = sql.SQL("SELECT max(notification_id) FROM {}").format(
+            sql.Identifier(events_table)
+        )
         self._lock = threading.Lock()
         # The window: every event with low < position <= high, in order.
         self._events: list[Logged] = []
@@ -107,6 +124,7 @@ class LogReader:
         self._news = threading.Condition()
         self._generation = 0
         self._wakers: list[Waker] = []
+        self._taps: list[Tap] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.reads = 0  # database reads made (for tests and diagnostics)
@@ -134,6 +152,14 @@ class LogReader:
                 self._low = self._high = position
             return fresh
 
+    def open_at_head(self, conn: psycopg.Connection[Any]) -> None:
+        """Start the window at the log's head if no follower has started it (a process whose
+        followers do not run, or stand by, that wants the news from now on)."""
+        with self._lock:
+            if self._high < 0:
+                row = conn.execute(self._last).fetchone()
+                self._low = self._high = int(row[0] or 0) if row else 0
+
     def _fetch(self, conn: psycopg.Connection[Any], position: int, limit: int) -> list[Logged]:
         self.reads += 1
         rows = conn.execute(self._select, (position, limit)).fetchall()
@@ -158,6 +184,13 @@ class LogReader:
         self._events.extend(fresh)
         self._positions.extend(e.position for e in fresh)
         self._high = fresh[-1].position
+        for tap in self._taps:
+            wanted = [e for e in fresh if tap.wants(e.topic)]
+            if wanted:
+                try:
+                    tap.deliver(wanted)
+                except Exception:  # a tap's failure must not stop the reader or its caller
+                    log.exception("log reader: a tap failed")
         excess = len(self._events) - self._window
         if excess > 0:
             self._low = self._positions[excess - 1]
@@ -189,6 +222,11 @@ class LogReader:
         """Stop waking ``waker``."""
         with self._news:
             self._wakers = [w for w in self._wakers if w is not waker]
+
+    def add_tap(self, tap: Tap) -> None:
+        """Hand ``tap`` the events it wants as they are read (see ``Tap``)."""
+        with self._lock:
+            self._taps = [*self._taps, tap]
 
     def wait_for_news(self, seen: int, timeout: float) -> int:
         """Block until something is recorded after generation ``seen`` (or ``timeout``);

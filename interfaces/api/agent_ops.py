@@ -1,10 +1,11 @@
 """What the agent endpoints do, shared by the canonical routes (``/api/v1/...``) and DevFlow's
 (``/api/...``), which differ only in their presenter. Everything here answers canonical shapes.
 
-Polling with ``wait`` is a long poll served by the process's ``LeaseBroker``: woken by the tasks
+Polling with ``wait`` is a long poll served by the process's ``LeaseBroker``: woken by the log
+reader's news of a queued task (leased by id before the tasks read model has it) or by the tasks
 read model's commit notification (the position watch), never a loop on the database. An idle
-agent's poll costs one query when it arrives (what it holds) and, while it waits, its share of
-one queue query per change of the tasks read model (one query serves every waiting poll).
+agent's poll costs one query when it arrives (what it holds) and its share of one queue query;
+while it waits, only news of tasks costs anything.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def _broker(request: Request) -> LeaseBroker:
             lambda: container.watch.position(queries.name),
             consistency.wrote,
         )
+        broker.follow(container.follow_log())  # news of tasks from every process's commits
         container.watch.add_listener(broker.changed)
     return broker
 
