@@ -7,6 +7,7 @@ import os
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
 import httpx
 import psycopg
@@ -139,10 +140,13 @@ def test_a_subscriber_resuming_while_redis_is_down_gets_every_event_from_the_sto
 
 def test_a_client_that_stops_reading_is_closed_with_a_slow_consumer_reason(base_url, user):
     token, client = user
-    tiny = socket.socket()
+    tiny = socket.socket()  # closed below: the server may abort the connection under it
     tiny.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     tiny.connect(("127.0.0.1", int(base_url.rsplit(":", 1)[1])))
-    with connect(ws_url(base_url, "/ws", token), sock=tiny, compression=None, max_queue=1) as ws:
+    with (
+        closing(tiny),
+        connect(ws_url(base_url, "/ws", token), sock=tiny, compression=None, max_queue=1) as ws,
+    ):
         assert receive(ws)["type"] == "authenticated"
         subscribe(ws, events=["task.created"])
         # ~5 MB of events the client does not read: more than every buffer on the way can hold.
