@@ -222,21 +222,6 @@ class TriggerQueries:
         self._pool = pool
         self._t = sql.Identifier(table)
         self._h = sql.Identifier(f"{table}_history")
-        started = ", last_fired_at = %s, last_run_id = %s, fire_count = fire_count + 1"
-        update = "UPDATE {} SET next_fire_at = COALESCE(%s, next_fire_at){} WHERE trigger_id = %s"
-        # An outcome's statements, composed once (composing them for every outcome was a tenth
-        # of the read-model group's time at 500 fires/s).
-        self._statements = {
-            "history": sql.SQL(
-                "INSERT INTO {} (outcome_id, trigger_id, owner_id, " + HISTORY + ", position)"  # noqa: S608
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (outcome_id) DO NOTHING"
-            )
-            .format(self._h)
-            .as_string(),
-            "started": sql.SQL(update).format(self._t, sql.SQL(started)).as_string(),
-            "next": sql.SQL(update).format(self._t, sql.SQL("")).as_string(),
-        }
         self.name = table
 
     def list(
