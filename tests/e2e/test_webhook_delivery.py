@@ -69,6 +69,8 @@ def test_every_event_arrives_signed_and_the_attempts_are_listed(
     wait_for(lambda: len(receiver.received) >= 3)
     assert not receiver.rejected
     assert sorted(e["data"]["name"] for e in receiver.events()) == names
+    # The receiver answers before the dispatcher records the attempt: wait for the records.
+    wait_for(lambda: len(deliveries(client, hook, status="succeeded")) >= 3)
     listed = deliveries(client, hook, status="succeeded")
     assert len(listed) == 3
     assert {f"msg_{d['delivery_id']}" for d in listed} == set(receiver.ids())

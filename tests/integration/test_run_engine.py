@@ -11,7 +11,7 @@ from application.context import CommandContext
 from application.flow import FlowCommands
 from tests.integration.helpers import tracked, wait_for, worker_killed_when
 
-RUNS = 60
+RUNS = 300  # enough that the kill, at the 20th task, lands while most runs are in flight
 STEPS = ("one", "two", "three")
 
 
