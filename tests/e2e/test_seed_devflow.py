@@ -77,7 +77,10 @@ def test_a_devflow_webhook_receives_event_and_camel_case_data(user):
         task = user.post("/api/v1/tasks", json={"name": "hooked"}).json()
         user.put(f"/api/v1/tasks/{task['id']}", json={"status": "completed"})
         wait_for(lambda: len(receiver.received) >= 2)
-        created, completed = (r.payload for r in receiver.received[:2])
+        # Deliveries run concurrently: they may arrive in either order.
+        by_event = {r.payload["event"]: r.payload for r in receiver.received}
+        assert set(by_event) == {"task.created", "task.completed"}
+        created, completed = by_event["task.created"], by_event["task.completed"]
         assert created["event"] == "task.created"
         assert (created["data"]["taskId"], created["data"]["name"]) == (task["id"], "hooked")
         assert created["data"]["userId"]
